@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { intVar, listVar, stringVar } from "./parseConfig";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Variables every service reads (contract defaults: a developer machine with local NATS and Postgres). */
+export const commonEnv = {
+  NATS_URL: listVar(["nats://127.0.0.1:4222"]),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional().default("info"),
+  /** prefixes stream and subject names; empty in production (see makeTopology) */
+  HOOKSTREAM_NAMESPACE: stringVar("").pipe(
+    z.string().regex(/^[a-z0-9_-]*$/i, "letters, digits, _ and - only"),
+  ),
+  /** replicas of every stream: 1 on one server, 3 in a cluster */
+  STREAM_REPLICAS: intVar(1, { min: 1, max: 5 }),
+  /** how long SIGTERM may take before the process exits anyway */
+  SHUTDOWN_TIMEOUT_MS: intVar(15_000, { min: 100 }),
+};
+
+export const databaseEnv = {
+  DATABASE_URL: stringVar("postgres://postgres@127.0.0.1:5432/hookstream").pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  ),
+};
+
+export function portVar(defaultPort: number) {
+  return intVar(defaultPort, { min: 0, max: 65535 });
+}

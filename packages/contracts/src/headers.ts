@@ -1,0 +1,27 @@
+/** Header names of a message on the WEBHOOKS stream (contract). */
+export const MessageHeader = {
+  MsgId: "Nats-Msg-Id",
+  WebhookId: "Webhook-Id",
+  WebhookTimestamp: "Webhook-Timestamp",
+  WebhookSignature: "Webhook-Signature",
+  EventType: "Event-Type",
+  ReceivedAt: "Received-At",
+} as const;
+
+/** Extra headers on a DLQ message, beside the original ones. */
+export const DlqHeader = {
+  Handler: "Dlq-Handler",
+  Attempts: "Dlq-Attempts",
+  Error: "Dlq-Error",
+  DeadAt: "Dlq-Dead-At",
+  OriginalSubject: "Dlq-Original-Subject",
+  OriginalSeq: "Dlq-Original-Seq",
+  EventId: "Dlq-Event-Id",
+  EventType: "Dlq-Event-Type",
+} as const;
+
+/** Set on a message re-published by a replay so the audit does not count it as new. */
+export const ReplayHeader = {
+  Target: "Replay-Handler",
+  Force: "Replay-Force",
+} as const;

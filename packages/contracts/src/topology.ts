@@ -1,0 +1,81 @@
+/**
+ * Names of streams, subjects and durable consumers (contract), built from an
+ * optional namespace so that tests and side-by-side installs on one shared NATS
+ * server never overlap: namespace "" gives the contract names (`WEBHOOKS`,
+ * `webhooks.openai.<type>`), namespace "t42" gives `t42_WEBHOOKS`, `t42.webhooks.openai.<type>`.
+ */
+export interface Topology {
+  namespace: string;
+  streams: {
+    webhooks: string;
+    fineTuning: string;
+    outcomes: string;
+    dlq: string;
+    replays: string;
+  };
+  subjects: {
+    /** every subject of the WEBHOOKS stream */
+    webhooksAll: string;
+    /** `webhooks.openai` — an event goes to `${openaiPrefix}.${type}` */
+    openaiPrefix: string;
+    fineTuningPrefix: string;
+    outcomesPrefix: string;
+    dlqPrefix: string;
+    replaysPrefix: string;
+  };
+}
+
+const NAMESPACE_PATTERN = /^[a-z0-9_-]*$/i;
+
+export function makeTopology(namespace = ""): Topology {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(`namespace "${namespace}" may hold only letters, digits, '_' and '-'`);
+  }
+  const stream = (name: string) => (namespace ? `${namespace}_${name}` : name);
+  const subject = (name: string) => (namespace ? `${namespace}.${name}` : name);
+  return {
+    namespace,
+    streams: {
+      webhooks: stream("WEBHOOKS"),
+      fineTuning: stream("FINE_TUNING"),
+      outcomes: stream("WEBHOOK_OUTCOMES"),
+      dlq: stream("WEBHOOK_DLQ"),
+      replays: stream("WEBHOOK_REPLAYS"),
+    },
+    subjects: {
+      webhooksAll: subject("webhooks.>"),
+      openaiPrefix: subject("webhooks.openai"),
+      fineTuningPrefix: subject("fine_tuning.jobs"),
+      outcomesPrefix: subject("outcomes"),
+      dlqPrefix: subject("dlq"),
+      replaysPrefix: subject("replay"),
+    },
+  };
+}
+
+/** `webhooks.openai.fine_tuning.job.succeeded` for `fine_tuning.job.succeeded`. */
+export function eventSubject(topology: Topology, eventType: string): string {
+  return `${topology.subjects.openaiPrefix}.${eventType}`;
+}
+
+/** The event type back from a WEBHOOKS subject, or null when the subject is not an OpenAI event. */
+export function eventTypeOfSubject(topology: Topology, subject: string): string | null {
+  const prefix = `${topology.subjects.openaiPrefix}.`;
+  return subject.startsWith(prefix) ? subject.slice(prefix.length) : null;
+}
+
+export function jobSubject(topology: Topology, jobId: string): string {
+  return `${topology.subjects.fineTuningPrefix}.${jobId}`;
+}
+
+export function outcomeSubject(topology: Topology, handler: string, status: string): string {
+  return `${topology.subjects.outcomesPrefix}.${handler}.${status}`;
+}
+
+export function dlqSubject(topology: Topology, handler: string, eventType: string): string {
+  return `${topology.subjects.dlqPrefix}.${handler}.${eventType}`;
+}
+
+export function replaySubject(topology: Topology, handler: string, eventType: string): string {
+  return `${topology.subjects.replaysPrefix}.${handler}.${eventType}`;
+}

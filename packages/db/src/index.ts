@@ -1,0 +1,2 @@
+export * from "./ensureDatabase";
+export * from "./initOrm";

@@ -1,0 +1,42 @@
+import type { RetryPolicy } from "@hookstream/contracts";
+import { isPermanentError } from "./errors";
+
+export type AckDecision =
+  | { kind: "ack" }
+  | { kind: "nak"; delayMs: number }
+  | { kind: "term"; reason: "permanent" | "exhausted" };
+
+/**
+ * The nak delay before delivery `deliveryCount + 1`: exponential from `baseDelayMs`,
+ * capped at `maxDelayMs`, with "equal jitter" (half fixed, half random) so that the
+ * delays still grow from one delivery to the next while instances that failed
+ * together do not all come back at the same instant. `random` is injectable for tests.
+ */
+export function nakDelayMs(
+  policy: RetryPolicy,
+  deliveryCount: number,
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, deliveryCount - 1));
+  const half = exp / 2;
+  return Math.round(half + random() * half);
+}
+
+/**
+ * The one place that decides how a message ends (STYLE §5). On nats-server 2.9 a
+ * consumer's `backoff` applies only to ack timeouts, never to naks, so the delay is
+ * computed here from the delivery count (which starts at 1).
+ */
+export function decideAck(
+  error: unknown | null,
+  deliveryCount: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): AckDecision {
+  if (error === null || error === undefined) return { kind: "ack" };
+  if (isPermanentError(error)) return { kind: "term", reason: "permanent" };
+  // maxDeliver ≤ 0 means unlimited (the audit: an outage may last any time, nothing is dropped)
+  if (policy.maxDeliver > 0 && deliveryCount >= policy.maxDeliver)
+    return { kind: "term", reason: "exhausted" };
+  return { kind: "nak", delayMs: nakDelayMs(policy, deliveryCount, random) };
+}

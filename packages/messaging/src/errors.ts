@@ -1,0 +1,24 @@
+/** Worth trying again later: the network, a 5xx, a 429, a timeout, the database being down. */
+export class RetryableError extends Error {
+  override readonly name = "RetryableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Will fail the same way every time: a 4xx, a malformed message. Dead-lettered at once. */
+export class PermanentError extends Error {
+  override readonly name = "PermanentError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isPermanentError(err: unknown): err is PermanentError {
+  return err instanceof PermanentError;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

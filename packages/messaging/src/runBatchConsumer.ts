@@ -1,0 +1,57 @@
+import type { RetryPolicy } from "@hookstream/contracts";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { consumeLoop } from "./consumeLoop";
+import { decideAck } from "./decideAck";
+import { settle } from "./runConsumer";
+
+export interface RunBatchConsumerOptions {
+  js: JetStreamClient;
+  stream: string;
+  durable: string;
+  policy: RetryPolicy;
+  logger: Logger;
+  /** most messages in one batch */
+  maxBatch?: number;
+  /** commits the whole batch or throws; every message is then nak'd by its own delivery count */
+  handleBatch(msgs: JsMsg[]): Promise<void>;
+  random?: () => number;
+}
+
+/**
+ * Adaptive batching: a batch is written as soon as nothing more is buffered or it
+ * is full, so a lone event is written at once and a backlog in large batches.
+ * Messages are acked only after the batch committed.
+ */
+export function runBatchConsumer(opts: RunBatchConsumerOptions) {
+  const maxBatch = opts.maxBatch ?? 500;
+  let batch: JsMsg[] = [];
+
+  async function flush(): Promise<void> {
+    if (batch.length === 0) return;
+    const msgs = batch;
+    batch = [];
+    let error: unknown | null = null;
+    try {
+      await opts.handleBatch(msgs);
+    } catch (err) {
+      error = err;
+      opts.logger.warn({ err, count: msgs.length }, "batch failed; nak");
+    }
+    for (const msg of msgs) settle(msg, decideAck(error, msg.info.deliveryCount, opts.policy, opts.random));
+  }
+
+  const loop = consumeLoop({
+    js: opts.js,
+    stream: opts.stream,
+    durable: opts.durable,
+    maxMessages: maxBatch * 2,
+    logger: opts.logger,
+    async onMessage(msg, iter) {
+      batch.push(msg);
+      if (batch.length >= maxBatch || iter.getPending() === 0) await flush();
+    },
+    onIteratorEnd: flush,
+  });
+  return { done: loop.done, stop: loop.stop };
+}

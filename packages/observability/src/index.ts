@@ -1,0 +1,3 @@
+export * from "./healthRoutes";
+export * from "./logger";
+export * from "./metrics";

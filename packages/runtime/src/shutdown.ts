@@ -1,0 +1,70 @@
+import type { Logger } from "pino";
+
+export interface ShutdownStep {
+  name: string;
+  close(): Promise<unknown> | unknown;
+}
+
+export interface GracefulOptions {
+  logger: Logger;
+  /** exit anyway after this long (contract: exit within a bounded time) */
+  timeoutMs: number;
+  /**
+   * Run in this order. The written-down order for a service is: HTTP (stop taking
+   * work), then consumers (finish or nak in-flight work), then `nc.drain()`, then the ORM.
+   */
+  steps: ShutdownStep[];
+  exit?: (code: number) => void;
+}
+
+/** Runs the steps in order; a failing step is logged and the next one still runs. */
+export async function runShutdown(steps: ShutdownStep[], logger: Logger): Promise<boolean> {
+  let clean = true;
+  for (const step of steps) {
+    try {
+      await step.close();
+      logger.debug({ step: step.name }, "closed");
+    } catch (err) {
+      clean = false;
+      logger.error({ err, step: step.name }, "error while closing");
+    }
+  }
+  return clean;
+}
+
+/**
+ * SIGTERM and SIGINT: run the shutdown steps once, then exit 0 (1 if a step failed or
+ * the bound was hit). A second signal does not start a second shutdown.
+ */
+export function installGracefulShutdown({
+  logger,
+  timeoutMs,
+  steps,
+  exit = process.exit,
+}: GracefulOptions): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  const shutdown = () => {
+    running ??= (async () => {
+      logger.info({ timeoutMs }, "shutting down");
+      const timer = setTimeout(() => {
+        logger.error({ timeoutMs }, "shutdown took too long; exiting");
+        exit(1);
+      }, timeoutMs);
+      timer.unref();
+      const clean = await runShutdown(steps, logger);
+      clearTimeout(timer);
+      logger.info({ clean }, "stopped");
+      exit(clean ? 0 : 1);
+    })();
+    return running;
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+  return shutdown;
+}
+
+/** Logs a fatal start-up error (ConfigError lists every bad variable) and exits 1. */
+export function exitOnStartupError(logger: Logger, err: unknown): never {
+  logger.fatal({ err }, err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}

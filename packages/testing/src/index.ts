@@ -1,0 +1,3 @@
+export * from "./processes";
+export * from "./signWebhook";
+export * from "./testEnv";
