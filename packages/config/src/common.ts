@@ -26,3 +26,10 @@ export const databaseEnv = {
 export function portVar(defaultPort: number) {
   return intVar(defaultPort, { min: 0, max: 65535 });
 }
+
+/**
+ * The secret used when OPENAI_WEBHOOK_SECRET is unset, so that `npm start` and
+ * `hookstream send` work together on a developer machine out of the box. The
+ * gateway logs a warning while it is in use; never use it in production.
+ */
+export const DEV_WEBHOOK_SECRET = `whsec_${Buffer.from("hookstream-development-secret!!").toString("base64")}`;

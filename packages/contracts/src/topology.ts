@@ -12,6 +12,8 @@ export interface Topology {
     outcomes: string;
     dlq: string;
     replays: string;
+    /** captures the server's MAX_DELIVERIES advisories of WEBHOOKS and WEBHOOK_REPLAYS consumers */
+    advisories: string;
   };
   subjects: {
     /** every subject of the WEBHOOKS stream */
@@ -22,6 +24,9 @@ export interface Topology {
     outcomesPrefix: string;
     dlqPrefix: string;
     replaysPrefix: string;
+    /** `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<WEBHOOKS stream>.<consumer>` */
+    maxDeliveriesAdvisory: string;
+    maxDeliveriesReplayAdvisory: string;
   };
 }
 
@@ -41,6 +46,7 @@ export function makeTopology(namespace = ""): Topology {
       outcomes: stream("WEBHOOK_OUTCOMES"),
       dlq: stream("WEBHOOK_DLQ"),
       replays: stream("WEBHOOK_REPLAYS"),
+      advisories: stream("WEBHOOK_ADVISORIES"),
     },
     subjects: {
       webhooksAll: subject("webhooks.>"),
@@ -49,6 +55,8 @@ export function makeTopology(namespace = ""): Topology {
       outcomesPrefix: subject("outcomes"),
       dlqPrefix: subject("dlq"),
       replaysPrefix: subject("replay"),
+      maxDeliveriesAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream("WEBHOOKS")}`,
+      maxDeliveriesReplayAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream("WEBHOOK_REPLAYS")}`,
     },
   };
 }
@@ -78,4 +86,14 @@ export function dlqSubject(topology: Topology, handler: string, eventType: strin
 
 export function replaySubject(topology: Topology, handler: string, eventType: string): string {
   return `${topology.subjects.replaysPrefix}.${handler}.${eventType}`;
+}
+
+/**
+ * The durable a handler uses for replays: `replay <event_id> --handler H` and
+ * `dlq replay` publish the original message to `replay.<handler>.<type>` (stream
+ * WEBHOOK_REPLAYS) with the original headers plus `Replay-Force`, and only that
+ * handler's `<handler>-replay` consumer sees it — other handlers are untouched.
+ */
+export function replayDurable(handler: string): string {
+  return `${handler}-replay`;
 }
