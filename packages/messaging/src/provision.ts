@@ -68,6 +68,17 @@ export function streamSpecs(topology: Topology, opts: StreamOptions): StreamSpec
       subjects: [`${topology.subjects.replaysPrefix}.>`],
       max_age: nanos(opts.maxAgeMs),
     },
+    // Advisories are core messages, lost unless captured: a handler that dies on its
+    // last delivery is only noticed through MAX_DELIVERIES, so a stream keeps them.
+    {
+      ...common,
+      name: topology.streams.advisories,
+      subjects: [
+        `${topology.subjects.maxDeliveriesAdvisory}.>`,
+        `${topology.subjects.maxDeliveriesReplayAdvisory}.>`,
+      ],
+      max_age: nanos(opts.maxAgeMs),
+    },
   ];
 }
 
