@@ -1,0 +1,173 @@
+import { timingSafeEqual } from "node:crypto";
+import { isHandlerName, type Topology } from "@hookstream/contracts";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { BadRequestError, NotFoundError } from "./adminErrors";
+import type { AuditMetrics } from "./auditMetrics";
+import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
+import { replayEvent } from "./replayEvent";
+import { parseSince } from "./since";
+import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "./WebhookEvent";
+
+export interface AdminDeps {
+  /** undefined: the admin API is off and answers 503 */
+  adminToken: string | undefined;
+  em: EntityManager;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  metrics: AuditMetrics;
+  now: () => Date;
+}
+
+const MAX_LIST = 1_000;
+
+const EventsQuery = z.object({
+  status: z.enum(AUDIT_STATUSES).optional(),
+  type: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50),
+});
+
+const DlqQuery = z.object({
+  handler: z.string().min(1).optional(),
+  type: z.string().min(1).optional(),
+  since: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(MAX_LIST),
+});
+
+const ReplayBody = z.object({
+  handler: z.string().min(1).optional(),
+  force: z.boolean().default(false),
+});
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function bad(message: string): BadRequestError {
+  return new BadRequestError(message);
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  throw bad(r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+}
+
+function dlqFilter(q: { handler?: string; type?: string; since?: string }, nowMs: number): DlqFilter {
+  if (q.handler !== undefined && !isHandlerName(q.handler)) throw bad(`no handler named "${q.handler}"`);
+  if (q.type !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(q.type)) {
+    throw bad(`type "${q.type}" is not an event type`);
+  }
+  let since: Date | undefined;
+  if (q.since !== undefined) {
+    const parsed = parseSince(q.since, nowMs);
+    if (!parsed) throw bad(`since "${q.since}" is neither an ISO-8601 time nor a duration like 30m, 2h, 7d`);
+    since = parsed;
+  }
+  return { handler: q.handler as DlqFilter["handler"], type: q.type, since };
+}
+
+function eventView(r: WebhookEventRow) {
+  return {
+    event_id: r.eventId,
+    event_type: r.eventType,
+    status: r.status,
+    retry_count: r.retryCount,
+    error_message: r.errorMessage ?? null,
+    processed_at: r.processedAt ?? null,
+    resource_type: r.resourceType ?? null,
+    resource_id: r.resourceId ?? null,
+    webhook_id: r.webhookId ?? null,
+    stream_seq: r.streamSeq ?? null,
+    subject: r.subject ?? null,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+/**
+ * The admin API (`/admin/*`), behind `Authorization: Bearer $ADMIN_TOKEN`. With no
+ * token configured every route answers 503: an open replay endpoint would let anyone
+ * re-run side effects.
+ */
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const { adminToken, js, jsm, topology, metrics } = deps;
+
+  app.register(async (admin) => {
+    admin.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
+      if (adminToken === undefined) {
+        return reply.code(503).send({
+          error: "admin_disabled",
+          message: "the admin API is off: set ADMIN_TOKEN on the audit service to enable it",
+        });
+      }
+      const header = req.headers.authorization;
+      if (!header) {
+        return reply
+          .code(401)
+          .header("www-authenticate", "Bearer")
+          .send({ error: "unauthorized", message: "missing Authorization: Bearer <ADMIN_TOKEN>" });
+      }
+      const match = /^Bearer\s+(.+)$/i.exec(header);
+      if (!match?.[1] || !sameToken(match[1].trim(), adminToken)) {
+        return reply.code(403).send({ error: "forbidden", message: "wrong admin token" });
+      }
+      return undefined;
+    });
+
+    admin.setErrorHandler((err, _req, reply) => {
+      if (err instanceof BadRequestError)
+        return reply.code(400).send({ error: err.code, message: err.message });
+      if (err instanceof NotFoundError)
+        return reply.code(404).send({ error: err.code, message: err.message });
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status && status >= 400 && status < 500) {
+        return reply.code(status).send({ error: "bad_request", message: (err as Error).message });
+      }
+      reply.log.error({ err }, "admin request failed");
+      return reply
+        .code(503)
+        .send({ error: "unavailable", message: `could not complete: ${(err as Error).message}` });
+    });
+
+    admin.get("/admin/events", async (req) => {
+      const q = parse(EventsQuery, req.query);
+      const rows = await deps.em
+        .fork()
+        .find(
+          WebhookEvent,
+          { ...(q.status ? { status: q.status } : {}), ...(q.type ? { eventType: q.type } : {}) },
+          { orderBy: { id: "desc" }, limit: q.limit },
+        );
+      return { events: rows.map(eventView) };
+    });
+
+    admin.get("/admin/dlq", async (req) => {
+      const q = parse(DlqQuery, req.query);
+      const found = await readDlq(js, jsm, topology, dlqFilter(q, deps.now().getTime()), q.limit);
+      return { count: found.length, messages: found.map((f) => f.entry) };
+    });
+
+    admin.post("/admin/dlq/replay", async (req) => {
+      const body = parse(DlqQuery, req.body);
+      const replayed = await redriveDlq(js, jsm, topology, dlqFilter(body, deps.now().getTime()), body.limit);
+      metrics.replays.inc({ source: "dlq" }, replayed.length);
+      return { replayed: replayed.length, messages: replayed };
+    });
+
+    admin.post<{ Params: { event_id: string } }>("/admin/replay/:event_id", async (req) => {
+      const body = parse(ReplayBody, req.body);
+      const result = await replayEvent(
+        { em: deps.em.fork(), js, jsm, topology },
+        { eventId: req.params.event_id, handler: body.handler, force: body.force },
+      );
+      metrics.replays.inc({ source: "event" });
+      return result;
+    });
+  });
+}

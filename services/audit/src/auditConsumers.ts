@@ -1,0 +1,121 @@
+import { DURABLES, Outcome, type RetryPolicy, type Topology } from "@hookstream/contracts";
+import { RetryableError, runBatchConsumer } from "@hookstream/messaging";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import type { AuditMetrics } from "./auditMetrics";
+import { eventRowOf, headerRecord } from "./eventRow";
+import { insertEvents } from "./insertEvents";
+import { recordOutcomes } from "./recordOutcomes";
+
+/**
+ * The audit never dead-letters: the table is the record of everything that arrived,
+ * so a batch that cannot be written (Postgres down) is nak'd again and again, with a
+ * delay growing to a few seconds, for as long as the outage lasts (maxDeliver -1).
+ */
+export const AUDIT_RETRY = {
+  maxDeliver: -1,
+  baseDelayMs: 250,
+  maxDelayMs: 5_000,
+  ackWaitMs: 30_000,
+} as const satisfies RetryPolicy;
+
+export interface AuditConsumerOptions {
+  js: JetStreamClient;
+  orm: MikroORM;
+  topology: Topology;
+  logger: Logger;
+  metrics: AuditMetrics;
+  policy?: RetryPolicy;
+  maxBatch?: number;
+  now?: () => Date;
+}
+
+export interface AuditConsumers {
+  stop(): Promise<void>;
+}
+
+function retryable(what: string, err: unknown): RetryableError {
+  return new RetryableError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** `audit` on WEBHOOKS (one row per event) and `audit-outcomes` on WEBHOOK_OUTCOMES (the status fold). */
+export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers {
+  const { js, orm, topology, logger, metrics } = opts;
+  const policy = opts.policy ?? AUDIT_RETRY;
+  const now = opts.now ?? (() => new Date());
+
+  const events = runBatchConsumer({
+    js,
+    stream: topology.streams.webhooks,
+    durable: DURABLES.audit,
+    policy,
+    logger: logger.child({ consumer: DURABLES.audit }),
+    maxBatch: opts.maxBatch,
+    async handleBatch(msgs: JsMsg[]) {
+      const at = now();
+      const rows = msgs.map((m) =>
+        eventRowOf(
+          { subject: m.subject, seq: m.seq, headers: headerRecord(m.headers), data: m.data },
+          topology,
+          at,
+        ),
+      );
+      const timer = metrics.insertSeconds.startTimer();
+      let inserted: number;
+      try {
+        inserted = await insertEvents(orm.em.fork(), rows);
+      } catch (err) {
+        metrics.batchFailures.inc({ consumer: DURABLES.audit });
+        throw retryable("cannot write webhook_events", err);
+      }
+      timer();
+      metrics.batchSize.observe(msgs.length);
+      metrics.rowsInserted.inc(inserted);
+      metrics.duplicates.inc(msgs.length - inserted);
+      logger.debug({ count: msgs.length, inserted }, "audit batch written");
+    },
+  });
+
+  const outcomes = runBatchConsumer({
+    js,
+    stream: topology.streams.outcomes,
+    durable: DURABLES.auditOutcomes,
+    policy,
+    logger: logger.child({ consumer: DURABLES.auditOutcomes }),
+    maxBatch: opts.maxBatch,
+    async handleBatch(msgs: JsMsg[]) {
+      const valid: Outcome[] = [];
+      for (const m of msgs) {
+        let parsed: ReturnType<typeof Outcome.safeParse>;
+        try {
+          parsed = Outcome.safeParse(m.json());
+        } catch {
+          parsed = Outcome.safeParse(undefined);
+        }
+        if (parsed.success) valid.push(parsed.data);
+        else {
+          // not ours to fix and nothing to record: skipping it must not hold up the others
+          metrics.outcomesInvalid.inc();
+          logger.warn({ subject: m.subject, seq: m.seq }, "not an Outcome; skipped");
+        }
+      }
+      let changed: boolean[];
+      try {
+        changed = await recordOutcomes(orm.em.fork(), valid, now());
+      } catch (err) {
+        metrics.batchFailures.inc({ consumer: DURABLES.auditOutcomes });
+        throw retryable("cannot apply outcomes", err);
+      }
+      valid.forEach((o, i) =>
+        metrics.outcomesApplied.inc({ status: o.status, result: changed[i] ? "applied" : "stale" }),
+      );
+    },
+  });
+
+  return {
+    async stop() {
+      await Promise.all([events.stop(), outcomes.stop()]);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { DlqHeader, type HandlerName, replaySubject, type Topology } from "@hookstream/contracts";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { replayHeaders } from "./replayHeaders";
+
+export interface DlqFilter {
+  handler?: HandlerName;
+  type?: string;
+  since?: Date;
+}
+
+/** One dead letter as the admin API shows it. */
+export interface DlqEntry {
+  seq: number;
+  subject: string;
+  handler: string;
+  event_type: string;
+  event_id: string | null;
+  attempts: number | null;
+  error: string | null;
+  dead_at: string | null;
+  original_subject: string | null;
+  original_seq: number | null;
+  stored_at: string;
+}
+
+export function dlqFilterSubject(topology: Topology, filter: DlqFilter): string {
+  return `${topology.subjects.dlqPrefix}.${filter.handler ?? "*"}.${filter.type ?? ">"}`;
+}
+
+function entryOf(topology: Topology, msg: JsMsg): DlqEntry {
+  const h = (name: string) => msg.headers?.get(name) || null;
+  // subject dlq.<handler>.<type>: the headers say the same, the subject is the fallback
+  const rest = msg.subject.slice(topology.subjects.dlqPrefix.length + 1);
+  const dot = rest.indexOf(".");
+  const num = (v: string | null) => (v !== null && /^\d+$/.test(v) ? Number(v) : null);
+  return {
+    seq: msg.seq,
+    subject: msg.subject,
+    handler: h(DlqHeader.Handler) ?? rest.slice(0, dot),
+    event_type: h(DlqHeader.EventType) ?? rest.slice(dot + 1),
+    event_id: h(DlqHeader.EventId),
+    attempts: num(h(DlqHeader.Attempts)),
+    error: h(DlqHeader.Error),
+    dead_at: h(DlqHeader.DeadAt),
+    original_subject: h(DlqHeader.OriginalSubject),
+    original_seq: num(h(DlqHeader.OriginalSeq)),
+    stored_at: new Date(Math.floor(msg.info.timestampNanos / 1e6)).toISOString(),
+  };
+}
+
+/**
+ * Reads the matching dead letters with an ordered (ephemeral, unacked) consumer: reading
+ * never changes the DLQ. At most `limit` are returned, oldest first.
+ */
+export async function readDlq(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  topology: Topology,
+  filter: DlqFilter,
+  limit: number,
+): Promise<Array<{ entry: DlqEntry; msg: JsMsg }>> {
+  const stream = topology.streams.dlq;
+  const subject = dlqFilterSubject(topology, filter);
+  // skip the consumer (and its fetch timeout) when nothing matches at all
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  if (Object.keys(info.state.subjects ?? {}).length === 0) return [];
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: subject,
+    ...(filter.since
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: filter.since.toISOString() }
+      : { deliver_policy: DeliverPolicy.All }),
+  });
+  const out: Array<{ entry: DlqEntry; msg: JsMsg }> = [];
+  try {
+    while (out.length < limit) {
+      const batch = await consumer.fetch({ max_messages: Math.min(256, limit - out.length), expires: 1_000 });
+      let last: JsMsg | null = null;
+      for await (const msg of batch) {
+        out.push({ entry: entryOf(topology, msg), msg });
+        last = msg;
+      }
+      if (last === null || last.info.pending === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => {});
+  }
+  return out;
+}
+
+/**
+ * Redrive: each matching dead letter is republished, original data and headers, to
+ * `replay.<handler>.<type>` (only that handler's replay consumer sees it) and, once the
+ * replay stream acknowledged it, deleted from the DLQ. A crash in between replays it
+ * twice at worst, which the handler's inbox absorbs. Returns how many were replayed.
+ */
+export async function redriveDlq(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  topology: Topology,
+  filter: DlqFilter,
+  limit: number,
+): Promise<DlqEntry[]> {
+  const found = await readDlq(js, jsm, topology, filter, limit);
+  const done: DlqEntry[] = [];
+  for (const { entry, msg } of found) {
+    await js.publish(replaySubject(topology, entry.handler, entry.event_type), msg.data, {
+      headers: replayHeaders(msg.headers, entry.handler, false),
+    });
+    await jsm.streams.deleteMessage(topology.streams.dlq, entry.seq, false);
+    done.push(entry);
+  }
+  return done;
+}

@@ -1,0 +1,110 @@
+import {
+  eventTypeOfSubject,
+  handlerForType,
+  MessageHeader,
+  resourceOf,
+  type Topology,
+} from "@hookstream/contracts";
+import type { AuditStatus } from "./WebhookEvent";
+
+/** What the audit needs of a WEBHOOKS message (a JsMsg reduced to plain data, for pure tests). */
+export interface RawEventMessage {
+  subject: string;
+  seq: number;
+  headers: Record<string, string>;
+  data: Uint8Array;
+}
+
+/** The columns the audit writes when it first sees an event. */
+export interface EventInsertRow {
+  eventId: string;
+  eventType: string;
+  webhookId: string | null;
+  timestamp: Date | null;
+  signature: string | null;
+  headers: Record<string, string>;
+  payload: unknown;
+  status: AuditStatus;
+  metadata: Record<string, unknown>;
+  retryCount: number;
+  resourceType: string | null;
+  resourceId: string | null;
+  streamSeq: number;
+  subject: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+// Postgres text and jsonb refuse U+0000; such a character would make the row fail forever.
+const NUL = /\u0000/g;
+const clean = (s: string) => s.replace(NUL, "\uFFFD");
+
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function webhookTime(header: string | undefined, createdAt: unknown): Date | null {
+  const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : createdAt;
+  return typeof seconds === "number" && Number.isFinite(seconds) ? new Date(seconds * 1000) : null;
+}
+
+/**
+ * The row of one WEBHOOKS message. Never fails: a body that is not a JSON object is
+ * kept as `{ raw }` (the audit is the record of what arrived, so nothing is dropped),
+ * and the id and type fall back from the headers to the body to the subject and seq.
+ */
+export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date): EventInsertRow {
+  const text = new TextDecoder().decode(msg.data);
+  // JSON may also spell U+0000 as an escape; such a body is kept raw
+  const body = text.includes("\u0000") || text.includes("\\u0000") ? null : parseObject(text);
+  const data =
+    body && typeof body.data === "object" && body.data !== null ? (body.data as Record<string, unknown>) : {};
+  const headerType = msg.headers[MessageHeader.EventType];
+  const eventType =
+    headerType ||
+    (typeof body?.type === "string" ? body.type : null) ||
+    eventTypeOfSubject(topology, msg.subject) ||
+    msg.subject;
+  const eventId =
+    msg.headers[MessageHeader.MsgId] ||
+    (typeof body?.id === "string" && body.id ? body.id : null) ||
+    `${msg.subject}#${msg.seq}`;
+  const { resourceType, resourceId } = resourceOf({ type: eventType, data });
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(msg.headers)) headers[k] = clean(v);
+  return {
+    eventId: clean(eventId),
+    eventType: clean(eventType),
+    webhookId: msg.headers[MessageHeader.WebhookId] ?? null,
+    timestamp: webhookTime(msg.headers[MessageHeader.WebhookTimestamp], body?.created_at),
+    signature: msg.headers[MessageHeader.WebhookSignature] ?? null,
+    headers,
+    payload: body ?? { raw: clean(text) },
+    status: handlerForType(eventType) === null ? "ignored" : "pending",
+    metadata: body ? {} : { unparsed: true },
+    retryCount: 0,
+    resourceType,
+    resourceId,
+    streamSeq: msg.seq,
+    subject: msg.subject,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** Headers of a message as a plain object (the first value of each). */
+export function headerRecord(
+  h: { keys(): string[]; get(k: string): string } | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const k of h.keys()) out[k] = h.get(k);
+  return out;
+}

@@ -1,0 +1,94 @@
+import type { Outcome } from "@hookstream/contracts";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { applyOutcome, failedAttempts, STATUS_RANK } from "./applyOutcome";
+
+const rankOf = (column: string) =>
+  `(CASE ${column} ${Object.entries(STATUS_RANK)
+    .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`)
+    .join(" ")} END)`;
+
+/**
+ * applyOutcome as one guarded statement, so that instances applying outcomes of the
+ * same event at once cannot regress it. The INSERT branch writes a placeholder row
+ * (subject NULL) when the outcome comes before the event; its values are
+ * applyOutcome(null, outcome). The WHERE skips stale outcomes so that they do not
+ * touch updated_at; affected rows = 0 tells the caller nothing changed.
+ */
+const UPSERT_OUTCOME = `
+INSERT INTO webhook_events AS t
+  (event_id, event_type, status, processed_at, error_message, retry_count, metadata, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, '{}'::jsonb, ?, ?)
+ON CONFLICT (event_id) DO UPDATE SET
+  status = CASE WHEN ${rankOf("t.status")} >= ? THEN t.status ELSE ? END,
+  retry_count = GREATEST(t.retry_count, ?),
+  processed_at = CASE WHEN ? = 'processed' THEN LEAST(t.processed_at, ?::timestamptz) ELSE t.processed_at END,
+  error_message = CASE WHEN ?::text IS NOT NULL AND ? IN ('failed', 'dead') AND ? >= t.retry_count
+                       THEN ?::text ELSE t.error_message END,
+  updated_at = ?
+WHERE ${rankOf("t.status")} < ?
+   OR t.retry_count < ?
+   OR (? = 'processed' AND (t.processed_at IS NULL OR t.processed_at > ?::timestamptz))
+   OR (?::text IS NOT NULL AND ? IN ('failed', 'dead') AND ? >= t.retry_count
+       AND t.error_message IS DISTINCT FROM ?::text)`;
+
+function params(outcome: Outcome, now: Date): unknown[] {
+  const first = applyOutcome(null, outcome).row;
+  const rank = STATUS_RANK[outcome.status];
+  const failed = failedAttempts(outcome.status, outcome.attempt);
+  const at = new Date(outcome.at);
+  const { status, error, attempt } = outcome;
+  return [
+    // VALUES: the placeholder
+    outcome.event_id,
+    outcome.event_type,
+    first.status,
+    first.processedAt,
+    first.errorMessage,
+    first.retryCount,
+    now,
+    now,
+    // SET
+    rank,
+    status,
+    failed,
+    status,
+    at,
+    error,
+    status,
+    attempt,
+    error,
+    now,
+    // WHERE
+    rank,
+    failed,
+    status,
+    at,
+    error,
+    status,
+    attempt,
+    error,
+  ];
+}
+
+/**
+ * Applies outcomes in one transaction, one statement each in arrival order (two
+ * outcomes of one event may sit in the same batch, and one statement may not touch a
+ * row twice). Returns, for each outcome, whether it changed its row (false: stale).
+ */
+export async function recordOutcomes(em: EntityManager, outcomes: Outcome[], now: Date): Promise<boolean[]> {
+  if (outcomes.length === 0) return [];
+  return em.transactional(async (tx) => {
+    const conn = tx.getConnection();
+    const changed: boolean[] = [];
+    for (const outcome of outcomes) {
+      const res = await conn.execute<{ affectedRows: number }>(
+        UPSERT_OUTCOME,
+        params(outcome, now),
+        "run",
+        tx.getTransactionContext(),
+      );
+      changed.push(res.affectedRows > 0);
+    }
+    return changed;
+  });
+}
