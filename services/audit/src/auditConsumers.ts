@@ -107,9 +107,9 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
         metrics.batchFailures.inc({ consumer: DURABLES.auditOutcomes });
         throw retryable("cannot apply outcomes", err);
       }
-      valid.forEach((o, i) =>
-        metrics.outcomesApplied.inc({ status: o.status, result: changed[i] ? "applied" : "stale" }),
-      );
+      valid.forEach((o, i) => {
+        metrics.outcomesApplied.inc({ status: o.status, result: changed[i] ? "applied" : "stale" });
+      });
     },
   });
 

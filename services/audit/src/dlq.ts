@@ -63,7 +63,9 @@ export async function readDlq(
   const subject = dlqFilterSubject(topology, filter);
   // skip the consumer (and its fetch timeout) when nothing matches at all
   const info = await jsm.streams.info(stream, { subjects_filter: subject });
-  if (Object.keys(info.state.subjects ?? {}).length === 0) return [];
+  // a fetch waits for its full count until it expires: ask for no more than there are
+  let remaining = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+  if (remaining === 0) return [];
   const consumer = await js.consumers.get(stream, {
     filter_subjects: subject,
     ...(filter.since
@@ -73,13 +75,15 @@ export async function readDlq(
   const out: Array<{ entry: DlqEntry; msg: JsMsg }> = [];
   try {
     while (out.length < limit) {
-      const batch = await consumer.fetch({ max_messages: Math.min(256, limit - out.length), expires: 1_000 });
+      const max = Math.min(256, limit - out.length, remaining);
+      const batch = await consumer.fetch({ max_messages: max, expires: 1_000 });
       let last: JsMsg | null = null;
       for await (const msg of batch) {
         out.push({ entry: entryOf(topology, msg), msg });
         last = msg;
       }
       if (last === null || last.info.pending === 0) break;
+      remaining = last.info.pending;
     }
   } finally {
     await consumer.delete().catch(() => {});

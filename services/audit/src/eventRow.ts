@@ -36,8 +36,8 @@ export interface EventInsertRow {
 }
 
 // Postgres text and jsonb refuse U+0000; such a character would make the row fail forever.
-const NUL = /\u0000/g;
-const clean = (s: string) => s.replace(NUL, "\uFFFD");
+const NUL = String.fromCharCode(0);
+const clean = (s: string) => s.replaceAll(NUL, "\uFFFD");
 
 function parseObject(text: string): Record<string, unknown> | null {
   try {
@@ -57,13 +57,14 @@ function webhookTime(header: string | undefined, createdAt: unknown): Date | nul
 
 /**
  * The row of one WEBHOOKS message. Never fails: a body that is not a JSON object is
- * kept as `{ raw }` (the audit is the record of what arrived, so nothing is dropped),
- * and the id and type fall back from the headers to the body to the subject and seq.
+ * kept as `{ raw }` (the audit is the record of what arrived, so nothing is dropped).
+ * The id comes from the body, else `Nats-Msg-Id`, else subject and seq; the type from
+ * `Event-Type`, else the body, else the subject.
  */
 export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date): EventInsertRow {
   const text = new TextDecoder().decode(msg.data);
   // JSON may also spell U+0000 as an escape; such a body is kept raw
-  const body = text.includes("\u0000") || text.includes("\\u0000") ? null : parseObject(text);
+  const body = text.includes(NUL) || text.includes("\\u0000") ? null : parseObject(text);
   const data =
     body && typeof body.data === "object" && body.data !== null ? (body.data as Record<string, unknown>) : {};
   const headerType = msg.headers[MessageHeader.EventType];
@@ -72,9 +73,10 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     (typeof body?.type === "string" ? body.type : null) ||
     eventTypeOfSubject(topology, msg.subject) ||
     msg.subject;
+  // the body's id first: a re-publish outside the duplicate window may carry another msg id
   const eventId =
-    msg.headers[MessageHeader.MsgId] ||
     (typeof body?.id === "string" && body.id ? body.id : null) ||
+    msg.headers[MessageHeader.MsgId] ||
     `${msg.subject}#${msg.seq}`;
   const { resourceType, resourceId } = resourceOf({ type: eventType, data });
   const headers: Record<string, string> = {};

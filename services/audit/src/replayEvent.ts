@@ -11,6 +11,18 @@ import { BadRequestError, NotFoundError } from "./adminErrors";
 import { replayHeaders } from "./replayHeaders";
 import { WebhookEvent } from "./WebhookEvent";
 
+/** The stored message is the event's (the seq was not reused): by its body id or its msg id. */
+function sameEvent(msgId: string | undefined, data: Uint8Array, eventId: string): boolean {
+  if (msgId === eventId) return true;
+  try {
+    const body = JSON.parse(new TextDecoder().decode(data)) as { id?: unknown };
+    return body?.id === eventId || (!msgId && body?.id === undefined);
+  } catch {
+    // a raw body is audited under its msg id or, lacking one, under subject#seq
+    return !msgId;
+  }
+}
+
 export interface ReplayRequest {
   eventId: string;
   handler?: string;
@@ -61,9 +73,7 @@ export async function replayEvent(
       if (err instanceof JetStreamApiError && err.status === 404) return null;
       throw err;
     });
-  // a message published without a msg id was audited under a made-up id: accept it as is
-  const msgId = original?.header?.get(MessageHeader.MsgId);
-  if (!original || (msgId && msgId !== req.eventId)) {
+  if (!original || !sameEvent(original.header?.get(MessageHeader.MsgId), original.data, req.eventId)) {
     throw new NotFoundError(
       `the message of event ${req.eventId} (seq ${row.streamSeq}) is no longer in ${topology.streams.webhooks}`,
     );

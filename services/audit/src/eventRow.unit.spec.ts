@@ -1,0 +1,97 @@
+import { makeTopology } from "@hookstream/contracts";
+import { describe, expect, it } from "vitest";
+import { eventRowOf } from "./eventRow";
+import { parseSince } from "./since";
+
+const topology = makeTopology("");
+const now = new Date("2026-01-01T00:00:00Z");
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function message(type: string, body: string, extra: Record<string, string> = {}) {
+  return {
+    subject: `webhooks.openai.${type}`,
+    seq: 7,
+    headers: {
+      "Nats-Msg-Id": "evt_1",
+      "Webhook-Id": "wh_1",
+      "Webhook-Timestamp": "1750861210",
+      "Webhook-Signature": "v1,abc",
+      "Event-Type": type,
+      "Received-At": "2026-01-01T00:00:00.000Z",
+      ...extra,
+    },
+    data: enc(body),
+  };
+}
+
+describe("eventRowOf", () => {
+  it("fills every column from the contract headers and the body", () => {
+    const body = JSON.stringify({
+      id: "evt_1",
+      object: "event",
+      created_at: 1750861210,
+      type: "fine_tuning.job.succeeded",
+      data: { id: "ftjob-1" },
+    });
+    const row = eventRowOf(message("fine_tuning.job.succeeded", body), topology, now);
+    expect(row).toMatchObject({
+      eventId: "evt_1",
+      eventType: "fine_tuning.job.succeeded",
+      webhookId: "wh_1",
+      timestamp: new Date(1750861210 * 1000),
+      signature: "v1,abc",
+      status: "pending",
+      resourceType: "fine_tuning_job",
+      resourceId: "ftjob-1",
+      streamSeq: 7,
+      subject: "webhooks.openai.fine_tuning.job.succeeded",
+      retryCount: 0,
+    });
+    expect(row.payload).toEqual(JSON.parse(body));
+    expect(row.headers["Received-At"]).toBe("2026-01-01T00:00:00.000Z");
+  });
+
+  it("marks a type no handler consumes as ignored at once", () => {
+    const body = JSON.stringify({
+      id: "evt_1",
+      created_at: 1,
+      type: "eval.run.succeeded",
+      data: { id: "r" },
+    });
+    expect(eventRowOf(message("eval.run.succeeded", body), topology, now).status).toBe("ignored");
+  });
+
+  it("keeps a body that is not JSON as { raw } instead of dropping it", () => {
+    const row = eventRowOf(message("batch.completed", "not json {"), topology, now);
+    expect(row).toMatchObject({ eventId: "evt_1", status: "pending", payload: { raw: "not json {" } });
+  });
+
+  it("keeps a body holding U+0000 raw and without the character Postgres refuses", () => {
+    const row = eventRowOf(
+      message("batch.completed", '{"id":"evt_1","data":{"x":"a\\u0000b"}}'),
+      topology,
+      now,
+    );
+    expect(row.payload).toEqual({ raw: '{"id":"evt_1","data":{"x":"a\\u0000b"}}' });
+    const nul = eventRowOf(message("batch.completed", `a${String.fromCharCode(0)}b`), topology, now);
+    expect(nul.payload).toEqual({ raw: "a\uFFFDb" });
+  });
+
+  it("falls back to the subject and sequence when a message has no id or type header", () => {
+    const row = eventRowOf(
+      { subject: "webhooks.openai.batch.failed", seq: 3, headers: {}, data: enc("x") },
+      topology,
+      now,
+    );
+    expect(row).toMatchObject({ eventId: "webhooks.openai.batch.failed#3", eventType: "batch.failed" });
+  });
+});
+
+describe("parseSince", () => {
+  it("accepts ISO-8601 times and durations back from now", () => {
+    const nowMs = Date.parse("2026-01-02T00:00:00Z");
+    expect(parseSince("2026-01-01T00:00:00Z", nowMs)?.toISOString()).toBe("2026-01-01T00:00:00.000Z");
+    expect(parseSince("2h", nowMs)?.toISOString()).toBe("2026-01-01T22:00:00.000Z");
+    expect(parseSince("yesterday", nowMs)).toBeNull();
+  });
+});
