@@ -353,3 +353,44 @@ describe("the admin API", () => {
     expect(metrics).toMatch(/audit_consumer_lag\{[^}]*durable="audit"/);
   });
 });
+
+describe("the CLI's dlq and replay commands", () => {
+  async function run(argv: string[], env: Record<string, string>) {
+    const { main } = await import("@hookstream/cli");
+    const { PassThrough } = await import("node:stream");
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks: string[] = [];
+    const errs: string[] = [];
+    out.on("data", (c) => chunks.push(String(c)));
+    err.on("data", (c) => errs.push(String(c)));
+    const code = await main(argv, { env, out, err });
+    return { code, out: chunks.join(""), err: errs.join("") };
+  }
+
+  it("call the admin API and say clearly when they are refused or it is unreachable", async () => {
+    const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
+    const env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
+
+    const list = await run(["dlq", "list", "--handler", "response"], env);
+    expect(list).toMatchObject({ code: 0 });
+    expect(list.out).toMatch(/evt_dlq_3/);
+
+    const replayed = await run(["replay", "evt_replay", "--handler", "response", "--force"], env);
+    expect(replayed.code).toBe(0);
+    expect(replayed.out).toMatch(/replayed evt_replay to response \(forced\)/);
+
+    const redrive = await run(["dlq", "replay", "--type", "response.completed"], env);
+    expect(redrive.out).toMatch(/1 dead letter\(s\) replayed/);
+
+    const refused = await run(["dlq", "list"], { ...env, ADMIN_TOKEN: "wrong" });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/refused by the admin API \(403\)/);
+
+    const unknown = await run(["replay", "evt_nowhere"], env);
+    expect(unknown.err).toMatch(/404: no event evt_nowhere/);
+
+    const away = await run(["dlq", "list"], { ...env, HOOKSTREAM_ADMIN_URL: "http://127.0.0.1:9" });
+    expect(away.err).toMatch(/does not answer at http:\/\/127\.0\.0\.1:9/);
+  });
+});
