@@ -13,6 +13,13 @@ export interface RunBatchConsumerOptions {
   logger: Logger;
   /** most messages in one batch */
   maxBatch?: number;
+  /**
+   * flush a non-empty batch after this long without a new message (default 20 ms):
+   * the iterator's pending count also counts status messages it filters out, so
+   * "nothing more buffered" is not always seen and the tail of a backlog would wait
+   * for the ack timeout
+   */
+  maxWaitMs?: number;
   /** commits the whole batch or throws; every message is then nak'd by its own delivery count */
   handleBatch(msgs: JsMsg[]): Promise<void>;
   random?: () => number;
@@ -25,7 +32,17 @@ export interface RunBatchConsumerOptions {
  */
 export function runBatchConsumer(opts: RunBatchConsumerOptions) {
   const maxBatch = opts.maxBatch ?? 500;
+  const maxWaitMs = opts.maxWaitMs ?? 20;
   let batch: JsMsg[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  // flushes run one at a time, whether the loop or the idle timer asks for them
+  let chain: Promise<void> = Promise.resolve();
+  const flushNow = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    chain = chain.then(flush);
+    return chain;
+  };
 
   async function flush(): Promise<void> {
     if (batch.length === 0) return;
@@ -49,9 +66,10 @@ export function runBatchConsumer(opts: RunBatchConsumerOptions) {
     logger: opts.logger,
     async onMessage(msg, iter) {
       batch.push(msg);
-      if (batch.length >= maxBatch || iter.getPending() === 0) await flush();
+      if (batch.length >= maxBatch || iter.getPending() === 0) await flushNow();
+      else if (timer === null) timer = setTimeout(() => void flushNow(), maxWaitMs);
     },
-    onIteratorEnd: flush,
+    onIteratorEnd: flushNow,
   });
   return { done: loop.done, stop: loop.stop };
 }
