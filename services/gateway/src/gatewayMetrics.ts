@@ -1,0 +1,35 @@
+import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "@hookstream/observability";
+
+export function gatewayMetrics(registry: Registry) {
+  return {
+    received: new Counter({
+      name: "hookstream_gateway_received_total",
+      help: "webhook requests received",
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: "hookstream_gateway_rejected_total",
+      help: "webhook requests refused, by reason",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    published: new Counter({
+      name: "hookstream_gateway_published_total",
+      help: "events acknowledged by JetStream (new ones)",
+      labelNames: ["type"] as const,
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: "hookstream_gateway_duplicates_total",
+      help: "events JetStream already had (same event id within the duplicate window)",
+      registers: [registry],
+    }),
+    publishSeconds: new Histogram({
+      name: "hookstream_gateway_publish_seconds",
+      help: "time from publish to JetStream ack",
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  };
+}
+export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;

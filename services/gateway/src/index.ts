@@ -1,0 +1,4 @@
+export { buildApp, type GatewayDeps, PublishTimeoutError } from "./app";
+export { effectiveBodyLimit, GatewayConfig } from "./config";
+export { FailureLimiter } from "./failureLimiter";
+export { decodeSecrets, type VerifyResult, verifySignature } from "./verifySignature";
