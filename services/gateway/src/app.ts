@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  LogController,
 } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
 import { FailureLimiter } from "./failureLimiter";
@@ -66,7 +67,8 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     loggerInstance: deps.logger,
     bodyLimit,
     trustProxy: config.TRUST_PROXY,
-    disableRequestLogging: true,
+    // one log line per event is written by the route itself, with the event id and type
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
 
