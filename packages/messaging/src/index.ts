@@ -5,3 +5,6 @@ export * from "./errors";
 export * from "./provision";
 export * from "./runBatchConsumer";
 export * from "./runConsumer";
+export * from "./deadLetter";
+export * from "./maxDeliveriesAdvisory";
+export * from "./publishOutcome";

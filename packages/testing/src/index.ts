@@ -1,4 +1,6 @@
+export * from "./fakeOpenAI";
 export * from "./natsCluster";
+export * from "./notificationReceiver";
 export * from "./processes";
 export * from "./serviceProcess";
 export * from "./signWebhook";
