@@ -1,0 +1,38 @@
+import type { HandlerName, OpenAIEvent, Topology } from "@hookstream/contracts";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type OpenAI from "openai";
+import type { Logger } from "pino";
+import type { HandlerConfig } from "./handlerConfig";
+
+export interface HandlerContext {
+  event: OpenAIEvent;
+  /** delivery count of this attempt, 1 for the first */
+  attempt: number;
+  /** true for a replay with --force: side effects are done again */
+  force: boolean;
+  config: HandlerConfig;
+  js: JetStreamClient;
+  topology: Topology;
+  logger: Logger;
+  /** the SDK client, or null when OPENAI_API_KEY is unset (work from the webhook alone) */
+  openai: OpenAI | null;
+  /** an SDK call whose errors become RetryableError (429, 5xx, 408, network) or PermanentError (other 4xx) */
+  callOpenAI<T>(what: string, fn: (client: OpenAI) => Promise<T>): Promise<T>;
+  /** runs a side effect once per event: skipped when an earlier attempt finished it (unless forced) */
+  once(step: string, fn: () => Promise<void>): Promise<void>;
+  /** POSTs the notification to every NOTIFY_URLS entry, each once, with `Idempotency-Key` = event id */
+  notify(notification: Record<string, unknown>): Promise<void>;
+  /** POSTs JSON with `Idempotency-Key` = event id; 5xx/timeouts retryable, 4xx permanent */
+  postJson(url: string, body: unknown): Promise<void>;
+}
+
+/** What makes one domain handler: its name (catalog entry) and its work for one event. */
+export interface HandlerDefinition {
+  handler: HandlerName;
+  process(ctx: HandlerContext): Promise<void>;
+}
+
+/** The status a terminal event type implies, when the API cannot be asked: `batch.completed` → `completed`. */
+export function statusFromType(type: string): string {
+  return type.slice(type.lastIndexOf(".") + 1);
+}

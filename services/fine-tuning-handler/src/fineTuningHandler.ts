@@ -1,0 +1,48 @@
+import { type JobSnapshot, jobSubject } from "@hookstream/contracts";
+import type { HandlerDefinition } from "@hookstream/handler-kit";
+import { PermanentError } from "@hookstream/messaging";
+import { fineTuningNotification, jobFromApi, jobFromWebhook } from "./fineTuningJob";
+
+/**
+ * A fine-tuning event: fetch the job (when a key is set), record the snapshot on
+ * `fine_tuning.jobs.<job id>` (the projection's input), notify, and on success call
+ * the deploy hook. Each side effect runs once per event (handler-kit's inbox).
+ */
+export const fineTuningHandler: HandlerDefinition = {
+  handler: "fine-tuning",
+  async process(ctx) {
+    const { event } = ctx;
+    const jobId = event.data.id;
+    if (typeof jobId !== "string" || jobId.length === 0)
+      throw new PermanentError("the event has no data.id (job id)");
+    const job = ctx.openai
+      ? jobFromApi(
+          (await ctx.callOpenAI("retrieve fine-tuning job", (c) =>
+            c.fineTuning.jobs.retrieve(jobId, { headers: { "Idempotency-Key": event.id } }),
+          )) as unknown as Record<string, unknown>,
+          event,
+        )
+      : jobFromWebhook(event);
+
+    const snapshot: JobSnapshot = {
+      event_id: event.id,
+      event_type: event.type,
+      event_created_at: event.created_at,
+      source: ctx.openai ? "api" : "webhook",
+      job,
+    };
+    await ctx.once("snapshot", async () => {
+      // msgID = event id: JetStream drops a second copy; the projection folds by event id anyway
+      await ctx.js.publish(jobSubject(ctx.topology, job.id), JSON.stringify(snapshot), { msgID: event.id });
+    });
+
+    await ctx.notify(fineTuningNotification(event, job));
+
+    const deployUrl = ctx.config.DEPLOY_HOOK_URL;
+    if (event.type === "fine_tuning.job.succeeded" && deployUrl) {
+      await ctx.once("deploy", () =>
+        ctx.postJson(deployUrl, { job_id: job.id, fine_tuned_model: job.fine_tuned_model }),
+      );
+    }
+  },
+};

@@ -1,0 +1,2 @@
+export { fineTuningHandler } from "./fineTuningHandler";
+export * from "./fineTuningJob";
