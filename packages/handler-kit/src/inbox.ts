@@ -20,6 +20,7 @@ export function inboxMigrations(handler: string): MigrationEntry[] {
           steps jsonb NOT NULL DEFAULT '[]'::jsonb,
           attempt integer NOT NULL DEFAULT 0,
           completed_at timestamptz NULL,
+          claimed_until timestamptz NULL,
           created_at timestamptz NOT NULL DEFAULT now(),
           updated_at timestamptz NOT NULL DEFAULT now()
         )`);
@@ -76,6 +77,44 @@ export class Inbox {
     return { steps: new Set(row?.steps ?? []), completed: row?.completed_at != null };
   }
 
+  /**
+   * Takes the event for `leaseMs`, so that two copies of it (a re-publish, a
+   * redelivery racing a slow attempt, two instances) are never worked on at once.
+   * Returns the state to resume from, "completed" when it was handled already, or
+   * "busy" while another attempt holds the lease. `force` (replay --force) takes an
+   * event even when it was completed.
+   */
+  async claim(
+    eventId: string,
+    eventType: string,
+    leaseMs: number,
+    force: boolean,
+  ): Promise<InboxState | "completed" | "busy"> {
+    const rows = await this.run("claim", () =>
+      this.orm.em.getConnection().execute<Array<{ steps: string[] }>>(
+        `INSERT INTO ${this.table} (event_id, event_type, claimed_until)
+         VALUES (?, ?, now() + ? * interval '1 millisecond')
+         ON CONFLICT (event_id) DO UPDATE SET claimed_until = EXCLUDED.claimed_until, updated_at = now()
+           WHERE (${this.table}.completed_at IS NULL OR ?)
+             AND (${this.table}.claimed_until IS NULL OR ${this.table}.claimed_until < now())
+         RETURNING steps`,
+        [eventId, eventType, leaseMs, force],
+      ),
+    );
+    const row = rows[0];
+    if (row) return { steps: new Set(force ? [] : row.steps), completed: false };
+    return (await this.load(eventId)).completed && !force ? "completed" : "busy";
+  }
+
+  /** Gives the lease back after a failed attempt, so the retry need not wait for it to expire. */
+  async release(eventId: string): Promise<void> {
+    await this.run("release", () =>
+      this.orm.em
+        .getConnection()
+        .execute(`UPDATE ${this.table} SET claimed_until = NULL WHERE event_id = ?`, [eventId]),
+    );
+  }
+
   async markStep(eventId: string, eventType: string, step: string): Promise<void> {
     await this.run("write", () =>
       this.orm.em.getConnection().execute(
@@ -90,7 +129,7 @@ export class Inbox {
     await this.run("write", () =>
       this.orm.em.getConnection().execute(
         `INSERT INTO ${this.table} (event_id, event_type, attempt, completed_at) VALUES (?, ?, ?, now())
-         ON CONFLICT (event_id) DO UPDATE SET attempt = EXCLUDED.attempt, completed_at = now(), updated_at = now()`,
+         ON CONFLICT (event_id) DO UPDATE SET attempt = EXCLUDED.attempt, completed_at = now(), claimed_until = NULL, updated_at = now()`,
         [eventId, eventType, attempt],
       ),
     );

@@ -23,6 +23,7 @@ import {
   MaxDeliveriesAdvisory,
   PermanentError,
   publishOutcome,
+  RetryableError,
   runConsumer,
 } from "@hookstream/messaging";
 import { createRegistry, registerHealthRoutes } from "@hookstream/observability";
@@ -39,6 +40,13 @@ import type { HandlerConfig } from "./handlerConfig";
 import { handlerMetrics } from "./handlerMetrics";
 import { Inbox, inboxMigrations } from "./inbox";
 import { postJson } from "./postJson";
+
+/** Another copy of the event holds its inbox lease; retry this one later. */
+export class InProgressElsewhere extends RetryableError {
+  constructor(eventId: string) {
+    super(`event ${eventId} is being handled by another delivery`);
+  }
+}
 
 export interface RunningHandler {
   app: FastifyInstance;
@@ -157,6 +165,9 @@ export async function startHandler(
       })
     : null;
 
+  // held while an attempt works; longer than the ack wait so that a redelivery racing
+  // a slow attempt waits, and short enough that a crashed attempt frees it soon
+  const leaseMs = Math.max(2 * policy.ackWaitMs, 10_000);
   /** deliveries that found the event already handled: acked with no outcome */
   const skipped = new WeakSet<JsMsg>();
 
@@ -174,13 +185,15 @@ export async function startHandler(
     }
     const event = parsed;
     const log = logger.child({ event_id: event.id, event_type: event.type, attempt, force });
-    const state = force ? { steps: new Set<string>(), completed: false } : await inbox.load(event.id);
-    if (state.completed) {
+    const claimed = await inbox.claim(event.id, event.type, leaseMs, force);
+    if (claimed === "completed") {
       skipped.add(msg);
       metrics.skipped.inc();
       log.info("already handled; skipping");
       return;
     }
+    if (claimed === "busy") throw new InProgressElsewhere(event.id);
+    const state = claimed;
     const started = performance.now();
     const ctx: HandlerContext = {
       event,
@@ -216,7 +229,12 @@ export async function startHandler(
       postJson: (url, body) =>
         postJson(url, body, { idempotencyKey: event.id, timeoutMs: config.NOTIFY_TIMEOUT_MS }),
     };
-    await definition.process(ctx);
+    try {
+      await definition.process(ctx);
+    } catch (err) {
+      await inbox.release(event.id).catch(() => undefined);
+      throw err;
+    }
     await inbox.complete(event.id, event.type, attempt);
     metrics.seconds.observe((performance.now() - started) / 1000);
     log.info("handled");
