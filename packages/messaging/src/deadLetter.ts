@@ -1,6 +1,6 @@
 import { DlqHeader, dlqSubject, type Topology } from "@hookstream/contracts";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import { type MsgHdrs, headers as natsHeaders } from "@nats-io/transport-node";
 
 export interface DeadLetter {
   handler: string;
