@@ -106,6 +106,17 @@ export class Inbox {
     return (await this.load(eventId)).completed && !force ? "completed" : "busy";
   }
 
+  async renew(eventId: string, leaseMs: number): Promise<void> {
+    await this.run("renew", () =>
+      this.orm.em
+        .getConnection()
+        .execute(
+          `UPDATE ${this.table} SET claimed_until = now() + ? * interval '1 millisecond' WHERE event_id = ? AND completed_at IS NULL`,
+          [leaseMs, eventId],
+        ),
+    );
+  }
+
   /** Gives the lease back after a failed attempt, so the retry need not wait for it to expire. */
   async release(eventId: string): Promise<void> {
     await this.run("release", () =>

@@ -43,8 +43,9 @@ import { postJson } from "./postJson";
 
 /** Another copy of the event holds its inbox lease; retry this one later. */
 export class InProgressElsewhere extends RetryableError {
-  constructor(eventId: string) {
-    super(`event ${eventId} is being handled by another delivery`);
+  constructor(eventId: string, leaseMs: number) {
+    // come back once the lease can have expired, rather than spending deliveries on it
+    super(`event ${eventId} is being handled by another delivery`, { retryAfterMs: leaseMs });
   }
 }
 
@@ -165,9 +166,9 @@ export async function startHandler(
       })
     : null;
 
-  // held while an attempt works; longer than the ack wait so that a redelivery racing
-  // a slow attempt waits, and short enough that a crashed attempt frees it soon
-  const leaseMs = Math.max(2 * policy.ackWaitMs, 10_000);
+  // held while an attempt works and renewed as often as the in-progress acks, so it
+  // outlives a crashed attempt by at most one ack wait: the server redelivers no sooner
+  const leaseMs = policy.ackWaitMs;
   /** deliveries that found the event already handled: acked with no outcome */
   const skipped = new WeakSet<JsMsg>();
 
@@ -192,7 +193,7 @@ export async function startHandler(
       log.info("already handled; skipping");
       return;
     }
-    if (claimed === "busy") throw new InProgressElsewhere(event.id);
+    if (claimed === "busy") throw new InProgressElsewhere(event.id, leaseMs);
     const state = claimed;
     const started = performance.now();
     const ctx: HandlerContext = {
@@ -229,11 +230,18 @@ export async function startHandler(
       postJson: (url, body) =>
         postJson(url, body, { idempotencyKey: event.id, timeoutMs: config.NOTIFY_TIMEOUT_MS }),
     };
+    const renew = setInterval(
+      () =>
+        void inbox.renew(event.id, leaseMs).catch((err) => log.warn({ err }, "could not renew the lease")),
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
     try {
       await definition.process(ctx);
     } catch (err) {
       await inbox.release(event.id).catch(() => undefined);
       throw err;
+    } finally {
+      clearInterval(renew);
     }
     await inbox.complete(event.id, event.type, attempt);
     metrics.seconds.observe((performance.now() - started) / 1000);

@@ -1,5 +1,5 @@
 import type { RetryPolicy } from "@hookstream/contracts";
-import { isPermanentError } from "./errors";
+import { isPermanentError, RetryableError } from "./errors";
 
 export type AckDecision =
   | { kind: "ack" }
@@ -38,5 +38,7 @@ export function decideAck(
   // maxDeliver ≤ 0 means unlimited (the audit: an outage may last any time, nothing is dropped)
   if (policy.maxDeliver > 0 && deliveryCount >= policy.maxDeliver)
     return { kind: "term", reason: "exhausted" };
-  return { kind: "nak", delayMs: nakDelayMs(policy, deliveryCount, random) };
+  const delayMs = nakDelayMs(policy, deliveryCount, random);
+  const floor = error instanceof RetryableError ? (error.retryAfterMs ?? 0) : 0;
+  return { kind: "nak", delayMs: Math.max(delayMs, floor) };
 }

@@ -1,8 +1,11 @@
 /** Worth trying again later: the network, a 5xx, a 429, a timeout, the database being down. */
 export class RetryableError extends Error {
   override readonly name = "RetryableError";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** the earliest a retry makes sense (a Retry-After, a lease that has yet to expire) */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
