@@ -1,0 +1,97 @@
+import { jobSubject, type Topology } from "@hookstream/contracts";
+import { type Registry, registerHealthRoutes } from "@hookstream/observability";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from "fastify";
+import { BadCursorError, getJob, ListQuery, listJobs } from "./listJobs";
+import { parseSnapshot } from "./parseSnapshot";
+import { readStream } from "./readStream";
+
+export interface FineTuneAppDeps {
+  orm: MikroORM;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  logger: FastifyBaseLogger;
+  registry: Registry;
+  readiness: () => Promise<string | null>;
+}
+
+/** A job id is one subject token (`fine_tuning.jobs.<id>`): no dots, spaces or wildcards. */
+const JOB_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+function sendError(reply: FastifyReply, code: number, error: string, message: string) {
+  return reply.code(code).send({ error, message });
+}
+
+/** The job query API: list with filters and cursor, one job with its history from the stream. */
+export function buildApp(deps: FineTuneAppDeps): FastifyInstance {
+  const { orm, js, jsm, topology } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, "not_found", `no route ${req.method} ${req.url}`),
+  );
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof BadCursorError) return sendError(reply, 400, "bad_request", err.message);
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500)
+      return sendError(reply, status, "bad_request", (err as Error).message);
+    req.log.error({ err }, "unexpected error");
+    return sendError(reply, 500, "internal_error", "unexpected error");
+  });
+  registerHealthRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+
+  app.get("/fine-tune-jobs", async (req, reply) => {
+    const q = ListQuery.safeParse(req.query);
+    if (!q.success) {
+      return sendError(
+        reply,
+        400,
+        "bad_request",
+        q.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+      );
+    }
+    return listJobs(orm.em.fork(), q.data);
+  });
+
+  app.get<{ Params: { id: string } }>("/fine-tune-jobs/:id", async (req, reply) => {
+    const { id } = req.params;
+    if (!JOB_ID.test(id))
+      return sendError(reply, 400, "bad_request", "a job id holds only letters, digits, '_' and '-'");
+    const job = await getJob(orm.em.fork(), id);
+    if (!job) return sendError(reply, 404, "not_found", `no fine-tuning job ${id}`);
+    const subject = jobSubject(topology, id);
+    const info = await jsm.streams.info(topology.streams.fineTuning, { subjects_filter: subject });
+    const history: unknown[] = [];
+    if ((info.state.subjects?.[subject] ?? 0) > 0) {
+      await readStream(
+        js,
+        topology.streams.fineTuning,
+        { fromSeq: info.state.first_seq, toSeq: info.state.last_seq, filterSubject: subject },
+        (msg) => {
+          const s = parseSnapshot(msg);
+          if (s)
+            history.push({
+              seq: s.seq,
+              event_id: s.snapshot.event_id,
+              event_type: s.snapshot.event_type,
+              event_created_at: s.snapshot.event_created_at,
+              source: s.snapshot.source,
+              status: s.snapshot.job.status,
+            });
+        },
+      );
+    }
+    return { ...job, history };
+  });
+
+  return app;
+}

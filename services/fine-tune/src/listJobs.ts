@@ -1,0 +1,116 @@
+import { FineTuneStatus } from "@hookstream/contracts";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { z } from "zod";
+
+export const ListQuery = z.object({
+  status: FineTuneStatus.optional(),
+  model: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export class BadCursorError extends Error {
+  override readonly name = "BadCursorError";
+}
+
+/** Opaque cursor: the sort key of the last row of a page (created_at seconds, job id). */
+export function encodeCursor(createdAtSec: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAtSec, id])).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): [number, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw new BadCursorError("cursor is not one this API gave out");
+}
+
+export interface JobJson {
+  id: string;
+  status: string;
+  model: string | null;
+  fine_tuned_model: string | null;
+  trained_tokens: number | null;
+  error: unknown;
+  created_at: string | null;
+  finished_at: string | null;
+  last_event_id: string;
+  last_event_at: string;
+  version: number;
+}
+
+const SELECT = `SELECT openai_job_id, status, model, fine_tuned_model, trained_tokens, error, created_at, finished_at,
+  last_event_id, last_event_at, version, EXTRACT(EPOCH FROM COALESCE(created_at, 'epoch'::timestamptz))::float8 AS sort_at
+  FROM fine_tune_jobs`;
+
+type Row = {
+  openai_job_id: string;
+  status: string;
+  model: string | null;
+  fine_tuned_model: string | null;
+  trained_tokens: string | number | null;
+  error: unknown;
+  created_at: Date | null;
+  finished_at: Date | null;
+  last_event_id: string;
+  last_event_at: Date;
+  version: number;
+  sort_at: number;
+};
+
+function toJson(r: Row): JobJson {
+  return {
+    id: r.openai_job_id,
+    status: r.status,
+    model: r.model,
+    fine_tuned_model: r.fine_tuned_model,
+    trained_tokens: r.trained_tokens === null ? null : Number(r.trained_tokens),
+    error: r.error ?? null,
+    created_at: r.created_at?.toISOString() ?? null,
+    finished_at: r.finished_at?.toISOString() ?? null,
+    last_event_id: r.last_event_id,
+    last_event_at: r.last_event_at.toISOString(),
+    version: r.version,
+  };
+}
+
+/** Newest first (created_at, then id), keyset-paginated so pages stay stable while jobs change. */
+export async function listJobs(
+  em: EntityManager,
+  q: ListQuery,
+): Promise<{ data: JobJson[]; next_cursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.status) {
+    where.push("status = ?");
+    params.push(q.status);
+  }
+  if (q.model) {
+    where.push("model = ?");
+    params.push(q.model);
+  }
+  if (q.cursor) {
+    const [at, id] = decodeCursor(q.cursor);
+    where.push("(COALESCE(created_at, 'epoch'::timestamptz), openai_job_id) < (to_timestamp(?), ?)");
+    params.push(at, id);
+  }
+  const sql = `${SELECT} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY COALESCE(created_at, 'epoch'::timestamptz) DESC, openai_job_id DESC LIMIT ?`;
+  params.push(q.limit + 1);
+  const rows = await em.getConnection().execute<Row[]>(sql, params);
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(toJson),
+    next_cursor: rows.length > q.limit && last ? encodeCursor(last.sort_at, last.openai_job_id) : null,
+  };
+}
+
+export async function getJob(em: EntityManager, id: string): Promise<JobJson | null> {
+  const rows = await em.getConnection().execute<Row[]>(`${SELECT} WHERE openai_job_id = ?`, [id]);
+  return rows[0] ? toJson(rows[0]) : null;
+}

@@ -1,0 +1,90 @@
+import type { Topology } from "@hookstream/contracts";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { applyStates } from "./applyStates";
+import { foldAll, type JobState } from "./evolve";
+import { parseSnapshot } from "./parseSnapshot";
+import { readStream } from "./readStream";
+
+export interface RebuildProgress {
+  phase: "replay" | "write" | "catch-up" | "swap" | "done";
+  read: number;
+  total: number;
+}
+
+export interface RebuildResult {
+  snapshots: number;
+  jobs: number;
+  skipped: number;
+  caughtUp: number;
+  ms: number;
+}
+
+const LIVE = "fine_tune_jobs";
+const REBUILD = "fine_tune_jobs_rebuild";
+const OLD = "fine_tune_jobs_old";
+
+/**
+ * Rebuilds `fine_tune_jobs` from FINE_TUNING without stopping anything: replays the
+ * stream from its first message into a fresh table beside the live one (the live
+ * table keeps answering and the live consumer keeps writing), then — holding a lock
+ * that blocks writers but not readers — applies the messages that arrived meanwhile
+ * and swaps the tables in the same transaction. It reads the stream and writes one
+ * table: it publishes nothing, so no handler runs and no notification is sent.
+ */
+export async function rebuildProjection(opts: {
+  orm: MikroORM;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  onProgress?: (p: RebuildProgress) => void;
+}): Promise<RebuildResult> {
+  const started = performance.now();
+  const { orm, js, jsm, topology } = opts;
+  const stream = topology.streams.fineTuning;
+  const progress = opts.onProgress ?? (() => {});
+  const conn = orm.em.getConnection();
+
+  await conn.execute(`DROP TABLE IF EXISTS ${REBUILD}`);
+  await conn.execute(`CREATE TABLE ${REBUILD} (LIKE ${LIVE} INCLUDING ALL)`);
+
+  const info = await jsm.streams.info(stream);
+  const lastSeq = info.state.last_seq;
+  const total = info.state.messages;
+  const states = new Map<string, JobState>();
+  let snapshots = 0;
+  let skipped = 0;
+  await readStream(js, stream, { fromSeq: info.state.first_seq, toSeq: lastSeq }, (msg) => {
+    const s = parseSnapshot(msg);
+    if (s) {
+      foldAll([s], states);
+      snapshots++;
+    } else skipped++;
+    if ((snapshots + skipped) % 10_000 === 0) progress({ phase: "replay", read: snapshots + skipped, total });
+  });
+  progress({ phase: "write", read: snapshots + skipped, total });
+  await applyStates(orm.em.fork(), states.values(), REBUILD);
+
+  let caughtUp = 0;
+  await orm.em.fork().transactional(async (em) => {
+    const tx = em.getConnection();
+    const ctx = em.getTransactionContext();
+    // EXCLUSIVE blocks the live consumer's writes but not reads: queries keep answering
+    await tx.execute(`LOCK TABLE ${LIVE} IN EXCLUSIVE MODE`, [], "run", ctx);
+    const now = await jsm.streams.info(stream);
+    progress({ phase: "catch-up", read: snapshots + skipped, total: now.state.messages });
+    const tail = new Map<string, JobState>();
+    caughtUp = await readStream(js, stream, { fromSeq: lastSeq + 1, toSeq: now.state.last_seq }, (msg) => {
+      const s = parseSnapshot(msg);
+      if (s) foldAll([s], tail);
+    });
+    await applyStates(em, tail.values(), REBUILD);
+    progress({ phase: "swap", read: snapshots + skipped + caughtUp, total: now.state.messages });
+    await tx.execute(`ALTER TABLE ${LIVE} RENAME TO ${OLD}`, [], "run", ctx);
+    await tx.execute(`ALTER TABLE ${REBUILD} RENAME TO ${LIVE}`, [], "run", ctx);
+    // a live write blocked on the lock fails on the dropped table and is redelivered to the new one
+    await tx.execute(`DROP TABLE ${OLD}`, [], "run", ctx);
+  });
+  progress({ phase: "done", read: snapshots + skipped + caughtUp, total });
+  return { snapshots, jobs: states.size, skipped, caughtUp, ms: Math.round(performance.now() - started) };
+}
