@@ -54,13 +54,18 @@ type Row = {
   fine_tuned_model: string | null;
   trained_tokens: string | number | null;
   error: unknown;
-  created_at: Date | null;
-  finished_at: Date | null;
+  created_at: Date | string | null;
+  finished_at: Date | string | null;
   last_event_id: string;
-  last_event_at: Date;
+  last_event_at: Date | string;
   version: number;
   sort_at: number;
 };
+
+/** MikroORM's driver hands timestamps back as strings; the API speaks ISO-8601. */
+function iso(v: Date | string | null): string | null {
+  return v === null ? null : new Date(v).toISOString();
+}
 
 function toJson(r: Row): JobJson {
   return {
@@ -70,10 +75,10 @@ function toJson(r: Row): JobJson {
     fine_tuned_model: r.fine_tuned_model,
     trained_tokens: r.trained_tokens === null ? null : Number(r.trained_tokens),
     error: r.error ?? null,
-    created_at: r.created_at?.toISOString() ?? null,
-    finished_at: r.finished_at?.toISOString() ?? null,
+    created_at: iso(r.created_at),
+    finished_at: iso(r.finished_at),
     last_event_id: r.last_event_id,
-    last_event_at: r.last_event_at.toISOString(),
+    last_event_at: iso(r.last_event_at) ?? "",
     version: r.version,
   };
 }

@@ -3,6 +3,7 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { applyStates } from "./applyStates";
 import { foldAll, type JobState } from "./evolve";
+import { jobsTableDdl, renameJobsTableSql } from "./jobsTableDdl";
 import { parseSnapshot } from "./parseSnapshot";
 import { readStream } from "./readStream";
 
@@ -22,7 +23,6 @@ export interface RebuildResult {
 
 const LIVE = "fine_tune_jobs";
 const REBUILD = "fine_tune_jobs_rebuild";
-const OLD = "fine_tune_jobs_old";
 
 /**
  * Rebuilds `fine_tune_jobs` from FINE_TUNING without stopping anything: replays the
@@ -46,7 +46,7 @@ export async function rebuildProjection(opts: {
   const conn = orm.em.getConnection();
 
   await conn.execute(`DROP TABLE IF EXISTS ${REBUILD}`);
-  await conn.execute(`CREATE TABLE ${REBUILD} (LIKE ${LIVE} INCLUDING ALL)`);
+  for (const sql of jobsTableDdl(REBUILD)) await conn.execute(sql);
 
   const info = await jsm.streams.info(stream);
   const lastSeq = info.state.last_seq;
@@ -69,8 +69,15 @@ export async function rebuildProjection(opts: {
   await orm.em.fork().transactional(async (em) => {
     const tx = em.getConnection();
     const ctx = em.getTransactionContext();
+    // the live table may have been dropped by hand: then there is nothing to lock or keep
+    const [live] = await tx.execute<Array<{ exists: boolean }>>(
+      `SELECT to_regclass(?) IS NOT NULL AS exists`,
+      [LIVE],
+      "all",
+      ctx,
+    );
     // EXCLUSIVE blocks the live consumer's writes but not reads: queries keep answering
-    await tx.execute(`LOCK TABLE ${LIVE} IN EXCLUSIVE MODE`, [], "run", ctx);
+    if (live?.exists) await tx.execute(`LOCK TABLE ${LIVE} IN EXCLUSIVE MODE`, [], "run", ctx);
     const now = await jsm.streams.info(stream);
     progress({ phase: "catch-up", read: snapshots + skipped, total: now.state.messages });
     const tail = new Map<string, JobState>();
@@ -80,10 +87,9 @@ export async function rebuildProjection(opts: {
     });
     await applyStates(em, tail.values(), REBUILD);
     progress({ phase: "swap", read: snapshots + skipped + caughtUp, total: now.state.messages });
-    await tx.execute(`ALTER TABLE ${LIVE} RENAME TO ${OLD}`, [], "run", ctx);
-    await tx.execute(`ALTER TABLE ${REBUILD} RENAME TO ${LIVE}`, [], "run", ctx);
     // a live write blocked on the lock fails on the dropped table and is redelivered to the new one
-    await tx.execute(`DROP TABLE ${OLD}`, [], "run", ctx);
+    if (live?.exists) await tx.execute(`DROP TABLE ${LIVE}`, [], "run", ctx);
+    for (const sql of renameJobsTableSql(REBUILD, LIVE)) await tx.execute(sql, [], "run", ctx);
   });
   progress({ phase: "done", read: snapshots + skipped + caughtUp, total });
   return { snapshots, jobs: states.size, skipped, caughtUp, ms: Math.round(performance.now() - started) };
