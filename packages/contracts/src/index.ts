@@ -5,4 +5,5 @@ export * from "./headers";
 export * from "./jobSnapshot";
 export * from "./outcome";
 export * from "./resource";
+export * from "./standardWebhooks";
 export * from "./topology";

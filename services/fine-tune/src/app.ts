@@ -11,6 +11,7 @@ import Fastify, {
 import { BadCursorError, getJob, ListQuery, listJobs } from "./listJobs";
 import { parseSnapshot } from "./parseSnapshot";
 import { readStream } from "./readStream";
+import type { RebuildProgress, RebuildResult } from "./rebuildProjection";
 
 export interface FineTuneAppDeps {
   orm: MikroORM;
@@ -20,6 +21,9 @@ export interface FineTuneAppDeps {
   logger: FastifyBaseLogger;
   registry: Registry;
   readiness: () => Promise<string | null>;
+  adminToken?: string;
+  /** rebuilds the projection; progress goes to the callback */
+  rebuild: (onProgress: (p: RebuildProgress) => void) => Promise<RebuildResult>;
 }
 
 /** A job id is one subject token (`fine_tuning.jobs.<id>`): no dots, spaces or wildcards. */
@@ -91,6 +95,30 @@ export function buildApp(deps: FineTuneAppDeps): FastifyInstance {
       );
     }
     return { ...job, history };
+  });
+
+  let rebuilding = false;
+  app.post("/admin/rebuild", async (req, reply) => {
+    if (!deps.adminToken)
+      return sendError(reply, 503, "admin_disabled", "set ADMIN_TOKEN to enable the admin routes");
+    if (req.headers.authorization !== `Bearer ${deps.adminToken}`) {
+      return sendError(reply, 401, "unauthorized", "a bearer token (ADMIN_TOKEN) is required");
+    }
+    if (rebuilding) return sendError(reply, 409, "busy", "a rebuild is already running on this instance");
+    rebuilding = true;
+    // progress is streamed as one JSON object per line, so the CLI can show it live
+    reply.hijack();
+    reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
+    try {
+      const result = await deps.rebuild((p) => reply.raw.write(`${JSON.stringify(p)}\n`));
+      reply.raw.write(`${JSON.stringify({ result })}\n`);
+    } catch (err) {
+      req.log.error({ err }, "rebuild failed");
+      reply.raw.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);
+    } finally {
+      rebuilding = false;
+      reply.raw.end();
+    }
   });
 
   return app;

@@ -13,6 +13,7 @@ import type { FineTuneConfig } from "./config";
 import { FineTuneJobEntity } from "./FineTuneJob";
 import { FINE_TUNE_MIGRATIONS } from "./migrations/index";
 import { PROJECTION_RETRY, startProjectionConsumer } from "./projectionConsumer";
+import { rebuildProjection } from "./rebuildProjection";
 
 export interface FineTuneService {
   app: FastifyInstance;
@@ -94,6 +95,8 @@ export async function startFineTune(config: FineTuneConfig, logger: Logger): Pro
     topology,
     logger: logger as FastifyBaseLogger,
     registry,
+    adminToken: config.ADMIN_TOKEN,
+    rebuild: (onProgress) => rebuildProjection({ orm, js, jsm, topology, onProgress }),
     async readiness() {
       const nats = await natsReadiness(nc, jsm, [topology.streams.fineTuning]);
       if (nats) return nats;

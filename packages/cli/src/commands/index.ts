@@ -1,6 +1,20 @@
 import type { Command } from "../command";
 import { dlqList, dlqReplay } from "./dlq";
+import { events } from "./events";
+import { job, jobs, projectionsRebuild } from "./jobs";
 import { replay } from "./replay";
+import { send } from "./send";
+import { stats } from "./stats";
 
 /** Every command of the CLI; each lives in its own file in this folder. */
-export const COMMANDS: Command[] = [dlqList, dlqReplay, replay];
+export const COMMANDS: Command[] = [
+  send,
+  events,
+  stats,
+  dlqList,
+  dlqReplay,
+  replay,
+  jobs,
+  job,
+  projectionsRebuild,
+];

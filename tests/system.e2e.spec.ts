@@ -1,0 +1,192 @@
+/**
+ * The whole system as `npm start` runs it (every service its own process), driven
+ * through the CLI as a person would: send a signed webhook, see the audit row and the
+ * counts, see the fine-tuning job the projection built from the fake OpenAI API,
+ * rebuild the projection, then SIGTERM everything.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { Writable } from "node:stream";
+import { main } from "@hookstream/cli";
+import {
+  createTestDatabase,
+  deleteStreams,
+  eventually,
+  FakeOpenAI,
+  freePort,
+  NotificationReceiver,
+  TEST_SECRET,
+  testTopology,
+} from "@hookstream/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const SERVICES = [
+  "gateway",
+  "audit",
+  "fine-tuning-handler",
+  "batch-handler",
+  "response-handler",
+  "fine-tune",
+];
+const topology = testTopology("sys");
+const natsUrl = inject("natsUrl");
+const db = await createTestDatabase(inject("databaseUrl"), "sys");
+const fake = await FakeOpenAI.start();
+const receiver = await NotificationReceiver.start();
+const ports = Object.fromEntries(
+  await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const)),
+);
+const portEnv = Object.fromEntries(
+  SERVICES.map((s) => [`${s.toUpperCase().replaceAll("-", "_")}_PORT`, String(ports[s])]),
+);
+const env: Record<string, string> = {
+  NATS_URL: natsUrl,
+  DATABASE_URL: db.url,
+  HOOKSTREAM_NAMESPACE: topology.namespace,
+  OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+  OPENAI_API_KEY: "sk-test",
+  OPENAI_BASE_URL: fake.baseURL,
+  NOTIFY_URLS: receiver.url("/notify"),
+  DEPLOY_HOOK_URL: receiver.url("/deploy"),
+  ADMIN_TOKEN: "e2e-token",
+  LOG_LEVEL: "warn",
+  ...portEnv,
+};
+const cliEnv = {
+  ...process.env,
+  ...env,
+  GATEWAY_URL: `http://127.0.0.1:${ports.gateway}/webhooks/openai`,
+  HOOKSTREAM_ADMIN_URL: `http://127.0.0.1:${ports.audit}`,
+  HOOKSTREAM_FINE_TUNE_URL: `http://127.0.0.1:${ports["fine-tune"]}`,
+};
+
+let system: ChildProcess;
+let systemExit: Promise<number | null>;
+const systemOutput: string[] = [];
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        append(chunk.toString());
+        cb();
+      },
+    });
+  const code = await main(argv, {
+    env: cliEnv,
+    out: sink((s) => {
+      out += s;
+    }),
+    err: sink((s) => {
+      err += s;
+    }),
+  });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  system = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: new URL("..", import.meta.url).pathname,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  system.stdout?.on("data", (d) => systemOutput.push(String(d)));
+  system.stderr?.on("data", (d) => systemOutput.push(String(d)));
+  systemExit = new Promise((resolve) => system.once("exit", (code) => resolve(code)));
+  for (const s of SERVICES) {
+    await eventually(async () => (await fetch(`http://127.0.0.1:${ports[s]}/readyz`)).ok, {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      message: `${s} to be ready\n${systemOutput.join("").slice(-3000)}`,
+    });
+  }
+}, 90_000);
+
+afterAll(async () => {
+  if (system.exitCode === null) system.kill("SIGKILL");
+  const nc = await connect({ servers: natsUrl.split(",") });
+  await deleteStreams(await jetstreamManager(nc), topology);
+  await nc.close();
+  await fake.close();
+  await receiver.close();
+  await db.drop();
+});
+
+describe("npm start, then the CLI", () => {
+  it("sends fine_tuning.job.succeeded: the row appears, stats counts it, the job shows succeeded with its model", async () => {
+    fake.fineTuningJob("ftjob-1", {
+      status: "succeeded",
+      fine_tuned_model: "ft:gpt-4o-mini:acme::e2e",
+      trained_tokens: 4242,
+    });
+    const sent = await cli(
+      "send",
+      "fine_tuning.job.succeeded",
+      "--data",
+      '{"id":"ftjob-1"}',
+      "--id",
+      "evt_e2e_1",
+    );
+    expect(sent.code, sent.err).toBe(0);
+    expect(sent.out).toContain("200");
+
+    const events = await eventually(
+      async () => {
+        const r = await cli("events", "--type", "fine_tuning.job.succeeded", "--json");
+        const rows = JSON.parse(r.out) as Array<{ event_id: string; status: string }>;
+        return rows.find((e) => e.event_id === "evt_e2e_1" && e.status === "processed") ? rows : undefined;
+      },
+      { timeoutMs: 30_000, message: "the audit row to be processed" },
+    );
+    expect(events).toHaveLength(1);
+
+    const stats = JSON.parse((await cli("stats", "--json")).out);
+    expect(stats).toMatchObject({
+      total: 1,
+      by_status: { processed: 1 },
+      by_type: { "fine_tuning.job.succeeded": 1 },
+    });
+
+    const job = await eventually(
+      async () => {
+        const res = await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs/ftjob-1`);
+        return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+      },
+      { message: "the projection row" },
+    );
+    expect(job).toMatchObject({
+      id: "ftjob-1",
+      status: "succeeded",
+      fine_tuned_model: "ft:gpt-4o-mini:acme::e2e",
+      trained_tokens: 4242,
+    });
+    expect((await cli("job", "ftjob-1")).out).toContain("ft:gpt-4o-mini:acme::e2e");
+    expect((await cli("jobs", "--status", "succeeded")).out).toContain("ftjob-1");
+    expect(receiver.on("/deploy")).toHaveLength(1);
+  });
+
+  it("rebuilds the projection to the same rows and sends no notification", async () => {
+    const before = await (await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs`)).json();
+    const calls = receiver.received.length;
+    const rebuilt = await cli("projections", "rebuild", "fine-tune");
+    expect(rebuilt.code, rebuilt.err).toBe(0);
+    expect(rebuilt.out).toContain("done");
+    const after = await (await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs`)).json();
+    expect(after).toEqual(before);
+    expect(receiver.received.length).toBe(calls);
+  });
+
+  it("says clearly when the gateway does not answer", async () => {
+    const r = await cli("send", "batch.completed", "--url", "http://127.0.0.1:9/webhooks/openai");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("cannot reach the gateway");
+  });
+
+  it("stops every service on SIGTERM and exits 0", async () => {
+    system.kill("SIGTERM");
+    expect(await systemExit).toBe(0);
+  });
+});
