@@ -10,7 +10,12 @@ export function secretKey(secret: string): Buffer {
   return secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret, "utf8");
 }
 
-export function signature(secret: string, webhookId: string, timestamp: number | string, body: string | Buffer): string {
+export function signature(
+  secret: string,
+  webhookId: string,
+  timestamp: number | string,
+  body: string | Buffer,
+): string {
   const mac = createHmac("sha256", secretKey(secret));
   mac.update(`${webhookId}.${timestamp}.`);
   mac.update(body);

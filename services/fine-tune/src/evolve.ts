@@ -25,8 +25,6 @@ export interface SequencedSnapshot {
   seq: number;
 }
 
-type Key = readonly [number, number];
-
 function isTerminal(status: FineTuneStatus): boolean {
   return TERMINAL_FINE_TUNE_STATUSES.has(status);
 }
@@ -58,7 +56,6 @@ function compare(a: readonly number[], b: readonly number[]): number {
  */
 export function evolve(job: JobState | null, { snapshot, seq }: SequencedSnapshot): JobState {
   const s = snapshot.job;
-  const key: Key = [snapshot.event_created_at, seq];
   const incoming: JobState = {
     openaiJobId: s.id,
     status: s.status,
