@@ -44,8 +44,14 @@ export function consumeLoop(opts: LoopOptions): Loop {
         });
         if (stopped) iter.stop();
         for await (const msg of iter) {
+          if (stopped) {
+            // pulled but not started: hand it back now rather than after the ack wait
+            msg.nak();
+            if (iter.getPending() === 0) break;
+            continue;
+          }
           await opts.onMessage(msg, iter);
-          if (stopped) break;
+          if (stopped && iter.getPending() === 0) break;
         }
       } catch (err) {
         if (!stopped) logger.warn({ err, stream, durable }, "consumer interrupted; binding again");
@@ -67,9 +73,12 @@ export function consumeLoop(opts: LoopOptions): Loop {
     done,
     async stop() {
       stopped = true;
-      iter?.stop();
+      // with messages still buffered the loop naks them and ends by itself; else end the wait now
+      if (!iter || iter.getPending() === 0) iter?.stop();
+      const bound = setTimeout(() => iter?.stop(), 2_000);
       wake?.();
       await done;
+      clearTimeout(bound);
     },
   };
 }
