@@ -1,0 +1,43 @@
+import { NatsServerProcess } from "@hookstream/testing";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { everyIdAuditedOnce, gatewayUrl, load, type System, sleep, system } from "./harness";
+
+const nats = await NatsServerProcess.start();
+let sys: System;
+
+afterAll(async () => {
+  await sys?.stop();
+  await nats.destroy();
+});
+
+describe("NATS restarted in the middle of a steady load", () => {
+  it("stores every 200 exactly once, answers 503 + Retry-After meanwhile, and recovers by itself", async () => {
+    sys = await system("fnats", { natsUrl: nats.url, databaseUrl: inject("databaseUrl") });
+    const gateway = await sys.start("gateway");
+    await sys.start("audit");
+
+    const running = load({ url: gatewayUrl(gateway), durationMs: 9_000, concurrency: 8 });
+    await sleep(2_500);
+    await nats.stop("SIGKILL");
+    const downAt = Date.now();
+    await sleep(2_500);
+    await nats.start();
+    const upAt = Date.now();
+    const answers = await running;
+
+    const ok = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status !== 200);
+    expect(ok.length).toBeGreaterThan(100);
+    // the gateway itself never went away: every answer is HTTP, and every refusal a 503 with Retry-After
+    expect(answers.filter((a) => a.error !== null)).toEqual([]);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((a) => a.status === 503 && a.retryAfter !== null)).toBe(true);
+    expect(refused.every((a) => a.at >= downAt)).toBe(true);
+    // recovered without a restart: 200s again after NATS came back
+    expect(ok.some((a) => a.at > upAt)).toBe(true);
+    await everyIdAuditedOnce(
+      sys.db.url,
+      ok.map((a) => a.id),
+    );
+  });
+});
