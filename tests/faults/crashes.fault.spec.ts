@@ -1,0 +1,121 @@
+import { FINE_TUNE_STATUSES } from "@hookstream/contracts";
+import { foldAll, parseSnapshot, readStream, type SequencedSnapshot } from "@hookstream/fine-tune";
+import { FakeOpenAI, NotificationReceiver, type ServiceProcess } from "@hookstream/testing";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { everyIdAuditedOnce, gatewayUrl, load, type System, sleep, system } from "./harness";
+
+const fake = await FakeOpenAI.start();
+const receiver = await NotificationReceiver.start();
+let sys: System;
+
+afterAll(async () => {
+  await sys?.stop().catch(() => undefined);
+  await fake.close();
+  await receiver.close();
+});
+
+const JOBS = 40;
+
+describe("each consuming service SIGKILLed mid-load and restarted", () => {
+  it("loses nothing, duplicates no row, sends each notification once, and the projection equals the in-order fold", async () => {
+    for (let j = 0; j < JOBS; j++)
+      fake.fineTuningJob(`ftjob-crash-${j}`, { status: "running", model: "gpt-4o-mini" });
+    sys = await system("fcrash", {
+      natsUrl: inject("natsUrl"),
+      databaseUrl: inject("databaseUrl"),
+      env: { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.baseURL, NOTIFY_URLS: receiver.url("/notify") },
+    });
+    const gateway = await sys.start("gateway");
+    let audit = await sys.start("audit");
+    let handler = await sys.start("fine-tuning-handler");
+    let projection = await sys.start("fine-tune");
+
+    const types = FINE_TUNE_STATUSES.filter(
+      (s) => s !== "validating_files" && s !== "queued" && s !== "running",
+    );
+    const running = load({
+      url: gatewayUrl(gateway),
+      durationMs: 12_000,
+      concurrency: 6,
+      type: (i) => `fine_tuning.job.${types[i % types.length]}`,
+      data: (i) => ({ id: `ftjob-crash-${i % JOBS}` }),
+    });
+    const restart = async (p: ServiceProcess, service: string) => {
+      p.kill("SIGKILL");
+      await p.exit;
+      return sys.start(service);
+    };
+    await sleep(2_500);
+    audit = await restart(audit, "audit");
+    await sleep(1_500);
+    handler = await restart(handler, "fine-tuning-handler");
+    await sleep(1_500);
+    projection = await restart(projection, "fine-tune");
+    const answers = await running;
+    const ok = answers.filter((a) => a.status === 200);
+    expect(ok.length).toBe(answers.length);
+    await everyIdAuditedOnce(
+      sys.db.url,
+      ok.map((a) => a.id),
+      90_000,
+    );
+
+    const db = new pg.Client({ connectionString: sys.db.url });
+    await db.connect();
+    // every event handled: processed in the audit, exactly one notification each
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const { rows } = await db.query(
+        "SELECT count(*)::int AS n FROM webhook_events WHERE status = 'processed'",
+      );
+      if (rows[0].n === ok.length || Date.now() > deadline) break;
+      await sleep(500);
+    }
+    const { rows: statuses } = await db.query(
+      "SELECT status, count(*)::int AS n FROM webhook_events GROUP BY status",
+    );
+    expect(statuses).toEqual([{ status: "processed", n: ok.length }]);
+    const notified = receiver.on("/notify").map((n) => n.headers["idempotency-key"]);
+    expect(notified.length).toBe(ok.length);
+    expect(new Set(notified).size).toBe(ok.length);
+
+    // the projection: every job terminal, and the row equals a fold of the stream in order
+    const nc = await connect({ servers: inject("natsUrl").split(",") });
+    const jsm = await jetstreamManager(nc);
+    for (;;) {
+      const c = await jsm.consumers.info(sys.topology.streams.fineTuning, "fine-tune");
+      if ((c.num_pending === 0 && c.num_ack_pending === 0) || Date.now() > deadline) break;
+      await sleep(250);
+    }
+    const res = await fetch(`http://127.0.0.1:${projection.opts.port}/fine-tune-jobs?limit=200`);
+    const jobs = (
+      (await res.json()) as { data: Array<{ id: string; status: string; last_event_id: string }> }
+    ).data;
+    const info = await jsm.streams.info(sys.topology.streams.fineTuning);
+    const snapshots: SequencedSnapshot[] = [];
+    await readStream(
+      jetstream(nc),
+      sys.topology.streams.fineTuning,
+      { fromSeq: info.state.first_seq, toSeq: info.state.last_seq },
+      (m) => {
+        const s = parseSnapshot(m);
+        if (s) snapshots.push(s);
+      },
+    );
+    const fold = foldAll(snapshots);
+    expect(jobs.length).toBe(fold.size);
+    for (const job of jobs) {
+      expect({ status: job.status, last_event_id: job.last_event_id }).toEqual({
+        status: fold.get(job.id)?.status,
+        last_event_id: fold.get(job.id)?.lastEventId,
+      });
+    }
+    await nc.close();
+    await db.end();
+    expect(audit.pid).toBeDefined();
+    expect(handler.pid).toBeDefined();
+  });
+});
