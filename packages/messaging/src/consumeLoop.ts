@@ -44,14 +44,8 @@ export function consumeLoop(opts: LoopOptions): Loop {
         });
         if (stopped) iter.stop();
         for await (const msg of iter) {
-          if (stopped) {
-            // pulled but not started: hand it back now rather than after the ack wait
-            msg.nak();
-            if (iter.getPending() === 0) break;
-            continue;
-          }
           await opts.onMessage(msg, iter);
-          if (stopped && iter.getPending() === 0) break;
+          if (stopped) break;
         }
       } catch (err) {
         if (!stopped) logger.warn({ err, stream, durable }, "consumer interrupted; binding again");
@@ -73,12 +67,12 @@ export function consumeLoop(opts: LoopOptions): Loop {
     done,
     async stop() {
       stopped = true;
-      // with messages still buffered the loop naks them and ends by itself; else end the wait now
-      if (!iter || iter.getPending() === 0) iter?.stop();
-      const bound = setTimeout(() => iter?.stop(), 2_000);
+      // Stop pulling at once. Messages pulled but not started are not nak'd: a nak makes
+      // them redeliverable at once, to this very iterator while it winds down, and each
+      // round trip spends a delivery. They come back to another instance after the ack wait.
+      iter?.stop();
       wake?.();
       await done;
-      clearTimeout(bound);
     },
   };
 }
