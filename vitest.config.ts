@@ -1,14 +1,40 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two groups, one after the other: the unit and integration tests (two files at a
+ * time), then the fault suite (`tests/faults`, one file at a time: each starts
+ * several service processes, and its time bounds must not compete with other files
+ * for the two cores).
+ */
 export default defineConfig({
   test: {
-    include: ["packages/**/*.spec.ts", "services/**/*.spec.ts", "tests/**/*.spec.ts"],
-    exclude: ["**/node_modules/**"],
     globalSetup: ["packages/testing/src/globalSetup.ts"],
     testTimeout: 60_000,
-    hookTimeout: 60_000,
-    // two cores: more workers only add contention between real servers
-    maxWorkers: 2,
+    hookTimeout: 90_000,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "main",
+          include: ["packages/**/*.spec.ts", "services/**/*.spec.ts", "tests/*.spec.ts"],
+          exclude: ["**/node_modules/**"],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "faults",
+          include: ["tests/faults/**/*.fault.spec.ts"],
+          exclude: ["**/node_modules/**"],
+          maxWorkers: 1,
+          fileParallelism: false,
+          testTimeout: 180_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
