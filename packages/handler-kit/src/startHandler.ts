@@ -169,7 +169,8 @@ export async function startHandler(
   // held while an attempt works and renewed as often as the in-progress acks, so it
   // outlives a crashed attempt by at most one ack wait: the server redelivers no sooner
   const leaseMs = policy.ackWaitMs;
-  /** deliveries that found the event already handled: acked with no outcome */
+
+  /** deliveries that found the event already handled (counted apart from the work done) */
   const skipped = new WeakSet<JsMsg>();
 
   async function handle(msg: JsMsg, attempt: number): Promise<void> {
@@ -254,7 +255,9 @@ export async function startHandler(
     error: unknown | null,
     replay: boolean,
   ): Promise<void> {
-    if (decision.kind === "ack" && skipped.has(msg)) return;
+    // An event found already handled is still reported processed: the attempt that did
+    // the work may have died between its inbox commit and its outcome, and the audit's
+    // fold makes a repeated "processed" harmless.
     const ref = eventRef(msg) ?? { id: `seq-${msg.seq}`, type: "unknown" };
     const attempt = msg.info.deliveryCount;
     const outcome: Outcome = {
@@ -284,7 +287,7 @@ export async function startHandler(
       metrics.dead.inc({ reason: decision.reason });
     } else if (decision.kind === "nak") {
       metrics.retried.inc();
-    } else {
+    } else if (!skipped.has(msg)) {
       metrics.processed.inc();
     }
     await publishOutcome(js, topology, outcome);
