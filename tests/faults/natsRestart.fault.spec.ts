@@ -18,8 +18,9 @@ describe("NATS restarted in the middle of a steady load", () => {
 
     const running = load({ url: gatewayUrl(gateway), durationMs: 9_000, concurrency: 8 });
     await sleep(2_500);
-    await nats.stop("SIGKILL");
+    // refusals may start as soon as the kill is sent, before the process is reaped
     const downAt = Date.now();
+    await nats.stop("SIGKILL");
     await sleep(2_500);
     await nats.start();
     const upAt = Date.now();
