@@ -2,7 +2,7 @@ import type { Topology } from "@hookstream/contracts";
 import { type Registry, registerHealthRoutes } from "@hookstream/observability";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { registerAdminRoutes } from "./adminRoutes";
 import type { AuditMetrics } from "./auditMetrics";
@@ -23,7 +23,10 @@ export interface AppDeps {
 
 /** The audit's HTTP app: health routes and the admin API. Never listens (main.ts does). */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   registerHealthRoutes(app, { registry: deps.registry, readiness: deps.readiness });
   registerAdminRoutes(app, deps);
   app.setNotFoundHandler((req, reply) =>
