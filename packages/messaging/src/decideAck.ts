@@ -8,9 +8,10 @@ export type AckDecision =
 
 /**
  * The nak delay before delivery `deliveryCount + 1`: exponential from `baseDelayMs`,
- * capped at `maxDelayMs`, with "equal jitter" (half fixed, half random) so that the
- * delays still grow from one delivery to the next while instances that failed
- * together do not all come back at the same instant. `random` is injectable for tests.
+ * capped at `maxDelayMs`, with a quarter of it random: instances that failed together
+ * do not all come back at the same instant, and (below the cap) every delay is still
+ * at least 1.5× the longest the previous one could have been, so delays visibly grow.
+ * `random` is injectable for tests.
  */
 export function nakDelayMs(
   policy: RetryPolicy,
@@ -18,8 +19,8 @@ export function nakDelayMs(
   random: () => number = Math.random,
 ): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, deliveryCount - 1));
-  const half = exp / 2;
-  return Math.round(half + random() * half);
+  const quarter = exp / 4;
+  return Math.round(3 * quarter + random() * quarter);
 }
 
 /**

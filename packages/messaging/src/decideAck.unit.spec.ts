@@ -35,9 +35,9 @@ describe("decideAck", () => {
 });
 
 describe("nakDelayMs", () => {
-  it("grows exponentially from the base with equal jitter, up to the cap", () => {
+  it("grows exponentially from the base with a quarter of jitter, up to the cap", () => {
     expect([1, 2, 3, 4, 5].map((n) => nakDelayMs(policy, n, () => 0))).toEqual([
-      500, 1_000, 2_000, 2_500, 2_500,
+      750, 1_500, 3_000, 3_750, 3_750,
     ]);
     expect([1, 2, 3, 4, 5].map((n) => nakDelayMs(policy, n, () => 1))).toEqual([
       1_000, 2_000, 4_000, 5_000, 5_000,
