@@ -258,6 +258,9 @@ export async function startHandler(
     // An event found already handled is still reported processed: the attempt that did
     // the work may have died between its inbox commit and its outcome, and the audit's
     // fold makes a repeated "processed" harmless.
+    // Another copy of the event holds its lease: this one comes back later and finds it
+    // done; it is not a failed attempt, so it records no outcome.
+    if (error instanceof InProgressElsewhere && decision.kind === "nak") return;
     const ref = eventRef(msg) ?? { id: `seq-${msg.seq}`, type: "unknown" };
     const attempt = msg.info.deliveryCount;
     const outcome: Outcome = {
