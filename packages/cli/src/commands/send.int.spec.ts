@@ -33,7 +33,13 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 async function run(argv: string[], env: NodeJS.ProcessEnv) {
   let out = "";
   let err = "";
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const sink = (f: (s: string) => void) =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        f(String(chunk));
+        cb();
+      },
+    });
   const code = await main(argv, { env, out: sink((s) => (out += s)), err: sink((s) => (err += s)) });
   return { code, out, err };
 }
