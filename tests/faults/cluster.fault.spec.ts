@@ -31,7 +31,7 @@ describe("a 3-node JetStream cluster with replicas 3", () => {
     await sleep(3_000);
     // kill the stream's leader: the harshest single-node failure
     const leader = before.cluster?.leader;
-    const victim = cluster.nodes.find((n, i) => leader?.endsWith(`-n${i}`)) ?? cluster.nodes[0]!;
+    const victim = cluster.nodes.find((_node, i) => leader?.endsWith(`-n${i}`)) ?? cluster.nodes[0]!;
     await victim.stop("SIGKILL");
     const answers = await running;
 
