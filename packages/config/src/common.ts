@@ -1,11 +1,25 @@
 import { z } from "zod";
-import { intVar, listVar, stringVar } from "./parseConfig";
+import { intVar, listVar, optionalStringVar, stringVar } from "./parseConfig";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Variables every service reads (contract defaults: a developer machine with local NATS and Postgres). */
 export const commonEnv = {
+  /** `nats://user:pass@host:4222` or `nats://token@host:4222` carry credentials (deploy/README.md) */
   NATS_URL: listVar(["nats://127.0.0.1:4222"]),
+  /** path of a NATS `.creds` file (JWT + nkey seed); excludes credentials in NATS_URL */
+  NATS_CREDS: optionalStringVar(),
+  /** path of the CA certificate that signed the NATS server's (turns TLS on) */
+  NATS_TLS_CA: optionalStringVar(),
+  /** client certificate and key for servers that verify clients (both or neither) */
+  NATS_TLS_CERT: optionalStringVar(),
+  NATS_TLS_KEY: optionalStringVar(),
+  /** reply-subject prefix; one per role (`_INBOX_gateway`) so permissions keep replies apart */
+  NATS_INBOX_PREFIX: stringVar("_INBOX").pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a subject without wildcards, e.g. _INBOX_gateway"),
+  ),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default("info"),
   /** prefixes stream and subject names; empty in production (see makeTopology) */
   HOOKSTREAM_NAMESPACE: stringVar("").pipe(
