@@ -1,5 +1,11 @@
 import { defineConfig } from "vitest/config";
 
+// Processes the tests spawn (`node --import tsx services/<x>/src/main.ts`) resolve the
+// workspaces to their sources too: without this they would load a stale or missing dist/.
+if (!process.env.NODE_OPTIONS?.includes("--conditions=source")) {
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, "--conditions=source"].filter(Boolean).join(" ");
+}
+
 /**
  * Two groups, one after the other: the unit and integration tests (two files at a
  * time), then the fault suite (`tests/faults`, one file at a time: each starts
@@ -7,6 +13,9 @@ import { defineConfig } from "vitest/config";
  * for the two cores).
  */
 export default defineConfig({
+  // workspaces resolve to their TypeScript sources (the `source` export condition), never to a stale dist/
+  resolve: { conditions: ["source"] },
+  ssr: { resolve: { conditions: ["source"], externalConditions: ["source"] } },
   test: {
     globalSetup: ["packages/testing/src/globalSetup.ts"],
     testTimeout: 60_000,

@@ -28,7 +28,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 
 function startServer(script: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", join(root, "bench", "servers", script)], {
+  return spawn(process.execPath, ["--conditions=source", "--import", "tsx", join(root, "bench", "servers", script)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "inherit"],

@@ -1,6 +1,7 @@
 /**
- * `npm start`: runs every service (each `services/<x>/src/main.ts`) as its own child
- * process with the environment passed through, so the defaults of DESIGN.md apply.
+ * `npm start`: builds (turbo, cached), then runs every service's compiled
+ * `services/<x>/dist/main.js` as its own child process with the environment passed
+ * through, so the documented defaults apply.
  *
  * - Nothing is restarted silently: a child that dies while the system is running is
  *   reported loudly and the others are stopped (exit 1). A supervisor (compose,
@@ -107,13 +108,13 @@ interface Child {
 }
 
 function startChild(service: string, env: NodeJS.ProcessEnv, prefix: boolean): Child {
-  const main = join(ROOT, "services", service, "src", "main.ts");
-  // node itself with tsx's loader, not `npx tsx`: a signal must reach the service, not a wrapper
-  // (STACK.md). Detached: Ctrl-C on a terminal reaches only this process, which then sends exactly
-  // one SIGTERM — a second signal would cut a service's graceful shutdown short.
-  const child = spawn(process.execPath, ["--import", "tsx", main], {
+  const main = join(ROOT, "services", service, "dist", "main.js");
+  // node itself on the compiled service, no wrapper: a signal must reach the service. Detached:
+  // Ctrl-C on a terminal reaches only this process, which then sends exactly one SIGTERM.
+  // HOOKSTREAM_SUPERVISOR_PID: a service whose launcher vanished (SIGKILL) stops by itself.
+  const child = spawn(process.execPath, ["--enable-source-maps", main], {
     cwd: ROOT,
-    env,
+    env: { ...env, HOOKSTREAM_SUPERVISOR_PID: String(process.pid) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -226,6 +227,18 @@ async function main(): Promise<number> {
       stopAll();
     });
   }
+
+  // `kill -TERM <npm pid>` ends npm without passing the signal on, and this process is
+  // re-parented: a changed parent is a stop request too (what `timeout`, systemd and
+  // supervisors send goes to the pid they started).
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid !== parent && !stopping) {
+      say("the parent process is gone: stopping every service");
+      stopAll();
+    }
+  }, 250);
+  orphanWatch.unref();
 
   void waitReady(children, env, () => stopping);
   await stopRequested;

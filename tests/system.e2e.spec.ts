@@ -88,9 +88,11 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 beforeAll(async () => {
-  system = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+  // the README's way: `npm start` builds (a cache hit after `npm test`'s build) and runs the compiled services
+  system = spawn("npm", ["start", "--silent"], {
     cwd: new URL("..", import.meta.url).pathname,
-    env: { ...process.env, ...env },
+    // compiled services resolve the workspaces to dist/, not to the sources the tests use
+    env: { ...process.env, ...env, NODE_OPTIONS: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   system.stdout?.on("data", (d) => systemOutput.push(String(d)));

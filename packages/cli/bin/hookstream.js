@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// The CLI runs from its TypeScript source through tsx, like every service (`npm start`).
-import { register } from "tsx/esm/api";
+// The CLI runs compiled (`npm run build` writes dist/main.js); tsx is for development only.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/main.ts");
+const entry = new URL("../dist/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("hookstream: not built yet. Run `npm run build` at the repository root.\n");
+  process.exit(1);
+}
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

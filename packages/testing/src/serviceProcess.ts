@@ -25,7 +25,7 @@ export class ServiceProcess {
 
   constructor(readonly opts: ServiceProcessOptions) {
     const main = join(ROOT, "services", opts.service, "src", "main.ts");
-    this.child = spawn(process.execPath, ["--import", "tsx", main], {
+    this.child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],

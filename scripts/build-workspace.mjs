@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * `npm run build` in one workspace (called by turbo for each): bundles the
+ * workspace's entry points (`src/index.ts`, and `src/main.ts` for a service or
+ * the CLI) into `dist/` as ES modules with source maps.
+ *
+ * Why a bundle per workspace rather than `tsc` emit: the sources import relative
+ * files without extensions (moduleResolution "Bundler"), which Node's ESM loader
+ * does not resolve. Bundling inlines the workspace's own files and leaves every
+ * bare import (npm packages and the other `@hookstream/*` workspaces) external,
+ * so Node resolves those at run time through each package's `exports`, whose
+ * `default` condition points at `dist/`. Type checking stays with `tsc --noEmit`.
+ *
+ * Plain JavaScript so that it runs before anything is built.
+ */
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const cwd = process.cwd();
+const entryPoints = ["src/index.ts", "src/main.ts"].filter((f) => existsSync(join(cwd, f)));
+if (entryPoints.length === 0) {
+  console.error(`build: no src/index.ts or src/main.ts in ${cwd}`);
+  process.exit(1);
+}
+for (const f of ["index.js", "index.js.map", "main.js", "main.js.map"]) rmSync(join(cwd, "dist", f), { force: true });
+await build({
+  entryPoints,
+  outdir: "dist",
+  bundle: true,
+  packages: "external",
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: true,
+  // keep class and function names: pino error serialisation and MikroORM migrations read them
+  keepNames: true,
+  logLevel: "warning",
+});
