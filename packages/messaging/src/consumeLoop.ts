@@ -12,13 +12,31 @@ export interface LoopOptions {
   onMessage(msg: JsMsg, iter: ConsumerMessages): Promise<void>;
   /** called when the iterator ends, before it is restarted or the loop stops */
   onIteratorEnd?(): Promise<void>;
+  /**
+   * Awaited by `stop()` once nothing more is pulled and before the buffered messages
+   * are handed back: finish the work in flight here (it commits and acks).
+   */
+  finishInFlight?(): Promise<void>;
+  /** nak delay of a message handed back at stop (default HAND_BACK_DELAY_MS) */
+  handBackDelayMs?: number;
 }
 
 export interface Loop {
-  /** stop pulling; resolves when the loop has returned */
+  /**
+   * Stops pulling, lets the work in flight finish, then hands back (naks with a short
+   * delay) what was pulled but not started; resolves when all of that is done.
+   */
   stop(): Promise<void>;
+  /** resolves when the pull loop has returned (before the hand-back) */
   readonly done: Promise<void>;
 }
+
+/**
+ * Long enough for the server to have dropped this instance's pull requests (their
+ * inbox lost interest when the iterator stopped), short enough that another instance
+ * picks the message up well within the 2 s promised after a SIGTERM.
+ */
+export const HAND_BACK_DELAY_MS = 250;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,6 +50,8 @@ export function consumeLoop(opts: LoopOptions): Loop {
   let stopped = false;
   let iter: ConsumerMessages | null = null;
   let wake: (() => void) | null = null;
+  /** pulled, not started, and to be handed back: what the iterator still yields after stop */
+  const buffered: JsMsg[] = [];
 
   const done = (async () => {
     while (!stopped) {
@@ -43,9 +63,11 @@ export function consumeLoop(opts: LoopOptions): Loop {
           expires: 15_000,
         });
         if (stopped) iter.stop();
+        // After `iter.stop()` the iterator still yields what it had buffered (nats.js 3.4
+        // queues its own end behind those messages), then ends: collect them.
         for await (const msg of iter) {
-          await opts.onMessage(msg, iter);
-          if (stopped) break;
+          if (stopped) buffered.push(msg);
+          else await opts.onMessage(msg, iter);
         }
       } catch (err) {
         if (!stopped) logger.warn({ err, stream, durable }, "consumer interrupted; binding again");
@@ -67,12 +89,24 @@ export function consumeLoop(opts: LoopOptions): Loop {
     done,
     async stop() {
       stopped = true;
-      // Stop pulling at once. Messages pulled but not started are not nak'd: a nak makes
-      // them redeliverable at once, to this very iterator while it winds down, and each
-      // round trip spends a delivery. They come back to another instance after the ack wait.
+      // 1. Stop pulling: `stop()` unsubscribes the iterator's inbox, and the server drops
+      //    a pull request whose inbox has no interest, so nothing more is delivered here —
+      //    in particular not the messages handed back below (c14107e: naked while this
+      //    iterator still pulled, they came straight back and spent deliveries).
       iter?.stop();
       wake?.();
       await done;
+      // 2. Finish what was started.
+      await opts.finishInFlight?.();
+      // 3. Hand back the rest at once instead of leaving it to the ack wait. This is not a
+      //    failed attempt: it bypasses decideAck, so no outcome, retry or dead letter.
+      const delayMs = opts.handBackDelayMs ?? HAND_BACK_DELAY_MS;
+      const handedBack = buffered.splice(0);
+      for (const msg of handedBack) msg.nak(delayMs);
+      logger.info(
+        { stream, durable, handedBack: handedBack.length, seqs: handedBack.map((m) => m.seq), delayMs },
+        "stopped; buffered messages handed back",
+      );
     },
   };
 }

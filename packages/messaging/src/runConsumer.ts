@@ -83,16 +83,13 @@ export function runConsumer(opts: RunConsumerOptions): ConsumerRunner {
       void p.finally(() => inFlight.delete(p));
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
     },
-  });
-
-  return {
-    done: loop.done,
-    async stop() {
-      await loop.stop();
-      // finish what was started: the work commits and acks, so nothing waits for an ack timeout
+    // on stop, what was started finishes (commits and acks) before the buffered rest is handed back
+    async finishInFlight() {
       await Promise.allSettled([...inFlight]);
     },
-  };
+  });
+
+  return { done: loop.done, stop: loop.stop };
 }
 
 /** `term()` without a reason: on 2.9.10 a reason does not stop redelivery (STACK.md). */
