@@ -1,0 +1,276 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { makeTopology } from "@hookstream/contracts";
+import {
+  connectNats,
+  DEFAULT_STREAM_OPTIONS,
+  ensureConsumer,
+  ensureStreams,
+  natsSecurityFromEnv,
+} from "@hookstream/messaging";
+import { freePort, waitForPort } from "@hookstream/testing";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * deploy/nats/accounts.conf on a nats-server of this file's own (free ports, its
+ * own store): each role connects the way a service does (`connectNats` with the
+ * credentials in NATS_URL and its NATS_INBOX_PREFIX), and what a role must not do
+ * is refused by the server.
+ */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ROLES = ["gateway", "audit", "fine-tuning", "batch", "response", "fine-tune", "admin"] as const;
+type Role = (typeof ROLES)[number];
+const passwordVar = (role: Role) => `HOOKSTREAM_NATS_${role.toUpperCase().replaceAll("-", "_")}_PASSWORD`;
+const passwords = Object.fromEntries(ROLES.map((r) => [r, randomBytes(12).toString("hex")])) as Record<
+  Role,
+  string
+>;
+const topology = makeTopology("");
+const logger = pino({ level: "silent" });
+
+const dir = mkdtempSync(join(tmpdir(), "hs-natsauth-"));
+let server: ChildProcess;
+let port: number;
+const open: NatsConnection[] = [];
+
+/** nats-server resolves includes relative to the config file, so the accounts file sits beside it. */
+function startServer(conf: string, env: Record<string, string>, listenPort: number): Promise<ChildProcess> {
+  writeFileSync(join(dir, "server.conf"), conf);
+  const child = spawn("nats-server", ["-c", join(dir, "server.conf")], {
+    env: { ...process.env, ...env },
+    stdio: "ignore",
+  });
+  return waitForPort(listenPort).then(() => child);
+}
+
+function urlFor(role: Role, password = passwords[role]): string {
+  return `nats://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+}
+
+async function connectAs(role: Role, inboxPrefix = `_INBOX_${role}`): Promise<NatsConnection> {
+  const nc = await connectNats({
+    servers: [urlFor(role)],
+    name: `natsauth-${role}`,
+    logger,
+    connectTimeoutMs: 5_000,
+    ...natsSecurityFromEnv({ NATS_INBOX_PREFIX: inboxPrefix }),
+  });
+  open.push(nc);
+  return nc;
+}
+
+beforeAll(async () => {
+  copyFileSync(join(ROOT, "deploy", "nats", "accounts.conf"), join(dir, "accounts.conf"));
+  port = await freePort();
+  server = await startServer(
+    [
+      `listen: 127.0.0.1:${port}`,
+      `jetstream { store_dir: "${join(dir, "store")}" }`,
+      "include ./accounts.conf",
+      "",
+    ].join("\n"),
+    Object.fromEntries(ROLES.map((r) => [passwordVar(r), passwords[r]])),
+    port,
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(open.map((nc) => nc.close().catch(() => {})));
+  server?.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("deploy/nats/accounts.conf", () => {
+  it("lets the gateway provision the streams and publish an event through JetStream", async () => {
+    const nc = await connectAs("gateway");
+    await ensureStreams(await jetstreamManager(nc), topology, DEFAULT_STREAM_OPTIONS);
+    const ack = await jetstream(nc).publish("webhooks.openai.batch.completed", '{"id":"evt_1"}', {
+      msgID: "evt_1",
+    });
+    expect(ack.stream).toBe("WEBHOOKS");
+    expect(ack.duplicate).toBe(false);
+  });
+
+  it("lets the batch handler consume its durable, ack, and publish its outcome", async () => {
+    const nc = await connectAs("batch");
+    const jsm = await jetstreamManager(nc);
+    await ensureConsumer(jsm, {
+      stream: "WEBHOOKS",
+      durable: "batch",
+      filterSubject: "webhooks.openai.batch.>",
+      maxDeliver: 5,
+      ackWaitMs: 30_000,
+    });
+    const js = jetstream(nc);
+    const msg = await (await js.consumers.get("WEBHOOKS", "batch")).next({ expires: 5_000 });
+    expect(msg?.subject).toBe("webhooks.openai.batch.completed");
+    expect(await msg?.ackAck()).toBe(true);
+    const ack = await js.publish("outcomes.batch.processed", '{"eventId":"evt_1"}');
+    expect(ack.stream).toBe("WEBHOOK_OUTCOMES");
+  });
+
+  it("refuses a handler that publishes to webhooks.>", async () => {
+    const nc = await connectAs("batch");
+    await expect(
+      jetstream(nc).publish("webhooks.openai.batch.completed", "{}", { timeout: 2_000 }),
+    ).rejects.toThrow(/permission/i);
+  });
+
+  it("refuses a handler that publishes another handler's outcomes", async () => {
+    const nc = await connectAs("batch");
+    await expect(
+      jetstream(nc).publish("outcomes.response.processed", "{}", { timeout: 2_000 }),
+    ).rejects.toThrow(/permission/i);
+  });
+
+  it("refuses a service that deletes a stream (only admin may)", async () => {
+    const nc = await connectAs("audit");
+    await expect((await jetstreamManager(nc, { timeout: 2_000 })).streams.delete("WEBHOOKS")).rejects.toThrow(
+      /permission/i,
+    );
+    const admin = await connectAs("admin", "_INBOX");
+    const info = await (await jetstreamManager(admin)).streams.info("WEBHOOKS");
+    expect(info.state.messages).toBe(1);
+  });
+
+  it("refuses a role that listens on another role's inbox", async () => {
+    const nc = await connectAs("batch");
+    const sub = nc.subscribe("_INBOX_gateway.>");
+    // nats.js 3 settles `closed` with the server's error rather than rejecting
+    const closed = await sub.closed.then(
+      (v) => v,
+      (err: unknown) => err,
+    );
+    expect(String(closed)).toMatch(/permission/i);
+  });
+
+  it("refuses a role without its NATS_INBOX_PREFIX (replies would land on _INBOX.>)", async () => {
+    const nc = await connectAs("gateway", "_INBOX");
+    await expect(jetstreamManager(nc, { timeout: 2_000 })).rejects.toThrow(/permission/i);
+  });
+
+  it("refuses a wrong password", async () => {
+    await expect(
+      connectNats({
+        servers: [urlFor("gateway", "not-the-password")],
+        name: "natsauth-bad",
+        logger,
+        connectTimeoutMs: 5_000,
+      }),
+    ).rejects.toThrow(/authorization/i);
+  });
+});
+
+describe("TLS (NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY)", () => {
+  const tlsDir = join(dir, "tls");
+  let tlsServer: ChildProcess;
+  let tlsPort: number;
+
+  beforeAll(async () => {
+    execFileSync("mkdir", ["-p", tlsDir]);
+    const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: tlsDir, stdio: "ignore" });
+    ssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=hookstream test CA",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+    );
+    for (const name of ["server", "client"]) {
+      ssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        `/CN=${name}`,
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.csr`,
+      );
+      writeFileSync(join(tlsDir, `${name}.ext`), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+      ssl(
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        `${name}.ext`,
+        "-out",
+        `${name}.crt`,
+      );
+    }
+    tlsPort = await freePort();
+    const conf = [
+      `listen: 127.0.0.1:${tlsPort}`,
+      "tls {",
+      `  cert_file: "${join(tlsDir, "server.crt")}"`,
+      `  key_file: "${join(tlsDir, "server.key")}"`,
+      `  ca_file: "${join(tlsDir, "ca.crt")}"`,
+      "  verify: true",
+      "}",
+      "",
+    ].join("\n");
+    writeFileSync(join(tlsDir, "tls.conf"), conf);
+    tlsServer = spawn("nats-server", ["-c", join(tlsDir, "tls.conf")], { stdio: "ignore" });
+    await waitForPort(tlsPort);
+  });
+
+  afterAll(() => {
+    tlsServer?.kill("SIGKILL");
+  });
+
+  it("connects with the CA and a client certificate, and is refused without the certificate", async () => {
+    const env = {
+      NATS_TLS_CA: join(tlsDir, "ca.crt"),
+      NATS_TLS_CERT: join(tlsDir, "client.crt"),
+      NATS_TLS_KEY: join(tlsDir, "client.key"),
+    };
+    const nc = await connectNats({
+      servers: [`nats://127.0.0.1:${tlsPort}`],
+      name: "natsauth-tls",
+      logger,
+      connectTimeoutMs: 5_000,
+      ...natsSecurityFromEnv(env),
+    });
+    open.push(nc);
+    expect(nc.info?.tls_required).toBe(true);
+    await nc.flush();
+
+    await expect(
+      connectNats({
+        servers: [`nats://127.0.0.1:${tlsPort}`],
+        name: "natsauth-tls-nocert",
+        logger,
+        connectTimeoutMs: 1_500,
+        ...natsSecurityFromEnv({ NATS_TLS_CA: env.NATS_TLS_CA }),
+      }).then((c) => {
+        open.push(c);
+        return c.flush();
+      }),
+    ).rejects.toThrow();
+  });
+});
