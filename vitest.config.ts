@@ -26,7 +26,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: "main",
-          include: ["packages/**/*.spec.ts", "services/**/*.spec.ts", "tests/*.spec.ts", "tests/deploy/**/*.spec.ts"],
+          include: [
+            "packages/**/*.spec.ts",
+            "services/**/*.spec.ts",
+            "tests/*.spec.ts",
+            "tests/deploy/**/*.spec.ts",
+          ],
           exclude: ["**/node_modules/**"],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
