@@ -49,7 +49,9 @@ describe("three instances each of the audit and of a handler on one stream", () 
     expect(keys.length).toBe(ids.length);
     expect(new Set(keys).size).toBe(ids.length);
 
-    const inserted = await Promise.all(audits.map((a) => counter(a.opts.port, "audit_rows_inserted_total")));
+    const inserted = await Promise.all(
+      audits.map((a) => counter(a.opts.port, "hookstream_audit_rows_inserted_total")),
+    );
     const processed = await Promise.all(
       handlers.map((h) => counter(h.opts.port, "hookstream_handler_processed_total")),
     );

@@ -1,4 +1,5 @@
 import { PermanentError, RetryableError } from "@hookstream/messaging";
+import { withClientSpan } from "@hookstream/observability";
 import { isRetryableStatus } from "./classifyError";
 
 export interface PostJsonOptions {
@@ -7,25 +8,41 @@ export interface PostJsonOptions {
   timeoutMs: number;
 }
 
-/** POSTs JSON to an outbound target; 5xx, 408, 429, timeouts and network errors are retryable, other 4xx permanent. */
-export async function postJson(url: string, body: unknown, opts: PostJsonOptions): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": opts.idempotencyKey },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(opts.timeoutMs),
-    });
-  } catch (err) {
-    throw new RetryableError(`POST ${url} failed: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
-  // drain the body so the connection can be reused
-  await res.arrayBuffer().catch(() => undefined);
-  if (res.ok) return;
-  const message = `POST ${url} answered ${res.status}`;
-  if (isRetryableStatus(res.status)) throw new RetryableError(message);
-  throw new PermanentError(message);
+/**
+ * POSTs JSON to an outbound target in a CLIENT span that carries the event's trace
+ * on (`traceparent`); 5xx, 408, 429, timeouts and network errors are retryable,
+ * other 4xx permanent.
+ */
+export function postJson(url: string, body: unknown, opts: PostJsonOptions): Promise<void> {
+  const target = new URL(url);
+  return withClientSpan(
+    `POST ${target.host}`,
+    { "http.request.method": "POST", "server.address": target.hostname, "url.path": target.pathname },
+    async (traceHeaders, span) => {
+      let res: Response;
+      try {
+        res = await fetch(url, {
+          method: "POST",
+          headers: {
+            ...traceHeaders,
+            "content-type": "application/json",
+            "idempotency-key": opts.idempotencyKey,
+          },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(opts.timeoutMs),
+        });
+      } catch (err) {
+        throw new RetryableError(`POST ${url} failed: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
+      }
+      span.setAttribute("http.response.status_code", res.status);
+      // drain the body so the connection can be reused
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return;
+      const message = `POST ${url} answered ${res.status}`;
+      if (isRetryableStatus(res.status)) throw new RetryableError(message);
+      throw new PermanentError(message);
+    },
+  );
 }

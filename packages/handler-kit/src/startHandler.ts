@@ -26,7 +26,7 @@ import {
   RetryableError,
   runConsumer,
 } from "@hookstream/messaging";
-import { createRegistry, registerHealthRoutes } from "@hookstream/observability";
+import { createRegistry, registerHealthRoutes, tracedFetch } from "@hookstream/observability";
 import { natsReadiness, type ShutdownStep } from "@hookstream/runtime";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { type JetStreamClient, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -152,10 +152,7 @@ export async function startHandler(
   }
 
   const registry = createRegistry(`${name}-handler`);
-  const metrics = handlerMetrics(
-    registry,
-    async () => (await jsm.consumers.info(topology.streams.webhooks, spec.durable)).num_pending,
-  );
+  const metrics = handlerMetrics(registry, { handler: name, consumers: { jsm, durables: consumers } });
   const openai = config.OPENAI_API_KEY
     ? new OpenAI({
         apiKey: config.OPENAI_API_KEY,
@@ -163,6 +160,8 @@ export async function startHandler(
         timeout: config.OPENAI_TIMEOUT_MS,
         // our own nak backoff retries, visibly and durably; the SDK's in-process retries would hide them
         maxRetries: 0,
+        // each call a CLIENT span of the event's trace, with traceparent on the request
+        fetch: tracedFetch,
       })
     : null;
 

@@ -1,4 +1,5 @@
 import type { RetryPolicy } from "@hookstream/contracts";
+import { withBatchSpan } from "@hookstream/observability";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { consumeLoop } from "./consumeLoop";
@@ -50,7 +51,17 @@ export function runBatchConsumer(opts: RunBatchConsumerOptions) {
     batch = [];
     let error: unknown | null = null;
     try {
-      await opts.handleBatch(msgs);
+      // one span per batch, linked to the trace of each message in it
+      await withBatchSpan(
+        `${opts.durable} batch`,
+        msgs.map((m) => m.headers),
+        {
+          "messaging.system": "nats",
+          "messaging.consumer.group.name": opts.durable,
+          "messaging.batch.message_count": msgs.length,
+        },
+        () => opts.handleBatch(msgs),
+      );
     } catch (err) {
       error = err;
       opts.logger.warn({ err, count: msgs.length }, "batch failed; nak");

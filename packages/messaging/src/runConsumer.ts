@@ -1,4 +1,5 @@
 import type { RetryPolicy } from "@hookstream/contracts";
+import { withMessageSpan } from "@hookstream/observability";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { consumeLoop } from "./consumeLoop";
@@ -45,7 +46,23 @@ export function runConsumer(opts: RunConsumerOptions): ConsumerRunner {
   const workingEvery = opts.workingIntervalMs ?? Math.max(250, Math.floor(policy.ackWaitMs / 3));
   const inFlight = new Set<Promise<void>>();
 
-  async function work(msg: JsMsg): Promise<void> {
+  // one span per delivery, continuing the trace the gateway started (traceparent header);
+  // the handler's logs, outbound calls and the outcome it records run inside it
+  function work(msg: JsMsg): Promise<void> {
+    return withMessageSpan(
+      `${opts.durable} process`,
+      msg.headers,
+      {
+        "messaging.system": "nats",
+        "messaging.destination.name": msg.subject,
+        "messaging.consumer.group.name": opts.durable,
+        "messaging.message.delivery_count": msg.info.deliveryCount,
+      },
+      () => workInSpan(msg),
+    );
+  }
+
+  async function workInSpan(msg: JsMsg): Promise<void> {
     const attempt = msg.info.deliveryCount;
     const ticker = setInterval(() => msg.working(), workingEvery);
     let error: unknown | null = null;

@@ -1,3 +1,6 @@
+export * from "./consumerGauges";
 export * from "./healthRoutes";
 export * from "./logger";
 export * from "./metrics";
+export * from "./requestTracing";
+export * from "./tracing";

@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { currentTraceId } from "./tracing";
 
 /**
  * Paths never written to a log: secrets, tokens and signatures. A signature is
@@ -38,6 +39,11 @@ export function createLogger({ name, level = "info", destination }: LoggerOption
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // a line written while a message or request is worked on names its trace
+    mixin() {
+      const traceId = currentTraceId();
+      return traceId ? { trace_id: traceId } : {};
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -348,9 +348,9 @@ describe("the admin API", () => {
   it("answers /readyz and exposes the audit metrics", async () => {
     expect((await audit.app.inject({ method: "GET", url: "/readyz" })).statusCode).toBe(200);
     const metrics = (await audit.app.inject({ method: "GET", url: "/metrics" })).body;
-    expect(metrics).toMatch(/audit_rows_inserted_total\{service="audit"\} \d+/);
-    expect(metrics).toMatch(/audit_duplicates_total/);
-    expect(metrics).toMatch(/audit_consumer_lag\{[^}]*durable="audit"/);
+    expect(metrics).toMatch(/hookstream_audit_rows_inserted_total\{service="audit"\} \d+/);
+    expect(metrics).toMatch(/hookstream_audit_duplicates_total/);
+    expect(metrics).toMatch(/hookstream_consumer_pending\{[^}]*durable="audit"/);
   });
 });
 

@@ -66,7 +66,7 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
       try {
         inserted = await insertEvents(orm.em.fork(), rows);
       } catch (err) {
-        metrics.batchFailures.inc({ consumer: DURABLES.audit });
+        metrics.batchFailures.inc({ durable: DURABLES.audit });
         throw retryable("cannot write webhook_events", err);
       }
       timer();
@@ -104,7 +104,7 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
       try {
         changed = await recordOutcomes(orm.em.fork(), valid, now());
       } catch (err) {
-        metrics.batchFailures.inc({ consumer: DURABLES.auditOutcomes });
+        metrics.batchFailures.inc({ durable: DURABLES.auditOutcomes });
         throw retryable("cannot apply outcomes", err);
       }
       valid.forEach((o, i) => {

@@ -72,6 +72,6 @@ describe("the audit when Postgres goes away", () => {
     expect(rows.every((r) => r.n === 1)).toBe(true);
     expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(ids));
     const metrics = (await audit.app.inject({ method: "GET", url: "/metrics" })).body;
-    expect(metrics).toMatch(/audit_batch_failures_total\{[^}]*consumer="audit"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/hookstream_audit_batch_failures_total\{[^}]*durable="audit"[^}]*\} [1-9]/);
   });
 });

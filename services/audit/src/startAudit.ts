@@ -1,4 +1,4 @@
-import { DURABLES, makeTopology } from "@hookstream/contracts";
+import { DURABLES, HANDLER_NAMES, makeTopology } from "@hookstream/contracts";
 import { initOrm } from "@hookstream/db";
 import { connectNats, DEFAULT_STREAM_OPTIONS, ensureConsumer, ensureStreams } from "@hookstream/messaging";
 import { createRegistry } from "@hookstream/observability";
@@ -74,12 +74,13 @@ export async function startAudit(
   }
 
   const registry = createRegistry("audit");
-  const streamOf = new Map<string, string>(durables.map((d) => [d.durable, d.stream]));
   const metrics = createAuditMetrics(registry, {
-    durables: durables.map((d) => d.durable),
-    async pending(durable) {
-      const info = await jsm.consumers.info(streamOf.get(durable) ?? "", durable);
-      return info.num_pending;
+    jsm,
+    durables,
+    dlq: {
+      stream: topology.streams.dlq,
+      subjectPrefix: topology.subjects.dlqPrefix,
+      handlers: HANDLER_NAMES,
     },
   });
   const consumers = startAuditConsumers({

@@ -1,4 +1,5 @@
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "@hookstream/observability";
+import type { FastifyInstance } from "fastify";
 
 export function gatewayMetrics(registry: Registry) {
   return {
@@ -30,6 +31,35 @@ export function gatewayMetrics(registry: Registry) {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    responses: new Counter({
+      name: "hookstream_gateway_responses_total",
+      help: "answers to webhook requests, by status code and reason (accepted, duplicate, or the error)",
+      labelNames: ["code", "reason"] as const,
+      registers: [registry],
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
+
+// the answer's first field: `{"status":"accepted",…}` or `{"error":"invalid_signature",…}`
+const FIRST_FIELD = /^\{"(?:status|error)":"([a-z_]{1,40})"/;
+
+/** The `reason` label of an answer: the status or error code at the start of its JSON body. */
+export function responseReason(payload: unknown): string {
+  if (typeof payload !== "string") return "other";
+  return FIRST_FIELD.exec(payload)?.[1] ?? "other";
+}
+
+/**
+ * Counts every answer on a `/webhooks/…` route into `hookstream_gateway_responses_total`
+ * (status code and reason), whichever path produced it: the route, the error handler
+ * (413, 415, 400 from the body parser) or the not-found handler.
+ */
+export function observeResponses(app: FastifyInstance, metrics: GatewayMetrics): void {
+  app.addHook("onSend", async (req, reply, payload) => {
+    if (req.url.startsWith("/webhooks/")) {
+      metrics.responses.inc({ code: String(reply.statusCode), reason: responseReason(payload) });
+    }
+    return payload;
+  });
+}
