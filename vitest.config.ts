@@ -31,6 +31,7 @@ export default defineConfig({
             "services/**/*.spec.ts",
             "tests/*.spec.ts",
             "tests/deploy/**/*.spec.ts",
+            "tests/ops/**/*.spec.ts",
           ],
           exclude: ["**/node_modules/**"],
           maxWorkers: 2,
