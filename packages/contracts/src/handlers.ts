@@ -1,5 +1,3 @@
-import type { Topology } from "./topology";
-
 /** The retry policy of one durable consumer. */
 export interface RetryPolicy {
   /** deliveries in all, the first included; the last failed one is dead-lettered */
@@ -52,14 +50,3 @@ export function handlerForType(eventType: string): HandlerName | null {
   }
   return null;
 }
-
-export function handlerFilterSubject(topology: Topology, handler: HandlerName): string {
-  return `${topology.subjects.openaiPrefix}.${HANDLERS[handler].domain}.>`;
-}
-
-/** Durable consumer names of the services that are not domain handlers (contract). */
-export const DURABLES = {
-  audit: "audit",
-  auditOutcomes: "audit-outcomes",
-  fineTune: "fine-tune",
-} as const;

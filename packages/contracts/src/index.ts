@@ -1,3 +1,6 @@
+export * from "./adminApi";
+export * from "./dataLifecycleApi";
+export * from "./catalog";
 export * from "./envelope";
 export * from "./eventTypes";
 export * from "./handlers";

@@ -87,13 +87,3 @@ export function dlqSubject(topology: Topology, handler: string, eventType: strin
 export function replaySubject(topology: Topology, handler: string, eventType: string): string {
   return `${topology.subjects.replaysPrefix}.${handler}.${eventType}`;
 }
-
-/**
- * The durable a handler uses for replays: `replay <event_id> --handler H` and
- * `dlq replay` publish the original message to `replay.<handler>.<type>` (stream
- * WEBHOOK_REPLAYS) with the original headers plus `Replay-Force`, and only that
- * handler's `<handler>-replay` consumer sees it — other handlers are untouched.
- */
-export function replayDurable(handler: string): string {
-  return `${handler}-replay`;
-}

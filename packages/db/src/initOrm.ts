@@ -17,6 +17,8 @@ export interface InitOrmOptions {
   migrations: MigrationEntry[];
   logger: Logger;
   poolMax?: number;
+  /** create the database if missing and run the migrations (false: a migration Job did) */
+  migrate?: boolean;
 }
 
 /**
@@ -31,11 +33,16 @@ export async function initOrm({
   migrations,
   logger,
   poolMax = 10,
+  migrate = true,
 }: InitOrmOptions): Promise<MikroORM> {
-  try {
-    await ensureDatabase(url);
-  } catch (err) {
-    throw new Error(`cannot reach Postgres at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  if (migrate) {
+    try {
+      await ensureDatabase(url);
+    } catch (err) {
+      throw new Error(`cannot reach Postgres at ${redactUrl(url)}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
   const options: Options = {
     clientUrl: url,
@@ -50,9 +57,13 @@ export async function initOrm({
       allOrNothing: true,
     },
     debug: false,
+    // the ORM's own lines (the migrator's among them) go through pino, without ANSI colours
+    colors: false,
+    logger: (message: string) => logger.debug({ orm: true }, message),
     allowGlobalContext: false,
   };
   const orm = await MikroORM.init(options);
+  if (!migrate) return orm;
   const executed = await orm.getMigrator().up();
   if (executed.length > 0) logger.info({ migrations: executed.map((m) => m.name) }, "migrations applied");
   return orm;

@@ -19,15 +19,53 @@ export interface StreamOptions {
   replicas: number;
   /** how long a message id is remembered for dedup (default 2 h) */
   duplicateWindowMs: number;
-  /** how long messages are kept (default 30 days) */
+  /** how long WEBHOOKS keeps messages (default 30 days) */
   maxAgeMs: number;
+  /** WEBHOOK_OUTCOMES, WEBHOOK_REPLAYS and WEBHOOK_ADVISORIES (default 30 days) */
+  outcomesMaxAgeMs: number;
+  /** WEBHOOK_DLQ (default 90 days: dead letters wait for a person) */
+  dlqMaxAgeMs: number;
+  /** FINE_TUNING (default 0 = forever: the projection is rebuilt from it) */
+  fineTuningMaxAgeMs: number;
+  /** FINE_TUNING keeps at most this many snapshots per job (default 100; -1 = no limit) */
+  fineTuningMaxPerJob: number;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   replicas: 1,
   duplicateWindowMs: 2 * 60 * 60 * 1000,
-  maxAgeMs: 30 * 24 * 60 * 60 * 1000,
+  maxAgeMs: 30 * DAY_MS,
+  outcomesMaxAgeMs: 30 * DAY_MS,
+  dlqMaxAgeMs: 90 * DAY_MS,
+  fineTuningMaxAgeMs: 0,
+  fineTuningMaxPerJob: 100,
 };
+
+/**
+ * The stream settings from the environment every service parses (`streamEnv` in
+ * @hookstream/config): one source, so no service provisions with other values.
+ */
+export function streamOptionsFromEnv(config: {
+  STREAM_REPLICAS: number;
+  WEBHOOK_DUPLICATE_WINDOW_MS: number;
+  WEBHOOK_MAX_AGE_MS: number;
+  OUTCOMES_MAX_AGE_MS: number;
+  DLQ_MAX_AGE_MS: number;
+  FINE_TUNING_MAX_AGE_MS: number;
+  FINE_TUNING_MAX_PER_JOB: number;
+}): StreamOptions {
+  return {
+    replicas: config.STREAM_REPLICAS,
+    duplicateWindowMs: config.WEBHOOK_DUPLICATE_WINDOW_MS,
+    maxAgeMs: config.WEBHOOK_MAX_AGE_MS,
+    outcomesMaxAgeMs: config.OUTCOMES_MAX_AGE_MS,
+    dlqMaxAgeMs: config.DLQ_MAX_AGE_MS,
+    fineTuningMaxAgeMs: config.FINE_TUNING_MAX_AGE_MS,
+    fineTuningMaxPerJob: config.FINE_TUNING_MAX_PER_JOB,
+  };
+}
 
 type StreamSpec = Pick<StreamConfig, "name" | "subjects" | "duplicate_window" | "max_age" | "num_replicas"> &
   Partial<StreamConfig>;
@@ -40,33 +78,41 @@ export function streamSpecs(topology: Topology, opts: StreamOptions): StreamSpec
     discard: DiscardPolicy.Old,
     num_replicas: opts.replicas,
     duplicate_window: nanos(opts.duplicateWindowMs),
+    max_msgs_per_subject: -1,
   };
+  // JetStream requires duplicate_window <= max_age when a max age is set
+  const ageOf = (ms: number) => (ms > 0 ? nanos(Math.max(ms, opts.duplicateWindowMs)) : 0);
   return [
     {
       ...common,
       name: topology.streams.webhooks,
       subjects: [topology.subjects.webhooksAll],
-      max_age: nanos(opts.maxAgeMs),
+      max_age: ageOf(opts.maxAgeMs),
     },
-    // The projection is rebuilt from this stream, so it keeps everything: no max age.
     {
       ...common,
       name: topology.streams.fineTuning,
       subjects: [`${topology.subjects.fineTuningPrefix}.>`],
-      max_age: 0,
+      max_age: ageOf(opts.fineTuningMaxAgeMs),
+      max_msgs_per_subject: opts.fineTuningMaxPerJob,
     },
     {
       ...common,
       name: topology.streams.outcomes,
       subjects: [`${topology.subjects.outcomesPrefix}.>`],
-      max_age: nanos(opts.maxAgeMs),
+      max_age: ageOf(opts.outcomesMaxAgeMs),
     },
-    { ...common, name: topology.streams.dlq, subjects: [`${topology.subjects.dlqPrefix}.>`], max_age: 0 },
+    {
+      ...common,
+      name: topology.streams.dlq,
+      subjects: [`${topology.subjects.dlqPrefix}.>`],
+      max_age: ageOf(opts.dlqMaxAgeMs),
+    },
     {
       ...common,
       name: topology.streams.replays,
       subjects: [`${topology.subjects.replaysPrefix}.>`],
-      max_age: nanos(opts.maxAgeMs),
+      max_age: ageOf(opts.outcomesMaxAgeMs),
     },
     // Advisories are core messages, lost unless captured: a handler that dies on its
     // last delivery is only noticed through MAX_DELIVERIES, so a stream keeps them.
@@ -77,26 +123,52 @@ export function streamSpecs(topology: Topology, opts: StreamOptions): StreamSpec
         `${topology.subjects.maxDeliveriesAdvisory}.>`,
         `${topology.subjects.maxDeliveriesReplayAdvisory}.>`,
       ],
-      max_age: nanos(opts.maxAgeMs),
+      max_age: ageOf(opts.outcomesMaxAgeMs),
     },
   ];
 }
 
-function differs(info: StreamInfo, spec: StreamSpec): boolean {
-  const c = info.config;
-  return (
-    c.duplicate_window !== spec.duplicate_window ||
-    c.max_age !== spec.max_age ||
-    c.num_replicas !== spec.num_replicas ||
-    JSON.stringify(c.subjects) !== JSON.stringify(spec.subjects)
-  );
+const COMPARED = ["duplicate_window", "max_age", "num_replicas", "subjects", "max_msgs_per_subject"] as const;
+
+/** The settings in which a live stream differs from the spec, `{ setting: { live, wanted } }`. */
+export function streamDifferences(
+  info: StreamInfo,
+  spec: StreamSpec,
+): Record<string, { live: unknown; wanted: unknown }> {
+  const out: Record<string, { live: unknown; wanted: unknown }> = {};
+  for (const key of COMPARED) {
+    const live = info.config[key];
+    const wanted = spec[key];
+    if (wanted === undefined) continue;
+    if (JSON.stringify(live) !== JSON.stringify(wanted)) out[key] = { live, wanted };
+  }
+  return out;
+}
+
+export interface EnsureStreamOptions {
+  /**
+   * `update`: bring a differing stream to the spec (the stream owner, the gateway);
+   * `create`: create it when missing, never change it (every other service), so that a
+   * consumer started with other settings cannot narrow retention.
+   */
+  mode: "create" | "update";
+  /** told about every change made, and every difference left alone */
+  onDifference?: (
+    stream: string,
+    diff: Record<string, { live: unknown; wanted: unknown }>,
+    changed: boolean,
+  ) => void;
 }
 
 /**
- * Creates the stream or brings its settings up to date. Safe when several
- * instances start at once: whoever loses the race to create it updates instead.
+ * Creates the stream or, in `update` mode, brings its settings up to date. Safe when
+ * several instances start at once: whoever loses the race to create it looks again.
  */
-export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<StreamInfo> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  spec: StreamSpec,
+  opts: EnsureStreamOptions = { mode: "update" },
+): Promise<StreamInfo> {
   for (let attempt = 0; ; attempt++) {
     let info: StreamInfo | null = null;
     try {
@@ -106,9 +178,16 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     }
     try {
       if (info === null) return await jsm.streams.add(spec);
-      if (!differs(info, spec)) return info;
+      const diff = streamDifferences(info, spec);
+      if (Object.keys(diff).length === 0) return info;
+      if (opts.mode === "create") {
+        opts.onDifference?.(spec.name, diff, false);
+        return info;
+      }
       const { name: _name, ...update } = spec;
-      return await jsm.streams.update(spec.name, { ...info.config, ...update });
+      const updated = await jsm.streams.update(spec.name, { ...info.config, ...update });
+      opts.onDifference?.(spec.name, diff, true);
+      return updated;
     } catch (err) {
       // 10058: stream name already in use — another instance created it between our info and add.
       if (attempt < 3 && err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE) continue;
@@ -121,11 +200,12 @@ export async function ensureStreams(
   jsm: JetStreamManager,
   topology: Topology,
   opts: StreamOptions,
+  ensure: EnsureStreamOptions = { mode: "update" },
 ): Promise<void> {
-  for (const spec of streamSpecs(topology, opts)) await ensureStream(jsm, spec);
+  for (const spec of streamSpecs(topology, opts)) await ensureStream(jsm, spec, ensure);
 }
 
-export interface DurableSpec {
+export interface ConsumerSpec {
   stream: string;
   durable: string;
   filterSubject?: string;
@@ -142,7 +222,7 @@ export interface DurableSpec {
  * No `backoff` list: on 2.9 it only applies to ack timeouts (STACK.md); nak delays
  * are computed by decideAck.
  */
-export async function ensureConsumer(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
+export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
   const config = {
     durable_name: spec.durable,
     ack_policy: AckPolicy.Explicit,

@@ -1,3 +1,4 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
@@ -17,4 +18,22 @@ export async function natsReadiness(
     }
   }
   return null;
+}
+
+/** null when Postgres answers `select 1` within the bound, else the reason (for `/readyz`). */
+export async function postgresReadiness(orm: MikroORM, timeoutMs = 2_000): Promise<string | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      orm.em.getConnection().execute("select 1"),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return null;
+  } catch (err) {
+    return `Postgres unreachable: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -58,8 +58,11 @@ export function installGracefulShutdown({
     })();
     return running;
   };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  // `on`, not `once`: a second signal (Ctrl-C on a terminal reaches the whole process
+  // group, and a supervisor may signal too) must not fall back to the default action,
+  // which would kill the process in the middle of its graceful shutdown.
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
   return shutdown;
 }
 

@@ -1,17 +1,16 @@
 import { eventSubject, MessageHeader, OpenAIEvent, type Topology } from "@hookstream/contracts";
-import { type Registry, registerHealthRoutes } from "@hookstream/observability";
+import {
+  injectTraceContext,
+  type Registry,
+  requestTraceContext,
+  traceRequests,
+} from "@hookstream/observability";
+import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  LogController,
-} from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
-import { FailureLimiter } from "./failureLimiter";
-import { gatewayMetrics } from "./gatewayMetrics";
+import { type GatewayMetrics, gatewayMetrics, observeResponses } from "./gatewayMetrics";
 import { decodeSecrets, verifySignature } from "./verifySignature";
 
 export interface GatewayDeps {
@@ -56,52 +55,49 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Builds the gateway; never listens (main.ts does). */
 export function buildApp(deps: GatewayDeps): FastifyInstance {
-  const { config, topology, js, registry } = deps;
-  const now = deps.now ?? Date.now;
-  const keys = decodeSecrets(config.OPENAI_WEBHOOK_SECRET);
-  const limiter = new FailureLimiter(config.AUTH_FAILURE_BURST, config.AUTH_FAILURES_PER_SEC);
+  const { config, registry } = deps;
   const metrics = gatewayMetrics(registry);
   const bodyLimit = effectiveBodyLimit(config.MAX_BODY_BYTES, deps.maxPayload);
 
-  const app = Fastify({
-    loggerInstance: deps.logger,
+  const app = createHttpApp({
+    logger: deps.logger,
+    registry,
+    readiness: deps.readiness,
     bodyLimit,
     trustProxy: config.TRUST_PROXY,
-    // one log line per event is written by the route itself, with the event id and type
-    logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    onErrorAnswer: countShellRejections(metrics),
   });
+  registerWebhookRoute(app, deps, metrics);
+  return app;
+}
+
+/** The route counts its own rejections; these are Fastify's (size, media type, framing). */
+export function countShellRejections(metrics: GatewayMetrics) {
+  return (statusCode: number, code: string) => {
+    if (statusCode >= 400 && statusCode < 500 && statusCode !== 404) metrics.rejected.inc({ reason: code });
+  };
+}
+
+/**
+ * `POST /webhooks/openai` on an app built by createHttpApp: verify the signature over
+ * the raw bytes, parse the envelope, publish with the event id as msgID, answer 200
+ * only after JetStream's ack.
+ */
+export function registerWebhookRoute(
+  app: FastifyInstance,
+  deps: Omit<GatewayDeps, "readiness">,
+  metrics: GatewayMetrics = gatewayMetrics(deps.registry),
+): void {
+  const { config, topology, js } = deps;
+  const now = deps.now ?? Date.now;
+  const keys = decodeSecrets(config.OPENAI_WEBHOOK_SECRET);
+  const limiter = new FailureLimiter(config.AUTH_FAILURE_BURST, config.AUTH_FAILURES_PER_SEC);
+  // a span per webhook request; its traceparent goes into the published message
+  traceRequests(app, { prefix: "/webhooks/" });
+  observeResponses(app, metrics);
 
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, "not_found", `no route ${req.method} ${req.url}`),
-  );
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    switch (err.code) {
-      case "FST_ERR_CTP_BODY_TOO_LARGE":
-        metrics.rejected.inc({ reason: "body_too_large" });
-        return sendError(reply, 413, "body_too_large", `the body is over the limit of ${bodyLimit} bytes`);
-      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-        if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-          metrics.rejected.inc({ reason: "unsupported_media_type" });
-          return sendError(reply, 415, "unsupported_media_type", "content-type must be application/json");
-        }
-        metrics.rejected.inc({ reason: "bad_request" });
-        return sendError(reply, 400, "bad_request", err.message);
-      default:
-        if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-          metrics.rejected.inc({ reason: "bad_request" });
-          return sendError(reply, err.statusCode, "bad_request", err.message);
-        }
-        req.log.error({ err }, "unexpected error");
-        return sendError(reply, 500, "internal_error", "unexpected error; the event was not accepted");
-    }
-  });
-
-  registerHealthRoutes(app, { registry, readiness: deps.readiness });
 
   app.post("/webhooks/openai", async (req, reply) => {
     metrics.received.inc();
@@ -162,6 +158,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     h.set(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
     h.set(MessageHeader.EventType, event.type);
     h.set(MessageHeader.ReceivedAt, new Date(now()).toISOString());
+    injectTraceContext(h, requestTraceContext(req));
 
     const started = performance.now();
     let ack: PubAck;
@@ -189,8 +186,6 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     );
     return { status: ack.duplicate ? "duplicate" : "accepted", event_id: event.id, seq: ack.seq };
   });
-
-  return app;
 }
 
 /** The client has its own timeout; this bound holds even if a reconnect buffers the request. */

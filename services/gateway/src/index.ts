@@ -1,5 +1,5 @@
 export { buildApp, type GatewayDeps, PublishTimeoutError } from "./app";
 export { effectiveBodyLimit, GatewayConfig } from "./config";
-export { FailureLimiter } from "./failureLimiter";
+export { gatewayService } from "./gatewayService";
 export { type Gateway, startGateway } from "./startGateway";
 export { decodeSecrets, type VerifyResult, verifySignature } from "./verifySignature";

@@ -1,0 +1,85 @@
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { FailureLimiter } from "./failureLimiter";
+import { RateLimitedError, UnauthorizedError, UnavailableError } from "./httpErrors";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** the label of the admin token that authenticated the request (`admin` for ADMIN_TOKEN) */
+    adminLabel?: string;
+  }
+}
+
+export interface AdminToken {
+  label: string;
+  token: string;
+}
+
+/** `ADMIN_TOKEN` (label `admin`) plus `ADMIN_TOKENS` entries `label:token`. */
+export function adminTokens(config: {
+  ADMIN_TOKEN?: string | undefined;
+  ADMIN_TOKENS?: string[];
+}): AdminToken[] {
+  const tokens: AdminToken[] = [];
+  if (config.ADMIN_TOKEN) tokens.push({ label: "admin", token: config.ADMIN_TOKEN });
+  for (const entry of config.ADMIN_TOKENS ?? []) {
+    const at = entry.indexOf(":");
+    tokens.push({ label: entry.slice(0, at), token: entry.slice(at + 1) });
+  }
+  return tokens;
+}
+
+/** Constant-time comparison that does not stop at the first differing byte. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  // compare equal lengths even when they differ, so the time does not tell the length
+  const equal = timingSafeEqual(a.length === b.length ? a : b, b);
+  return a.length === b.length && equal;
+}
+
+/** The label of the token that matches, else null; every token is compared (no early exit). */
+export function matchAdminToken(tokens: AdminToken[], given: string): string | null {
+  let label: string | null = null;
+  for (const t of tokens) if (sameSecret(given, t.token) && label === null) label = t.label;
+  return label;
+}
+
+export interface AdminAuthOptions {
+  tokens: AdminToken[];
+  failureBurst: number;
+  failuresPerSec: number;
+  now?: () => number;
+}
+
+/**
+ * A preHandler for admin routes: no token configured → 503 `admin_disabled`;
+ * missing or wrong bearer token → 401; too many failures from one address → 429
+ * (the same failed-attempt bucket as the gateway's signatures). Sets
+ * `request.adminLabel` for the audit trail.
+ */
+export function adminAuth(opts: AdminAuthOptions) {
+  const limiter = new FailureLimiter(opts.failureBurst, opts.failuresPerSec);
+  const now = opts.now ?? Date.now;
+  return async function requireAdmin(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    if (opts.tokens.length === 0) {
+      throw new UnavailableError("set ADMIN_TOKEN to enable the admin API", "admin_disabled");
+    }
+    const header = req.headers.authorization;
+    const given = typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : "";
+    const label = given ? matchAdminToken(opts.tokens, given) : null;
+    if (label !== null) {
+      req.adminLabel = label;
+      return;
+    }
+    if (!limiter.allowFailure(req.ip, now())) {
+      throw new RateLimitedError(
+        "too many requests with a wrong admin token from this address",
+        limiter.retryAfterSec(),
+      );
+    }
+    throw new UnauthorizedError(
+      given ? "the bearer token is not a valid admin token" : "a bearer token (ADMIN_TOKEN) is required",
+    );
+  };
+}

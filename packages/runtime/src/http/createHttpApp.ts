@@ -1,0 +1,87 @@
+import { type Registry, registerHealthRoutes } from "@hookstream/observability";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from "fastify";
+import { HttpError, RateLimitedError, UnavailableError } from "./httpErrors";
+
+export interface HttpAppOptions {
+  logger: FastifyBaseLogger;
+  registry: Registry;
+  /** null when ready, else the reason (`/readyz`, `hookstream_ready`) */
+  readiness: () => Promise<string | null>;
+  /** what the service depends on, for `hookstream_dependency_up` */
+  dependencies?: string[];
+  bodyLimit?: number;
+  trustProxy?: boolean;
+  /** told about every error answer (the gateway counts rejections by reason) */
+  onErrorAnswer?: (statusCode: number, code: string) => void;
+}
+
+export function sendError(reply: FastifyReply, statusCode: number, error: string, message: string) {
+  return reply.code(statusCode).send({ error, message });
+}
+
+/** Fastify's own client errors, by code: the status and the `error` code we answer with. */
+const FASTIFY_CLIENT_ERRORS: Record<string, [number, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, "body_too_large"],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, "unsupported_media_type"],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, "bad_request"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, "bad_request"],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, "malformed_json"],
+};
+
+/**
+ * The one HTTP shell of every service: Fastify with the service's pino logger, no
+ * per-request log lines (routes log what matters, with event ids), `/healthz`
+ * `/readyz` `/metrics`, a JSON 404, and one error handler that answers coded errors
+ * (HttpError) and Fastify's client errors as `{ error, message }` and logs the rest
+ * as 500s. Never listens: runServiceMain does.
+ */
+export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
+    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
+  });
+  const clientErrorMessage = (code: string, message: string) => {
+    if (code === "body_too_large")
+      return `the body is over the limit of ${app.initialConfig.bodyLimit} bytes`;
+    if (code === "unsupported_media_type") return "content-type must be application/json";
+    return message;
+  };
+  const answer = (reply: FastifyReply, statusCode: number, code: string, message: string) => {
+    opts.onErrorAnswer?.(statusCode, code);
+    return sendError(reply, statusCode, code, message);
+  };
+
+  app.setNotFoundHandler((req, reply) =>
+    answer(reply, 404, "not_found", `no route ${req.method} ${req.url}`),
+  );
+  app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
+    if (err instanceof HttpError) {
+      if (err instanceof RateLimitedError) reply.header("retry-after", String(err.retryAfterSec));
+      if (err instanceof UnavailableError && err.retryAfterSec !== undefined) {
+        reply.header("retry-after", String(err.retryAfterSec));
+      }
+      return answer(reply, err.statusCode, err.code, err.message);
+    }
+    const known = "code" in err && typeof err.code === "string" ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
+    if (known) return answer(reply, known[0], known[1], clientErrorMessage(known[1], err.message));
+    const status = "statusCode" in err ? err.statusCode : undefined;
+    if (status && status >= 400 && status < 500) return answer(reply, status, "bad_request", err.message);
+    req.log.error({ err }, "unexpected error");
+    return answer(reply, 500, "internal_error", "unexpected error");
+  });
+  registerHealthRoutes(app, {
+    registry: opts.registry,
+    readiness: opts.readiness,
+    ...(opts.dependencies ? { dependencies: opts.dependencies } : {}),
+  });
+  return app;
+}

@@ -1,0 +1,279 @@
+import {
+  CONSUMERS,
+  type DurableName,
+  type DurableSpec,
+  durableBinding,
+  makeTopology,
+  type RetryPolicy,
+  SERVICES,
+  type ServiceName,
+  type Topology,
+} from "@hookstream/contracts";
+import { initOrm, type MigrationEntry } from "@hookstream/db";
+import {
+  connectNats,
+  ensureConsumer,
+  ensureStreams,
+  natsSecurityFromEnv,
+  streamOptionsFromEnv,
+} from "@hookstream/messaging";
+import {
+  createRegistry,
+  initTracing,
+  type Logger,
+  type Registry,
+  registerConsumerGauges,
+} from "@hookstream/observability";
+import type { EntitySchema, MikroORM } from "@mikro-orm/postgresql";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FastifyBaseLogger, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
+import type { z } from "zod";
+import { adminAuth, adminTokens } from "../http/adminAuth";
+import { createHttpApp, type HttpAppOptions } from "../http/createHttpApp";
+import { natsReadiness, postgresReadiness } from "../readiness";
+import type { ShutdownStep } from "../shutdown";
+import type { BaseConfig, ServiceConfig } from "./serviceConfig";
+
+/** A durable of the service, bound to its namespace, with the policy it runs under. */
+export interface DurableBinding {
+  durable: DurableName;
+  stream: string;
+  filterSubject: string;
+  spec: DurableSpec;
+  policy: RetryPolicy;
+  maxAckPending: number;
+}
+
+/** What a running consumer gives back: how to stop it (finish or hand back its work). */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** Everything a service's domain code is given; built once by startService. */
+export interface ServiceContext<C> {
+  name: ServiceName;
+  config: C;
+  logger: Logger;
+  topology: Topology;
+  registry: Registry;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** the service's durables from the catalog, by name */
+  durables: Map<DurableName, DurableBinding>;
+  /** the ORM of a service with a database; throws for one without */
+  orm(): MikroORM;
+  /** false while NATS is known to be away (answer 503 at once instead of waiting) */
+  isConnected(): boolean;
+  /** preHandler for admin routes (bearer token, constant time, failed attempts rate limited) */
+  requireAdmin: preHandlerAsyncHookHandler;
+  now(): Date;
+}
+
+/** What the domain code of a service adds to the shell. */
+export interface ServiceParts {
+  /** started consumers; stopped after HTTP closes and before NATS drains */
+  consumers?: Stoppable[];
+  /** routes and plugins on the service's HTTP app */
+  routes?: (app: FastifyInstance) => void | Promise<void>;
+  /** more to stop after the consumers (timers, schedules) */
+  stop?: () => Promise<void>;
+  /** options of the HTTP shell (the gateway's body limit, proxy trust, rejection counting) */
+  http?: Partial<Pick<HttpAppOptions, "bodyLimit" | "trustProxy" | "onErrorAnswer">>;
+}
+
+export interface ServiceDefinition<S extends z.ZodRawShape, C extends BaseConfig = ServiceConfig<S>> {
+  name: ServiceName;
+  /** the service's own variables; the common, database, admin, port and host ones are added */
+  env: S;
+  db?: { entities: EntitySchema[]; migrations: MigrationEntry[] };
+  /** the retry policy a durable runs under, after the service's own variables (default: the catalog's) */
+  retryOf?: (config: C, durable: DurableName, catalog: RetryPolicy) => RetryPolicy;
+  maxAckPendingOf?: (config: C, durable: DurableName, catalog: number) => number;
+  /** wires the domain once everything is connected and provisioned */
+  start(ctx: ServiceContext<C>): Promise<ServiceParts> | ServiceParts;
+}
+
+export interface RunningService<C> {
+  app: FastifyInstance;
+  ctx: ServiceContext<C>;
+  /** the shutdown order: HTTP, consumers, the service's own, NATS drain, ORM, tracing */
+  steps: ShutdownStep[];
+  /** runs the steps in order (tests; main installs them on SIGTERM) */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  now?: () => Date;
+}
+
+/**
+ * Starts one service, in this order, the same for every service:
+ *   1. topology (namespace), metrics registry, tracing;
+ *   2. Postgres: database created if missing and migrations run (MIGRATIONS=auto),
+ *      or only connected (skip: a migration Job ran them);
+ *   3. NATS: connected; streams created with the one set of stream settings, and
+ *      changed only by their owner (catalog `ownsStreams`, STREAM_PROVISIONING);
+ *      the service's durables from the catalog created or updated;
+ *   4. consumer gauges for those durables;
+ *   5. the domain: consumers started;
+ *   6. the HTTP shell (health, readiness of the catalog's streams and Postgres, metrics)
+ *      and the domain's routes.
+ * Returns without listening; runServiceMain listens after installing the shutdown.
+ */
+export async function startService<S extends z.ZodRawShape, C extends BaseConfig>(
+  def: ServiceDefinition<S, C>,
+  config: C,
+  logger: Logger,
+  opts: StartOptions = {},
+): Promise<RunningService<C>> {
+  const now = opts.now ?? (() => new Date());
+  const spec = SERVICES[def.name];
+  const topology = makeTopology(config.HOOKSTREAM_NAMESPACE);
+  const registry = createRegistry(def.name);
+  const tracing = initTracing({ serviceName: def.name });
+  const steps: ShutdownStep[] = [];
+  const closeEarly = async () => {
+    for (const s of steps.reverse()) await Promise.resolve(s.close()).catch(() => undefined);
+  };
+
+  try {
+    let orm: MikroORM | null = null;
+    if (def.db) {
+      orm = (await initOrm({
+        url: config.DATABASE_URL,
+        owner: def.name,
+        entities: def.db.entities,
+        migrations: def.db.migrations,
+        logger,
+        poolMax: config.DB_POOL_MAX,
+        migrate: config.MIGRATIONS !== "skip",
+      })) as MikroORM;
+      const o = orm;
+      steps.push({ name: "orm", close: () => o.close() });
+    }
+
+    const nc = await connectNats({
+      servers: config.NATS_URL,
+      name: def.name,
+      logger,
+      ...natsSecurityFromEnv(config),
+    });
+    steps.push({ name: "nats", close: () => nc.drain() });
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const mode = config.STREAM_PROVISIONING ?? (spec.ownsStreams ? "update" : "create");
+    await ensureStreams(jsm, topology, streamOptionsFromEnv(config), {
+      mode,
+      onDifference(stream, diff, changed) {
+        if (changed) logger.warn({ stream, diff }, "stream settings changed to match the configuration");
+        else
+          logger.warn(
+            { stream, diff },
+            "stream settings differ from this service's configuration; left as they are (only the gateway, or STREAM_PROVISIONING=update, changes them)",
+          );
+      },
+    });
+
+    const durables = new Map<DurableName, DurableBinding>();
+    for (const name of spec.durables as readonly DurableName[]) {
+      const b = durableBinding(topology, name);
+      const catalog = CONSUMERS[name] as DurableSpec;
+      const binding: DurableBinding = {
+        ...b,
+        policy: def.retryOf?.(config, name, catalog.retry) ?? catalog.retry,
+        maxAckPending: def.maxAckPendingOf?.(config, name, catalog.maxAckPending) ?? catalog.maxAckPending,
+      };
+      await ensureConsumer(jsm, {
+        stream: binding.stream,
+        durable: name,
+        filterSubject: binding.filterSubject,
+        maxDeliver: binding.policy.maxDeliver,
+        ackWaitMs: binding.policy.ackWaitMs,
+        maxAckPending: binding.maxAckPending,
+      });
+      durables.set(name, binding);
+    }
+    registerConsumerGauges(registry, {
+      jsm,
+      durables: [...durables.values()].map((d) => ({ stream: d.stream, durable: d.durable })),
+    });
+
+    let connected = true;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") connected = false;
+        else if (s.type === "reconnect") connected = true;
+      }
+    })();
+
+    const ctx: ServiceContext<C> = {
+      name: def.name,
+      config,
+      logger,
+      topology,
+      registry,
+      nc,
+      js,
+      jsm,
+      durables,
+      orm() {
+        if (!orm) throw new Error(`${def.name} has no database`);
+        return orm;
+      },
+      isConnected: () => connected && !nc.isClosed(),
+      requireAdmin: adminAuth({
+        tokens: adminTokens(config),
+        failureBurst: config.ADMIN_FAILURE_BURST,
+        failuresPerSec: config.ADMIN_FAILURES_PER_SEC,
+      }),
+      now,
+    };
+
+    const parts = await def.start(ctx);
+    const consumers = parts.consumers ?? [];
+    steps.push({ name: "consumers", close: () => Promise.all(consumers.map((c) => c.stop())) });
+    const streams = spec.streams.map((s) => topology.streams[s]);
+    const app = createHttpApp({
+      logger: logger as FastifyBaseLogger,
+      registry,
+      dependencies: def.db ? ["nats", "postgres"] : ["nats"],
+      ...parts.http,
+      async readiness() {
+        if (!connected) return "NATS disconnected";
+        const nats = await natsReadiness(nc, jsm, streams);
+        if (nats !== null || !orm) return nats;
+        return postgresReadiness(orm);
+      },
+    });
+    await parts.routes?.(app);
+    // HTTP first (stop taking work; requests in flight finish while NATS is still up),
+    // then consumers (finish in-flight work, hand back what was buffered), the service's
+    // own, NATS drain (flushes acks and publishes), then Postgres, then spans.
+    const ordered: ShutdownStep[] = [
+      { name: "http", close: () => app.close() },
+      { name: "consumers", close: () => Promise.all(consumers.map((c) => c.stop())) },
+      ...(parts.stop ? [{ name: "service", close: parts.stop }] : []),
+      { name: "nats", close: () => nc.drain() },
+      ...(orm ? [{ name: "orm", close: () => (orm as MikroORM).close() }] : []),
+      { name: "tracing", close: () => tracing.shutdown() },
+    ];
+    const running: RunningService<C> = {
+      app,
+      ctx,
+      steps: ordered,
+      async stop() {
+        for (const step of ordered) {
+          await Promise.resolve(step.close()).catch((err) =>
+            logger.error({ err, step: step.name }, "error while closing"),
+          );
+        }
+      },
+    };
+    return running;
+  } catch (err) {
+    await closeEarly();
+    throw err;
+  }
+}

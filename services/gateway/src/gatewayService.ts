@@ -1,0 +1,47 @@
+import { DEV_WEBHOOK_SECRET } from "@hookstream/config";
+import type { ServiceDefinition } from "@hookstream/runtime";
+import type { FastifyBaseLogger } from "fastify";
+import { countShellRejections, registerWebhookRoute } from "./app";
+import { effectiveBodyLimit, gatewayEnv } from "./config";
+import { gatewayMetrics } from "./gatewayMetrics";
+
+/**
+ * The gateway: stateless, no database, no durable. It owns the streams (the catalog's
+ * `ownsStreams`): its start brings them to the configured settings. Requests get a 503
+ * at once while NATS is away and succeed again as soon as it is back.
+ */
+export const gatewayService: ServiceDefinition<typeof gatewayEnv> = {
+  name: "gateway",
+  env: gatewayEnv,
+  start(ctx) {
+    const { config } = ctx;
+    if (config.OPENAI_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET) {
+      ctx.logger.warn(
+        "OPENAI_WEBHOOK_SECRET is not set: using the development secret. Never run this in production.",
+      );
+    }
+    const metrics = gatewayMetrics(ctx.registry);
+    return {
+      http: {
+        bodyLimit: effectiveBodyLimit(config.MAX_BODY_BYTES, ctx.nc.info?.max_payload),
+        trustProxy: config.TRUST_PROXY,
+        onErrorAnswer: countShellRejections(metrics),
+      },
+      routes(app) {
+        registerWebhookRoute(
+          app,
+          {
+            config,
+            topology: ctx.topology,
+            js: ctx.js,
+            logger: ctx.logger as FastifyBaseLogger,
+            registry: ctx.registry,
+            maxPayload: ctx.nc.info?.max_payload,
+            isConnected: ctx.isConnected,
+          },
+          metrics,
+        );
+      },
+    };
+  },
+};
