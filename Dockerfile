@@ -1,12 +1,53 @@
-# One image for every service: the command picks which one runs.
-FROM node:20-slim
+# syntax=docker/dockerfile:1
+# One image for every service; the command picks which one runs:
+#   docker run hookstream:0.1.0 node services/audit/dist/main.js
+# Stages: manifests (package files only, so dependency layers stay cached while
+# sources change) → build (dev dependencies, `npm run build`) → runtime
+# (production dependencies and the built dist/ folders, nothing else).
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS base
 WORKDIR /app
-ENV NODE_ENV=production TURBO_TELEMETRY_DISABLED=1
-COPY package.json package-lock.json .npmrc ./
-COPY packages/ packages/
-COPY services/ services/
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.base.json tsconfig.json ./
+ENV TURBO_TELEMETRY_DISABLED=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+# the lockfile is written by the npm of package.json's packageManager
+RUN npm install -g npm@11.19.1 && npm cache clean --force
+
+# Every package.json of the workspace tree, the lockfile and .npmrc: the only input
+# of the `npm ci` layers below, so a source change does not reinstall dependencies.
+FROM base AS manifests
+COPY . /src
+WORKDIR /src
+RUN mkdir /manifests \
+ && find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests/ \; \
+ && cp package-lock.json .npmrc /manifests/
+
+FROM base AS build
+COPY --from=manifests /manifests/ ./
+RUN npm ci
+COPY . .
+# dist/ of every workspace (the console's built UI, packages/console/dist/ui, included), gathered in /out
+RUN npm run build \
+ && mkdir /out \
+ && for d in packages/*/dist services/*/dist; do mkdir -p "/out/$d" && cp -R "$d/." "/out/$d/"; done
+
+FROM base AS runtime
+# tini as PID 1: forwards SIGTERM to node (graceful shutdown) and reaps children
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    NODE_OPTIONS=--enable-source-maps \
+    HEALTHCHECK_PORT=3000
+COPY --from=manifests /manifests/ ./
+RUN npm ci --omit=dev \
+ && npm cache clean --force
+COPY --from=build /out/ ./
+# the `node` user of the official image (uid 1000); the files stay root-owned and read-only to it
 USER node
-# e.g. `node --import tsx services/gateway/src/main.ts`
-CMD ["node", "--import", "tsx", "services/gateway/src/main.ts"]
+EXPOSE 3000 3001 3002 3003 3004 3005
+# set HEALTHCHECK_PORT to the service's port (compose and Kubernetes define their own probes)
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.HEALTHCHECK_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "services/gateway/dist/main.js"]
