@@ -22,5 +22,11 @@ export const Outcome = z.object({
   stream_seq: z.number().int().nonnegative().nullable(),
   /** true when the attempt came from a replay */
   replay: z.boolean().default(false),
+  /**
+   * true when the handler did no work because its inbox had the event as handled
+   * already (status is then `processed`): a replay without force reports it as
+   * "already handled; nothing done". Absent from handlers that predate it.
+   */
+  skipped: z.boolean().optional(),
 });
 export type Outcome = z.infer<typeof Outcome>;
