@@ -1,6 +1,7 @@
 import type { Outcome } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { applyOutcome, failedAttempts, STATUS_RANK } from "./applyOutcome";
+import { insertAttempts } from "./console/attempts";
 
 const rankOf = (column: string) =>
   `(CASE ${column} ${Object.entries(STATUS_RANK)
@@ -79,6 +80,8 @@ export async function recordOutcomes(em: EntityManager, outcomes: Outcome[], now
   if (outcomes.length === 0) return [];
   return em.transactional(async (tx) => {
     const conn = tx.getConnection();
+    // every attempt, for the console's timeline (the fold below keeps only the result)
+    await insertAttempts(conn, outcomes, tx.getTransactionContext());
     const changed: boolean[] = [];
     for (const outcome of outcomes) {
       const res = await conn.execute<{ affectedRows: number }>(

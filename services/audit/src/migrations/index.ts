@@ -1,7 +1,14 @@
 import type { MigrationEntry } from "@hookstream/db";
 import { Migration20261128000000CreateWebhookEvents } from "./Migration20261128000000CreateWebhookEvents";
+import { Migration20261201000000CreateWebhookAttempts } from "./Migration20261201000000CreateWebhookAttempts";
+import { Migration20261202000000CreateErasures } from "./Migration20261202000000CreateErasures";
 
 /** Every migration of the audit service, in order (listed explicitly: STACK.md). */
 export const AUDIT_MIGRATIONS: MigrationEntry[] = [
   { name: "Migration20261128000000CreateWebhookEvents", class: Migration20261128000000CreateWebhookEvents },
+  {
+    name: "Migration20261201000000CreateWebhookAttempts",
+    class: Migration20261201000000CreateWebhookAttempts,
+  },
+  { name: "Migration20261202000000CreateErasures", class: Migration20261202000000CreateErasures },
 ];

@@ -1,0 +1,121 @@
+import type { Topology } from "@hookstream/contracts";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { BadRequestError, NotFoundError } from "../adminErrors";
+import type { AuditMetrics } from "../auditMetrics";
+import { adminAuthHook } from "./adminAuth";
+import { eventDetail } from "./eventDetail";
+import { eventStats } from "./eventStats";
+import { registerJobsProxy } from "./jobsProxy";
+import type { LiveFeed } from "./liveFeed";
+import { redriveBySeq } from "./redriveBySeq";
+import { eventFilterOf, matchesFilter, SearchQuery, searchEvents } from "./searchEvents";
+
+export interface ConsoleRouteDeps {
+  adminToken: string | undefined;
+  em: EntityManager;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  metrics: Pick<AuditMetrics, "replays">;
+  now: () => Date;
+  fineTuneUrl: string;
+  feed: LiveFeed;
+}
+
+const RedriveBody = z.object({ seqs: z.array(z.number().int().positive()).min(1).max(1_000) });
+const LiveQuery = SearchQuery.omit({ limit: true, cursor: true });
+
+/** A browser's live stream gets a comment this often, so proxies keep it open and a dead peer is noticed. */
+const HEARTBEAT_MS = 15_000;
+
+function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  throw new BadRequestError(
+    r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
+  );
+}
+
+/**
+ * The admin routes the console needs beyond adminRoutes.ts, behind the same bearer
+ * token: event search with keyset paging, one event with its attempts, stats, a
+ * live stream of events (server-sent events), redrive of chosen dead letters, and
+ * the job API of the fine-tune service.
+ */
+export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
+  const { em, js, jsm, topology, feed } = deps;
+  const open = new Set<() => void>();
+
+  // an open event stream would hold app.close() (and SIGTERM) until the browser left
+  app.addHook("preClose", async () => {
+    for (const end of open) end();
+  });
+
+  app.register(async (admin) => {
+    admin.addHook("onRequest", adminAuthHook(deps.adminToken));
+    admin.setErrorHandler((err, _req, reply) => {
+      if (err instanceof BadRequestError)
+        return reply.code(400).send({ error: err.code, message: err.message });
+      if (err instanceof NotFoundError)
+        return reply.code(404).send({ error: err.code, message: err.message });
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status && status >= 400 && status < 500) {
+        return reply.code(status).send({ error: "bad_request", message: (err as Error).message });
+      }
+      reply.log.error({ err }, "console request failed");
+      return reply
+        .code(503)
+        .send({ error: "unavailable", message: `could not complete: ${(err as Error).message}` });
+    });
+
+    admin.get("/admin/events/search", async (req) => {
+      const q = parse(SearchQuery, req.query);
+      return searchEvents(em.fork(), eventFilterOf(q, deps.now().getTime()), q);
+    });
+
+    admin.get("/admin/events/live", async (req, reply) => {
+      const filter = eventFilterOf(parse(LiveQuery, req.query), deps.now().getTime());
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      });
+      res.write("retry: 2000\n: live\n\n");
+      const unsubscribe = feed.subscribe((rows) => {
+        const shown = rows.filter((r) => matchesFilter(filter, r));
+        if (shown.length > 0) res.write(`event: events\ndata: ${JSON.stringify(shown)}\n\n`);
+      });
+      const heartbeat = setInterval(() => res.write(": ping\n\n"), HEARTBEAT_MS);
+      const end = () => {
+        if (!open.delete(end)) return;
+        clearInterval(heartbeat);
+        unsubscribe();
+        res.end();
+      };
+      open.add(end);
+      req.raw.on("close", end);
+    });
+
+    admin.get<{ Params: { event_id: string } }>("/admin/events/:event_id", async (req) => {
+      const detail = await eventDetail(em.fork(), req.params.event_id);
+      if (!detail) throw new NotFoundError(`no event ${req.params.event_id} in webhook_events`);
+      return detail;
+    });
+
+    admin.get("/admin/stats", async () => eventStats(em.fork(), deps.now()));
+
+    admin.post("/admin/dlq/redrive", async (req) => {
+      const { seqs } = parse(RedriveBody, req.body);
+      const done = await redriveBySeq(js, jsm, topology, seqs);
+      deps.metrics.replays.inc({ source: "dlq" }, done.length);
+      return { replayed: done.length, messages: done };
+    });
+
+    registerJobsProxy(admin, deps.fineTuneUrl);
+  });
+}

@@ -1,0 +1,49 @@
+import { CONSOLE_ASSETS_DIR } from "@hookstream/console";
+import type { Topology } from "@hookstream/contracts";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { AuditMetrics } from "../auditMetrics";
+import { parseConsoleConfig } from "./consoleConfig";
+import { registerConsoleRoutes } from "./consoleRoutes";
+import { LiveFeed } from "./liveFeed";
+import { registerStaticConsole } from "./staticAssets";
+
+export { consoleEnv } from "./consoleConfig";
+export { LiveFeed } from "./liveFeed";
+
+export interface ConsoleDeps {
+  logger: Logger;
+  adminToken: string | undefined;
+  em: EntityManager;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  metrics: Pick<AuditMetrics, "replays">;
+  now: () => Date;
+  /** the fine-tune job API; default FINE_TUNE_URL from the environment (consoleEnv) */
+  fineTuneUrl?: string;
+  /** the built console; default the one @hookstream/console built */
+  assetsDir?: string;
+}
+
+/**
+ * The operator console on the audit's HTTP app: the page at `/` and the admin
+ * routes it reads. The live feed's consumers stop when the app closes.
+ */
+export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
+  const feed = new LiveFeed({
+    js: deps.js,
+    em: deps.em,
+    topology: deps.topology,
+    logger: deps.logger.child({ part: "console-live" }),
+  });
+  app.addHook("onClose", async () => feed.close());
+  registerConsoleRoutes(app, {
+    ...deps,
+    fineTuneUrl: deps.fineTuneUrl ?? parseConsoleConfig().FINE_TUNE_URL,
+    feed,
+  });
+  registerStaticConsole(app, deps.assetsDir ?? CONSOLE_ASSETS_DIR);
+}
