@@ -5,29 +5,39 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { everyIdAuditedOnce, gatewayUrl, load, type System, sleep, system } from "./harness";
+import { everyIdStoredOnce, gatewayUrl, load, type System, sleep, system } from "./harness";
 
 const fake = await FakeOpenAI.start();
 const receiver = await NotificationReceiver.start();
 let sys: System;
 
 afterAll(async () => {
-  await sys?.stop().catch(() => undefined);
-  await fake.close();
-  await receiver.close();
+  try {
+    await sys?.stop();
+  } finally {
+    await fake.close();
+    await receiver.close();
+  }
 });
 
 const JOBS = 40;
 const HANDLER_CONCURRENCY = 8;
+const HANDLER_ACK_WAIT_MS = 3_000;
 
 describe("each consuming service SIGKILLed mid-load and restarted", () => {
-  it("loses nothing, duplicates no row, sends each notification once, and the projection equals the in-order fold", async () => {
+  it("loses nothing, stores each event once in the stream, repeats a notification only in the crash window, and the projection equals the in-order fold", async () => {
     for (let j = 0; j < JOBS; j++)
       fake.fineTuningJob(`ftjob-crash-${j}`, { status: "running", model: "gpt-4o-mini" });
     sys = await system("fcrash", {
       natsUrl: inject("natsUrl"),
       databaseUrl: inject("databaseUrl"),
-      env: { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.baseURL, NOTIFY_URLS: receiver.url("/notify") },
+      env: {
+        OPENAI_API_KEY: "sk-test",
+        OPENAI_BASE_URL: fake.baseURL,
+        NOTIFY_URLS: receiver.url("/notify"),
+        HANDLER_CONCURRENCY: String(HANDLER_CONCURRENCY),
+        HANDLER_ACK_WAIT_MS: String(HANDLER_ACK_WAIT_MS),
+      },
     });
     const gateway = await sys.start("gateway");
     let audit = await sys.start("audit");
@@ -44,23 +54,28 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
       type: (i) => `fine_tuning.job.${types[i % types.length]}`,
       data: (i) => ({ id: `ftjob-crash-${i % JOBS}` }),
     });
+    // when the last restarted process was spawned: any POST before it came from the killed one
+    let respawnAt = 0;
     const restart = async (p: ServiceProcess, service: string) => {
       p.kill("SIGKILL");
       await p.exit;
+      respawnAt = Date.now();
       return sys.start(service);
     };
     await sleep(2_500);
     audit = await restart(audit, "audit");
     await sleep(1_500);
+    const handlerKilledAt = Date.now();
     handler = await restart(handler, "fine-tuning-handler");
+    const handlerRespawnAt = respawnAt;
     await sleep(1_500);
     projection = await restart(projection, "fine-tune");
     const answers = await running;
     const ok = answers.filter((a) => a.status === 200);
     const okIds = new Set(ok.map((a) => a.id));
     expect(ok.length).toBe(answers.length);
-    await everyIdAuditedOnce(
-      sys.db.url,
+    await everyIdStoredOnce(
+      sys,
       ok.map((a) => a.id),
       90_000,
     );
@@ -82,13 +97,33 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
       "SELECT status, count(*)::int AS n FROM webhook_events GROUP BY status",
     );
     expect(statuses).toEqual([{ status: "processed", n: ok.length }]);
-    // every event notified, each under its own Idempotency-Key (= event id). A handler
-    // killed between its POST and recording it can only repeat that POST with the same
-    // key (a receiver drops it): at most one repeat per event in flight at the kill.
-    const notified = receiver.on("/notify").map((n) => n.headers["idempotency-key"] as string);
-    expect(new Set(notified).size).toBe(ok.length);
-    expect(notified.every((key) => okIds.has(key))).toBe(true);
-    expect(notified.length - ok.length).toBeLessThanOrEqual(HANDLER_CONCURRENCY);
+    // Every event notified under its own Idempotency-Key (= event id), once — except in
+    // the documented crash window (README): a handler killed after its POST and before
+    // it recorded the step sends that POST again, same key, on redelivery. So a repeat
+    // may only be of a POST made by the killed handler just before the kill (at most
+    // one per event in flight then), sent again once, after the kill.
+    const posts = new Map<string, number[]>();
+    for (const n of receiver.on("/notify")) {
+      const key = n.headers["idempotency-key"] as string;
+      posts.set(key, [...(posts.get(key) ?? []), n.at]);
+    }
+    expect([...posts.keys()].filter((key) => !okIds.has(key))).toEqual([]);
+    expect([...okIds].filter((id) => !posts.has(id))).toEqual([]);
+    const repeats = [...posts].filter(([, at]) => at.length > 1);
+    const windowMs = repeats.map(([, at]) => handlerKilledAt - at[0]!).sort((x, y) => x - y);
+    console.info(
+      `defect 9 crash window: ${repeats.length} of ${ok.length} notifications repeated after the handler's SIGKILL; ` +
+        `first POST to kill: ${windowMs.length ? `${windowMs[0]}–${windowMs.at(-1)} ms (median ${windowMs[Math.floor(windowMs.length / 2)]} ms)` : "none"}`,
+    );
+    expect(repeats.length).toBeLessThanOrEqual(HANDLER_CONCURRENCY);
+    for (const [key, at] of repeats) {
+      expect(at.length, `${key}: POSTs`).toBe(2);
+      expect(at[0]!, `${key}: first POST by the killed handler`).toBeLessThan(handlerRespawnAt);
+      expect(at[1]!, `${key}: repeat after the kill`).toBeGreaterThan(handlerKilledAt);
+      // in flight at the kill: a POST recorded as done would not be repeated, and an
+      // attempt lives at most one ack wait (its lease) before another takes the event
+      expect(handlerKilledAt - at[0]!, `${key}: first POST to kill`).toBeLessThan(HANDLER_ACK_WAIT_MS);
+    }
 
     // the projection: every job terminal, and the row equals a fold of the stream in order
     const nc = await connect({ servers: inject("natsUrl").split(",") });

@@ -1,13 +1,16 @@
 /**
  * What the fault suite shares: services run as real processes (as in production),
- * a bounded loopback load of signed webhooks that records every answer, and the
- * checks "every 200 is one audit row".
+ * a bounded loopback load of signed webhooks that records every answer, the checks
+ * "every 200 is in WEBHOOKS exactly once and has its audit row", and a teardown that
+ * deletes exactly the streams and the database the test made, even when it failed.
  */
 
 import type { Topology } from "@hookstream/contracts";
 import {
   createTestDatabase,
+  deleteNamespaceStreams,
   eventBody,
+  expectEachIdOnceInStream,
   freePort,
   ServiceProcess,
   signWebhook,
@@ -15,15 +18,20 @@ import {
   type TestDatabase,
   testTopology,
 } from "@hookstream/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 
 export interface Answer {
   id: string;
   status: number;
   retryAfter: string | null;
-  /** network error text when no HTTP answer came */
+  /** the error code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET…) or text when no HTTP answer came */
   error: string | null;
   at: number;
+  /** the request as sent, to send it again as OpenAI does after a 503 */
+  body: string;
+  headers: Record<string, string>;
 }
 
 export interface System {
@@ -33,6 +41,7 @@ export interface System {
   /** start one more instance of a service */
   start(service: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   processes: ServiceProcess[];
+  /** kills every process, deletes the namespace's streams and drops the database; throws if any step failed */
   stop(): Promise<void>;
 }
 
@@ -87,7 +96,19 @@ export async function system(
     async stop() {
       for (const p of processes) p.kill("SIGKILL");
       await Promise.all(processes.map((p) => p.exit));
-      await db.drop();
+      const errors: unknown[] = [];
+      try {
+        const nc = await connect({ servers: opts.natsUrl.split(","), timeout: 5_000 });
+        try {
+          await deleteNamespaceStreams(await jetstreamManager(nc), topology.namespace);
+        } finally {
+          await nc.close();
+        }
+      } catch (err) {
+        errors.push(err);
+      }
+      await db.drop().catch((err) => errors.push(err));
+      if (errors.length > 0) throw new AggregateError(errors, `teardown of ${topology.namespace} failed`);
     },
   };
 }
@@ -116,30 +137,37 @@ export async function load(opts: {
         const i = n++;
         const body = eventBody(typeOf(i), { data: opts.data?.(i) });
         const id = JSON.parse(body).id as string;
-        const signed = signWebhook(TEST_SECRET, body);
-        try {
-          const res = await fetch(opts.url, {
-            method: "POST",
-            headers: signed.headers,
-            body,
-            signal: AbortSignal.timeout(10_000),
-          });
-          await res.arrayBuffer();
-          answers.push({
-            id,
-            status: res.status,
-            retryAfter: res.headers.get("retry-after"),
-            error: null,
-            at: Date.now(),
-          });
-        } catch (err) {
-          answers.push({ id, status: 0, retryAfter: null, error: (err as Error).message, at: Date.now() });
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        const { headers } = signWebhook(TEST_SECRET, body);
+        const answer = await post(opts.url, body, headers);
+        answers.push(answer);
+        if (answer.error !== null) await new Promise((r) => setTimeout(r, 50));
       }
     }),
   );
   return answers;
+}
+
+/** One POST of a webhook; a network failure is an answer with status 0 and its error code. */
+export async function post(url: string, body: string, headers: Record<string, string>): Promise<Answer> {
+  const id = JSON.parse(body).id as string;
+  try {
+    const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+    await res.arrayBuffer();
+    const retryAfter = res.headers.get("retry-after");
+    return { id, status: res.status, retryAfter, error: null, at: Date.now(), body, headers };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const error = cause?.code ?? cause?.message ?? (err as Error).message;
+    return { id, status: 0, retryAfter: null, error, at: Date.now(), body, headers };
+  }
+}
+
+/**
+ * The headers OpenAI sends when it retries an event: the same `webhook-id` and body,
+ * a new timestamp and signature.
+ */
+export function resend(a: Answer): Record<string, string> {
+  return signWebhook(TEST_SECRET, a.body, { webhookId: a.headers["webhook-id"] }).headers;
 }
 
 export function gatewayUrl(p: ServiceProcess): string {
@@ -163,17 +191,31 @@ export async function auditCounts(databaseUrl: string, ids: string[]): Promise<M
   }
 }
 
-/** Resolves when every id has exactly one audit row; rejects with what is missing or doubled after the timeout. */
-export async function everyIdAuditedOnce(
-  databaseUrl: string,
+/**
+ * Resolves when every id is in the namespace's WEBHOOKS stream exactly once (by
+ * `Nats-Msg-Id`; no other id twice either) and has its audit row; rejects with what is
+ * missing or doubled. The stream is where a duplicate would show: the audit's unique
+ * `event_id` hides any (a count of its rows cannot exceed one).
+ */
+export async function everyIdStoredOnce(
+  sys: Pick<System, "topology" | "db" | "env">,
   ids: string[],
   timeoutMs = 60_000,
 ): Promise<void> {
+  const nc = await connect({ servers: sys.env.NATS_URL!.split(",") });
+  try {
+    await expectEachIdOnceInStream(nc, sys.topology.streams.webhooks, ids);
+  } finally {
+    await nc.close();
+  }
+  await everyIdAudited(sys.db.url, ids, timeoutMs);
+}
+
+/** Resolves when every id has its audit row; rejects with what is missing after the timeout. */
+export async function everyIdAudited(databaseUrl: string, ids: string[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counts = await auditCounts(databaseUrl, ids);
-    const doubled = [...counts].filter(([, n]) => n > 1);
-    if (doubled.length > 0) throw new Error(`audited more than once: ${doubled.slice(0, 5).join("; ")}`);
     const missing = [...counts].filter(([, n]) => n === 0).map(([id]) => id);
     if (missing.length === 0) return;
     if (Date.now() > deadline)

@@ -5,4 +5,5 @@ export * from "./processes";
 export * from "./publishEvent";
 export * from "./serviceProcess";
 export * from "./signWebhook";
+export * from "./streamCheck";
 export * from "./testEnv";
