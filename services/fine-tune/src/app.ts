@@ -11,7 +11,7 @@ import Fastify, {
 import { BadCursorError, getJob, ListQuery, listJobs } from "./listJobs";
 import { parseSnapshot } from "./parseSnapshot";
 import { readStream } from "./readStream";
-import type { RebuildProgress, RebuildResult } from "./rebuildProjection";
+import { type RebuildProgress, type RebuildResult, RebuildRunningError } from "./rebuildProjection";
 
 export interface FineTuneAppDeps {
   orm: MikroORM;
@@ -104,20 +104,36 @@ export function buildApp(deps: FineTuneAppDeps): FastifyInstance {
     if (req.headers.authorization !== `Bearer ${deps.adminToken}`) {
       return sendError(reply, 401, "unauthorized", "a bearer token (ADMIN_TOKEN) is required");
     }
-    if (rebuilding) return sendError(reply, 409, "busy", "a rebuild is already running on this instance");
+    if (rebuilding) {
+      const busy = new RebuildRunningError();
+      return sendError(reply, 409, busy.code, busy.message);
+    }
     rebuilding = true;
-    // progress is streamed as one JSON object per line, so the CLI can show it live
-    reply.hijack();
-    reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
+    // progress is streamed as one JSON object per line, so the CLI can show it live; the
+    // 200 starts with the first progress line, once the rebuild holds its lock across instances
+    let streaming = false;
+    const startStream = () => {
+      if (streaming) return;
+      streaming = true;
+      reply.hijack();
+      reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
+    };
     try {
-      const result = await deps.rebuild((p) => reply.raw.write(`${JSON.stringify(p)}\n`));
+      const result = await deps.rebuild((p) => {
+        startStream();
+        reply.raw.write(`${JSON.stringify(p)}\n`);
+      });
+      startStream();
       reply.raw.write(`${JSON.stringify({ result })}\n`);
     } catch (err) {
+      if (!streaming && err instanceof RebuildRunningError)
+        return sendError(reply, 409, err.code, err.message);
       req.log.error({ err }, "rebuild failed");
+      startStream();
       reply.raw.write(`${JSON.stringify({ error: err instanceof Error ? err.message : String(err) })}\n`);
     } finally {
       rebuilding = false;
-      reply.raw.end();
+      if (streaming) reply.raw.end();
     }
   });
 

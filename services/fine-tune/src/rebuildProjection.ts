@@ -23,6 +23,51 @@ export interface RebuildResult {
 
 const LIVE = "fine_tune_jobs";
 const REBUILD = "fine_tune_jobs_rebuild";
+/** the advisory lock every instance takes to rebuild (per database, like the tables it guards) */
+const REBUILD_LOCK = "hookstream:fine_tune_jobs:rebuild";
+
+/** Another rebuild holds the lock, on this instance or another: the admin API answers 409. */
+export class RebuildRunningError extends Error {
+  readonly code = "rebuild_running";
+  constructor() {
+    super(
+      "a rebuild of fine_tune_jobs is already running (on this or another instance); try again when it ends",
+    );
+    this.name = "RebuildRunningError";
+  }
+}
+
+interface PgSession {
+  query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+interface PoolClient {
+  acquireConnection(): Promise<PgSession>;
+  releaseConnection(conn: PgSession): Promise<unknown>;
+}
+
+/**
+ * Runs `work` holding the rebuild's session-level advisory lock, on a connection kept
+ * for the whole rebuild: two rebuilds would both drop and fill the rebuild table, and
+ * one could swap in the other's partial table. If the process dies, Postgres ends
+ * the session and the lock goes with it.
+ */
+async function withRebuildLock<T>(orm: MikroORM, work: () => Promise<T>): Promise<T> {
+  const pool = orm.em.getConnection().getKnex().client as PoolClient;
+  const session = await pool.acquireConnection();
+  try {
+    const { rows } = await session.query("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [
+      REBUILD_LOCK,
+    ]);
+    if (rows[0]?.locked !== true) throw new RebuildRunningError();
+    try {
+      return await work();
+    } finally {
+      await session.query("SELECT pg_advisory_unlock(hashtext($1))", [REBUILD_LOCK]);
+    }
+  } finally {
+    await pool.releaseConnection(session);
+  }
+}
 
 /**
  * Rebuilds `fine_tune_jobs` from FINE_TUNING without stopping anything: replays the
@@ -31,14 +76,21 @@ const REBUILD = "fine_tune_jobs_rebuild";
  * that blocks writers but not readers — applies the messages that arrived meanwhile
  * and swaps the tables in the same transaction. It reads the stream and writes one
  * table: it publishes nothing, so no handler runs and no notification is sent.
+ * One rebuild at a time across instances: a second one throws RebuildRunningError.
  */
-export async function rebuildProjection(opts: {
+export async function rebuildProjection(opts: RebuildOptions): Promise<RebuildResult> {
+  return withRebuildLock(opts.orm, () => rebuildLocked(opts));
+}
+
+export interface RebuildOptions {
   orm: MikroORM;
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
   onProgress?: (p: RebuildProgress) => void;
-}): Promise<RebuildResult> {
+}
+
+async function rebuildLocked(opts: RebuildOptions): Promise<RebuildResult> {
   const started = performance.now();
   const { orm, js, jsm, topology } = opts;
   const stream = topology.streams.fineTuning;
@@ -51,6 +103,8 @@ export async function rebuildProjection(opts: {
   const info = await jsm.streams.info(stream);
   const lastSeq = info.state.last_seq;
   const total = info.state.messages;
+  // the lock is held: say so at once (the admin API starts its 200 answer on the first progress)
+  progress({ phase: "replay", read: 0, total });
   const states = new Map<string, JobState>();
   let snapshots = 0;
   let skipped = 0;
