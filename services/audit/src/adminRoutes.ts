@@ -1,19 +1,25 @@
-import { timingSafeEqual } from "node:crypto";
 import { isHandlerName, type Topology } from "@hookstream/contracts";
+import { isHttpError, RateLimitedError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "./adminErrors";
 import type { AuditMetrics } from "./auditMetrics";
 import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
-import { replayEvent } from "./replayEvent";
+import { registerEraseRoutes } from "./erasure/index";
+import {
+  DEFAULT_VERDICT_WAIT_MS,
+  natsConnectionOf,
+  registerReplayRoutes,
+  replayWithVerdict,
+} from "./replay/index";
 import { parseSince } from "./since";
 import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "./WebhookEvent";
 
 export interface AdminDeps {
-  /** undefined: the admin API is off and answers 503 */
-  adminToken: string | undefined;
+  /** the shared admin check (503 when no token is configured, 401/403, failures rate limited) */
+  requireAdmin: preHandlerAsyncHookHandler;
   em: EntityManager;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -40,13 +46,9 @@ const DlqQuery = z.object({
 const ReplayBody = z.object({
   handler: z.string().min(1).optional(),
   force: z.boolean().default(false),
+  /** how long to wait for the handler's verdict (0: do not wait) */
+  waitMs: z.number().int().min(0).max(30_000).default(DEFAULT_VERDICT_WAIT_MS),
 });
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 function bad(message: string): BadRequestError {
   return new BadRequestError(message);
@@ -96,35 +98,16 @@ function eventView(r: WebhookEventRow) {
  * re-run side effects.
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  const { adminToken, js, jsm, topology, metrics } = deps;
+  const { js, jsm, topology, metrics } = deps;
 
   app.register(async (admin) => {
-    admin.addHook("onRequest", async (req: FastifyRequest, reply: FastifyReply) => {
-      if (adminToken === undefined) {
-        return reply.code(503).send({
-          error: "admin_disabled",
-          message: "the admin API is off: set ADMIN_TOKEN on the audit service to enable it",
-        });
-      }
-      const header = req.headers.authorization;
-      if (!header) {
-        return reply
-          .code(401)
-          .header("www-authenticate", "Bearer")
-          .send({ error: "unauthorized", message: "missing Authorization: Bearer <ADMIN_TOKEN>" });
-      }
-      const match = /^Bearer\s+(.+)$/i.exec(header);
-      if (!match?.[1] || !sameToken(match[1].trim(), adminToken)) {
-        return reply.code(403).send({ error: "forbidden", message: "wrong admin token" });
-      }
-      return undefined;
-    });
+    admin.addHook("onRequest", deps.requireAdmin);
 
     admin.setErrorHandler((err, _req, reply) => {
-      if (err instanceof BadRequestError)
-        return reply.code(400).send({ error: err.code, message: err.message });
-      if (err instanceof NotFoundError)
-        return reply.code(404).send({ error: err.code, message: err.message });
+      if (isHttpError(err)) {
+        if (err instanceof RateLimitedError) reply.header("retry-after", String(err.retryAfterSec));
+        return reply.code(err.statusCode).send({ error: err.code, message: err.message });
+      }
       const status = (err as { statusCode?: number }).statusCode;
       if (status && status >= 400 && status < 500) {
         return reply.code(status).send({ error: "bad_request", message: (err as Error).message });
@@ -162,12 +145,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
     admin.post<{ Params: { event_id: string } }>("/admin/replay/:event_id", async (req) => {
       const body = parse(ReplayBody, req.body);
-      const result = await replayEvent(
-        { em: deps.em.fork(), js, jsm, topology },
-        { eventId: req.params.event_id, handler: body.handler, force: body.force },
+      const result = await replayWithVerdict(
+        { em: deps.em.fork(), js, jsm, nc: natsConnectionOf(js), topology },
+        { eventId: req.params.event_id, handler: body.handler, force: body.force, waitMs: body.waitMs },
       );
       metrics.replays.inc({ source: "event" });
       return result;
     });
+
+    registerReplayRoutes(admin, { em: deps.em, js, jsm, topology, now: deps.now });
+    registerEraseRoutes(admin, { em: deps.em, js, jsm, topology, now: deps.now });
   });
 }

@@ -1,13 +1,15 @@
 import type { Topology } from "@hookstream/contracts";
-import { type Registry, registerHealthRoutes } from "@hookstream/observability";
+import type { Registry } from "@hookstream/observability";
+import { adminAuth, adminTokens, createHttpApp } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
 import { registerAdminRoutes } from "./adminRoutes";
 import type { AuditMetrics } from "./auditMetrics";
+import { registerConsole } from "./console/index";
 
-export interface AppDeps {
+export interface AuditRouteDeps {
   logger: Logger;
   registry: Registry;
   metrics: AuditMetrics;
@@ -15,22 +17,38 @@ export interface AppDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
+  /** the runtime's admin check, shared by the admin API and the console's API */
+  requireAdmin: preHandlerAsyncHookHandler;
   adminToken: string | undefined;
-  /** null when NATS, the streams and Postgres answer, else the reason */
-  readiness: () => Promise<string | null>;
   now: () => Date;
 }
 
-/** The audit's HTTP app: health routes and the admin API. Never listens (main.ts does). */
-export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-  });
-  registerHealthRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+/** The audit's routes on the runtime's HTTP shell: the admin API and the console. */
+export function buildAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
   registerAdminRoutes(app, deps);
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: "not_found", message: `no route ${req.method} ${req.url}` }),
-  );
+  registerConsole(app, deps);
+}
+
+export interface AppDeps extends Omit<AuditRouteDeps, "requireAdmin"> {
+  /** null when NATS, the streams and Postgres answer, else the reason */
+  readiness: () => Promise<string | null>;
+}
+
+/**
+ * The audit's HTTP app on its own (the runtime builds it for the running service):
+ * the shell, the admin API and the console, with ADMIN_TOKEN as the only token.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = createHttpApp({
+    logger: deps.logger as FastifyBaseLogger,
+    registry: deps.registry,
+    readiness: deps.readiness,
+  });
+  const requireAdmin = adminAuth({
+    tokens: adminTokens({ ADMIN_TOKEN: deps.adminToken }),
+    failureBurst: 20,
+    failuresPerSec: 1,
+  });
+  buildAuditRoutes(app, { ...deps, requireAdmin });
   return app;
 }

@@ -11,8 +11,13 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 
 export interface AuditGauges {
   jsm: JetStreamManager;
-  /** the audit's durables, for hookstream_consumer_pending / _ack_pending */
-  durables: DurableRef[];
+  /**
+   * the audit's durables, for hookstream_consumer_pending / _ack_pending (omit when the
+   * service runtime registers them from the catalog)
+   */
+  durables?: DurableRef[];
+  /** durables whose failure counter starts at 0 (when `durables` is omitted) */
+  failureDurables?: DurableRef[];
   /** the DLQ stream and its subject prefix, for hookstream_dlq_messages{handler} */
   dlq?: { stream: string; subjectPrefix: string; handlers?: string[] };
 }
@@ -68,8 +73,10 @@ export function createAuditMetrics(registry: Registry, gauges?: AuditGauges) {
   };
   if (gauges) {
     // a failure counter that reads 0 is a series an alert can take rate() of
-    for (const d of gauges.durables) metrics.batchFailures.inc({ durable: d.durable }, 0);
-    registerConsumerGauges(registry, { jsm: gauges.jsm, durables: gauges.durables });
+    for (const d of gauges.durables ?? gauges.failureDurables ?? []) {
+      metrics.batchFailures.inc({ durable: d.durable }, 0);
+    }
+    if (gauges.durables) registerConsumerGauges(registry, { jsm: gauges.jsm, durables: gauges.durables });
     if (gauges.dlq) registerDlqGauge(registry, { jsm: gauges.jsm, ...gauges.dlq });
   }
   return metrics;

@@ -14,3 +14,4 @@ export * from "./replayHeaders";
 export * from "./since";
 export * from "./startAudit";
 export * from "./WebhookEvent";
+export * from "./auditService";

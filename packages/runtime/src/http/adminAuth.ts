@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { FailureLimiter } from "./failureLimiter";
-import { RateLimitedError, UnauthorizedError, UnavailableError } from "./httpErrors";
+import { ForbiddenError, RateLimitedError, UnauthorizedError, UnavailableError } from "./httpErrors";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -53,20 +53,23 @@ export interface AdminAuthOptions {
 }
 
 /**
- * A preHandler for admin routes: no token configured → 503 `admin_disabled`;
- * missing or wrong bearer token → 401; too many failures from one address → 429
- * (the same failed-attempt bucket as the gateway's signatures). Sets
- * `request.adminLabel` for the audit trail.
+ * A hook for admin routes: no token configured → 503 `admin_disabled` (an open replay
+ * endpoint would let anyone re-run side effects); no bearer token → 401; a wrong one →
+ * 403; too many failures from one address → 429 (a bucket of failed attempts, like the
+ * gateway's for signatures). Sets `request.adminLabel` for the audit trail.
  */
 export function adminAuth(opts: AdminAuthOptions) {
   const limiter = new FailureLimiter(opts.failureBurst, opts.failuresPerSec);
   const now = opts.now ?? Date.now;
-  return async function requireAdmin(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  return async function requireAdmin(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (opts.tokens.length === 0) {
-      throw new UnavailableError("set ADMIN_TOKEN to enable the admin API", "admin_disabled");
+      throw new UnavailableError(
+        "the admin API is off: set ADMIN_TOKEN on the service to enable it",
+        "admin_disabled",
+      );
     }
-    const header = req.headers.authorization;
-    const given = typeof header === "string" && header.startsWith("Bearer ") ? header.slice(7) : "";
+    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
+    const given = match?.[1]?.trim() ?? "";
     const label = given ? matchAdminToken(opts.tokens, given) : null;
     if (label !== null) {
       req.adminLabel = label;
@@ -78,8 +81,10 @@ export function adminAuth(opts: AdminAuthOptions) {
         limiter.retryAfterSec(),
       );
     }
-    throw new UnauthorizedError(
-      given ? "the bearer token is not a valid admin token" : "a bearer token (ADMIN_TOKEN) is required",
-    );
+    if (!given) {
+      reply.header("www-authenticate", "Bearer");
+      throw new UnauthorizedError("missing Authorization: Bearer <ADMIN_TOKEN>");
+    }
+    throw new ForbiddenError("wrong admin token");
   };
 }

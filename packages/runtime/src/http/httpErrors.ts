@@ -31,6 +31,14 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** Credentials given but not accepted: 403. */
+export class ForbiddenError extends HttpError {
+  override readonly name = "ForbiddenError";
+  constructor(message: string, code = "forbidden") {
+    super(403, code, message);
+  }
+}
+
 /** Names something that does not exist: 404. */
 export class NotFoundError extends HttpError {
   override readonly name = "NotFoundError";

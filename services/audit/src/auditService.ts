@@ -1,0 +1,71 @@
+import { DURABLES, HANDLER_NAMES } from "@hookstream/contracts";
+import type { ServiceDefinition } from "@hookstream/runtime";
+import { buildAuditRoutes } from "./app";
+import { startAuditConsumers } from "./auditConsumers";
+import { createAuditMetrics } from "./auditMetrics";
+import { auditEnv } from "./config";
+import { AUDIT_MIGRATIONS } from "./migrations/index";
+import { startRetention } from "./retention/index";
+import { WebhookEvent } from "./WebhookEvent";
+
+/**
+ * The audit: every WEBHOOKS message into `webhook_events` (durable `audit`), every
+ * handler outcome folded into it (durable `audit-outcomes`), the admin API and the
+ * console, and the retention schedule.
+ */
+export const auditService: ServiceDefinition<typeof auditEnv> = {
+  name: "audit",
+  env: auditEnv,
+  db: { entities: [WebhookEvent], migrations: AUDIT_MIGRATIONS },
+  // writes only fail while Postgres is away: unlimited deliveries, delays capped by the config
+  retryOf: (config, _durable, catalog) => ({
+    ...catalog,
+    maxDelayMs: config.AUDIT_MAX_NAK_DELAY_MS,
+    ackWaitMs: config.AUDIT_ACK_WAIT_MS,
+  }),
+  // two batches in flight per instance, a few instances
+  maxAckPendingOf: (config, _durable, catalog) => Math.max(catalog, config.AUDIT_BATCH_SIZE * 8),
+  start(ctx) {
+    const { config, js, jsm, topology, logger, registry } = ctx;
+    const orm = ctx.orm();
+    const events = ctx.durables.get(DURABLES.audit);
+    if (!events) throw new Error("the catalog gives the audit no `audit` durable");
+    const metrics = createAuditMetrics(registry, {
+      jsm,
+      failureDurables: [...ctx.durables.values()],
+      dlq: {
+        stream: topology.streams.dlq,
+        subjectPrefix: topology.subjects.dlqPrefix,
+        handlers: HANDLER_NAMES,
+      },
+    });
+    const consumers = startAuditConsumers({
+      js,
+      orm,
+      topology,
+      logger,
+      metrics,
+      policy: events.policy,
+      maxBatch: config.AUDIT_BATCH_SIZE,
+      now: ctx.now,
+    });
+    const retention = startRetention({ orm, config, registry, logger, now: ctx.now });
+    return {
+      consumers: [consumers],
+      stop: () => retention.stop(),
+      routes: (app) =>
+        buildAuditRoutes(app, {
+          logger,
+          registry,
+          metrics,
+          em: orm.em,
+          js,
+          jsm,
+          topology,
+          requireAdmin: ctx.requireAdmin,
+          adminToken: config.ADMIN_TOKEN,
+          now: ctx.now,
+        }),
+    };
+  },
+};
