@@ -8,11 +8,12 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { BadRequestError, NotFoundError } from "./adminErrors";
+import { handlerTakesType, typesTakenBy } from "./replay/handlerTakesType";
 import { replayHeaders } from "./replayHeaders";
 import { WebhookEvent } from "./WebhookEvent";
 
 /** The stored message is the event's (the seq was not reused): by its body id or its msg id. */
-function sameEvent(msgId: string | undefined, data: Uint8Array, eventId: string): boolean {
+export function sameEvent(msgId: string | undefined, data: Uint8Array, eventId: string): boolean {
   if (msgId === eventId) return true;
   try {
     const body = JSON.parse(new TextDecoder().decode(data)) as { id?: unknown };
@@ -39,55 +40,86 @@ export interface ReplayResult {
   force: boolean;
 }
 
+export class MessageGoneError extends NotFoundError {}
+
 /**
- * Republishes one event's original message (found in WEBHOOKS by the `stream_seq`
- * the audit recorded) to the replay subject of one handler. It goes to another
- * stream, which the audit does not consume, so a replay never makes a second row.
+ * Republishes one audited event's original message (found in WEBHOOKS by its
+ * `stream_seq`) to `replay.<handler>.<type>`. Throws MessageGoneError when the message
+ * is no longer in the stream (max age, erasure) or the seq now holds another event.
  */
-export async function replayEvent(
-  deps: { em: EntityManager; js: JetStreamClient; jsm: JetStreamManager; topology: Topology },
-  req: ReplayRequest,
-): Promise<ReplayResult> {
-  const { em, js, jsm, topology } = deps;
-  if (req.handler !== undefined && !isHandlerName(req.handler)) {
-    throw new BadRequestError(`no handler named "${req.handler}"`);
-  }
-  const row = await em.findOne(
-    WebhookEvent,
-    { eventId: req.eventId },
-    { fields: ["eventId", "eventType", "streamSeq"] },
-  );
-  if (!row) throw new NotFoundError(`no event ${req.eventId} in webhook_events`);
-  const handler = req.handler ?? handlerForType(row.eventType);
-  if (handler === null) {
-    throw new BadRequestError(`no handler consumes events of type ${row.eventType}; name one with handler`);
-  }
-  if (row.streamSeq === null || row.streamSeq === undefined) {
-    throw new NotFoundError(
-      `event ${req.eventId} is known from an outcome only; its message was not audited yet`,
-    );
-  }
+export async function republishEvent(
+  deps: { js: JetStreamClient; jsm: JetStreamManager; topology: Topology },
+  row: { eventId: string; eventType: string; streamSeq: number },
+  handler: string,
+  force: boolean,
+): Promise<{ subject: string; seq: number }> {
+  const { js, jsm, topology } = deps;
   const original = await jsm.streams
     .getMessage(topology.streams.webhooks, { seq: row.streamSeq })
     .catch((err: unknown) => {
       if (err instanceof JetStreamApiError && err.status === 404) return null;
       throw err;
     });
-  if (!original || !sameEvent(original.header?.get(MessageHeader.MsgId), original.data, req.eventId)) {
-    throw new NotFoundError(
-      `the message of event ${req.eventId} (seq ${row.streamSeq}) is no longer in ${topology.streams.webhooks}`,
+  if (!original || !sameEvent(original.header?.get(MessageHeader.MsgId), original.data, row.eventId)) {
+    throw new MessageGoneError(
+      `the message of event ${row.eventId} (seq ${row.streamSeq}) is no longer in ${topology.streams.webhooks}`,
     );
   }
   const subject = replaySubject(topology, handler, row.eventType);
   const ack = await js.publish(subject, original.data, {
-    headers: replayHeaders(original.header, handler, req.force),
+    headers: replayHeaders(original.header, handler, force),
   });
+  return { subject, seq: ack.seq };
+}
+
+/**
+ * Republishes one event's original message (found in WEBHOOKS by the `stream_seq`
+ * the audit recorded) to the replay subject of one handler. It goes to another
+ * stream, which the audit does not consume, so a replay never makes a second row.
+ * Refused (400) when the handler does not take the event's type.
+ */
+export async function replayEvent(
+  deps: { em: EntityManager; js: JetStreamClient; jsm: JetStreamManager; topology: Topology },
+  req: ReplayRequest,
+): Promise<ReplayResult> {
+  const { em, topology } = deps;
+  if (req.handler !== undefined && !isHandlerName(req.handler)) {
+    throw new BadRequestError(`no handler named "${req.handler}"`);
+  }
+  const row = await em.findOne(
+    WebhookEvent,
+    { eventId: req.eventId },
+    { fields: ["eventId", "eventType", "streamSeq", "subject"] },
+  );
+  if (!row) throw new NotFoundError(`no event ${req.eventId} in webhook_events`);
+  const handler = req.handler ?? handlerForType(row.eventType);
+  if (handler === null) {
+    throw new BadRequestError(`no handler consumes events of type ${row.eventType}; name one with handler`);
+  }
+  const fromOpenAI = row.subject == null || row.subject.startsWith(`${topology.subjects.openaiPrefix}.`);
+  if (!fromOpenAI || !handlerTakesType(handler, row.eventType)) {
+    throw new BadRequestError(
+      `handler ${handler} does not take ${fromOpenAI ? "" : "this sender's "}events of type ${row.eventType}` +
+        ` (it takes ${typesTakenBy(handler).join(", ")}); nothing replayed`,
+    );
+  }
+  if (row.streamSeq === null || row.streamSeq === undefined) {
+    throw new NotFoundError(
+      `event ${req.eventId} is known from an outcome only; its message was not audited yet`,
+    );
+  }
+  const published = await republishEvent(
+    deps,
+    { eventId: req.eventId, eventType: row.eventType, streamSeq: row.streamSeq },
+    handler,
+    req.force,
+  );
   return {
     event_id: req.eventId,
     event_type: row.eventType,
     handler,
-    subject,
-    replay_seq: ack.seq,
+    subject: published.subject,
+    replay_seq: published.seq,
     force: req.force,
   };
 }

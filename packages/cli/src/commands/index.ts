@@ -1,5 +1,6 @@
 import type { Command } from "../command";
 import { dlqList, dlqReplay } from "./dlq";
+import { erase } from "./erase";
 import { events } from "./events";
 import { job, jobs, projectionsRebuild } from "./jobs";
 import { replay } from "./replay";
@@ -14,6 +15,7 @@ export const COMMANDS: Command[] = [
   dlqList,
   dlqReplay,
   replay,
+  erase,
   jobs,
   job,
   projectionsRebuild,

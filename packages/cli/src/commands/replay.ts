@@ -1,15 +1,157 @@
 import { parseArgs } from "node:util";
-import { adminClient } from "../adminClient";
-import { CliError, type Command } from "../command";
+import { BulkReplayProgress, BulkReplaySummary, SingleReplayResult } from "@hookstream/contracts";
+import { adminClient, DEFAULT_ADMIN_URL } from "../adminClient";
+import { CliError, type Command, type CommandContext } from "../command";
+import { unreachable } from "../httpErrors";
 
 const USAGE =
   "hookstream replay <event_id> [--handler H] [--force] [--json]\n" +
-  "  Re-sends one audited event to one handler (default: the handler of its type).\n" +
-  "  --force bypasses that handler's inbox, so work already done is done again.";
+  "  Re-sends one audited event to one handler (default: the handler of its type) and\n" +
+  "  says what the handler did with it. --force bypasses that handler's inbox, so work\n" +
+  "  already done is done again.\n" +
+  "hookstream replay --handler H [--type T] [--status S] [--since 2h|ISO] [--until 1h|ISO]\n" +
+  "                  [--resource <type>:<id>] [--rate N] [--dry-run] [--force] [--json]\n" +
+  "  Re-runs every audited event matching the filter on handler H, at most N a second\n" +
+  "  (default 50), printing progress and a summary. Safe to run again after a stop: the\n" +
+  "  handler's inbox skips what it has handled, unless --force. --dry-run only counts.";
+
+const OPTIONS = {
+  handler: { type: "string" },
+  type: { type: "string" },
+  status: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
+  resource: { type: "string" },
+  rate: { type: "string" },
+  "dry-run": { type: "boolean" },
+  force: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+type Values = ReturnType<typeof parse>["values"];
+
+function parse(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true });
+}
+
+const VERDICT_TEXT: Record<SingleReplayResult["verdict"], string> = {
+  processed: "processed",
+  skipped: "already handled; nothing done (use --force)",
+  failed: "failed; the handler retries it",
+  dead: "dead-lettered",
+  ignored: "ignored by the handler",
+  unconfirmed: "no verdict from the handler yet (is it running?); it stays queued on its replay consumer",
+  no_handler: "queued; the handler has never started, it runs when the handler starts",
+};
+
+async function single(eventId: string, v: Values, ctx: CommandContext): Promise<number> {
+  const raw = await adminClient(ctx.env).post<unknown>(`/admin/replay/${encodeURIComponent(eventId)}`, {
+    handler: v.handler,
+    force: v.force ?? false,
+  });
+  const res = SingleReplayResult.parse(raw);
+  if (v.json) {
+    ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
+  } else if (res.verdict === "skipped") {
+    ctx.out.write(`${eventId}: already handled by ${res.handler}; nothing done (use --force)\n`);
+  } else {
+    const error = res.error ? `: ${res.error}` : "";
+    ctx.out.write(
+      `replayed ${eventId} to ${res.handler}${res.force ? " (forced)" : ""} as ${res.subject} #${res.replay_seq}: ${VERDICT_TEXT[res.verdict]}${error}\n`,
+    );
+  }
+  return res.verdict === "failed" || res.verdict === "dead" ? 1 : 0;
+}
+
+/** Reads the NDJSON answer line by line. */
+async function* lines(body: AsyncIterable<Uint8Array>): AsyncGenerator<Record<string, unknown>> {
+  let buffered = "";
+  for await (const chunk of body) {
+    buffered += Buffer.from(chunk).toString("utf8");
+    let nl = buffered.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line) yield JSON.parse(line) as Record<string, unknown>;
+      nl = buffered.indexOf("\n");
+    }
+  }
+}
+
+function summaryText(s: BulkReplaySummary): string {
+  const handled =
+    s.already_handled === null ? "" : `; ${s.already_handled} already handled by ${s.handler}'s inbox`;
+  if (s.dry_run) {
+    const skip = s.force || !s.already_handled ? "" : " (skipped unless --force)";
+    return `dry run: ${s.matched} event(s) match for ${s.handler}${handled}${skip}; nothing replayed\n`;
+  }
+  const missing = s.missing ? `, ${s.missing} no longer in WEBHOOKS` : "";
+  return `replayed ${s.replayed} of ${s.matched} event(s) to ${s.handler}${s.force ? " (forced)" : ""}${missing} in ${(s.ms / 1000).toFixed(1)} s${handled}${s.force ? "" : " (the inbox skips those)"}\n`;
+}
+
+async function bulk(v: Values, ctx: CommandContext): Promise<number> {
+  const token = ctx.env.ADMIN_TOKEN;
+  if (!token) throw new CliError("ADMIN_TOKEN is not set: export the audit service's ADMIN_TOKEN first");
+  let rate: number | undefined;
+  if (v.rate !== undefined) {
+    rate = Number(v.rate);
+    if (!Number.isInteger(rate) || rate < 1 || rate > 10_000)
+      throw new CliError(`--rate must be a whole number of events per second, 1 to 10000\n${USAGE}`, 2);
+  }
+  const base = (ctx.env.HOOKSTREAM_ADMIN_URL || DEFAULT_ADMIN_URL).replace(/\/+$/, "");
+  let res: Response;
+  try {
+    res = await fetch(`${base}/admin/replay`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        handler: v.handler,
+        type: v.type,
+        status: v.status,
+        since: v.since,
+        until: v.until,
+        resource: v.resource,
+        rate,
+        dryRun: v["dry-run"] ?? false,
+        force: v.force ?? false,
+      }),
+    });
+  } catch (err) {
+    throw unreachable("the audit admin API", base, err);
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text();
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      // not JSON: the text itself
+    }
+    if (res.status === 401 || res.status === 403)
+      throw new CliError(`refused by the admin API (${res.status}): ${message}; check ADMIN_TOKEN`);
+    throw new CliError(`${res.status}: ${message}`);
+  }
+  for await (const line of lines(res.body as unknown as AsyncIterable<Uint8Array>)) {
+    if (typeof line.error === "string")
+      throw new CliError(`the replay stopped: ${line.error}; run it again to resume`);
+    if (line.result !== undefined) {
+      const summary = BulkReplaySummary.parse(line.result);
+      ctx.out.write(v.json ? `${JSON.stringify(summary, null, 2)}\n` : summaryText(summary));
+      return 0;
+    }
+    const p = BulkReplayProgress.safeParse(line);
+    if (p.success && !v.json) {
+      ctx.out.write(
+        `replayed ${p.data.replayed}/${p.data.matched}${p.data.missing ? ` (${p.data.missing} missing)` : ""} at ${p.data.rate}/s\n`,
+      );
+    }
+  }
+  throw new CliError("the admin API ended the replay without a summary; run it again to resume");
+}
 
 export const replay: Command = {
   name: "replay",
-  summary: "replay one event to one handler (--handler H, --force)",
+  summary: "replay one event, or every event matching a filter, to a handler",
   usage: USAGE,
   async run(args, ctx) {
     let parsed: ReturnType<typeof parse>;
@@ -18,25 +160,19 @@ export const replay: Command = {
     } catch (err) {
       throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
     }
-    const eventId = parsed.positionals[0];
-    if (!eventId || parsed.positionals.length > 1) throw new CliError(`one event id expected\n${USAGE}`, 2);
-    const res = await adminClient(ctx.env).post<{ handler: string; subject: string; replay_seq: number }>(
-      `/admin/replay/${encodeURIComponent(eventId)}`,
-      { handler: parsed.values.handler, force: parsed.values.force ?? false },
+    const { positionals, values } = parsed;
+    if (positionals.length > 1) throw new CliError(`one event id at most\n${USAGE}`, 2);
+    const eventId = positionals[0];
+    const filters = (["type", "status", "since", "until", "resource", "rate", "dry-run"] as const).filter(
+      (k) => values[k] !== undefined,
     );
-    if (parsed.values.json) ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
-    else
-      ctx.out.write(
-        `replayed ${eventId} to ${res.handler}${parsed.values.force ? " (forced)" : ""} as ${res.subject} #${res.replay_seq}\n`,
-      );
-    return 0;
+    if (eventId !== undefined) {
+      if (filters.length > 0)
+        throw new CliError(`--${filters[0]} is for a replay by filter, not of one event id\n${USAGE}`, 2);
+      return single(eventId, values, ctx);
+    }
+    if (!values.handler)
+      throw new CliError(`an event id, or --handler with a filter, is needed\n${USAGE}`, 2);
+    return bulk(values, ctx);
   },
 };
-
-function parse(args: string[]) {
-  return parseArgs({
-    args,
-    options: { handler: { type: "string" }, force: { type: "boolean" }, json: { type: "boolean" } },
-    allowPositionals: true,
-  });
-}

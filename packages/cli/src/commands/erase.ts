@@ -1,0 +1,77 @@
+import { parseArgs } from "node:util";
+import { type ErasureResult, ErasureResult as ErasureResultSchema } from "@hookstream/contracts";
+import { adminClient } from "../adminClient";
+import { CliError, type Command } from "../command";
+
+const USAGE =
+  "hookstream erase --event <id> | --resource <type>:<id> [--dry-run] [--json]\n" +
+  "  Removes every copy of one event, or of every event of one resource (e.g.\n" +
+  "  fine_tuning_job:ftjob-abc): audit rows, the messages in WEBHOOKS, WEBHOOK_REPLAYS,\n" +
+  "  WEBHOOK_DLQ, WEBHOOK_OUTCOMES and FINE_TUNING, inbox rows and projection rows, and\n" +
+  "  records the erasure (ids and counts, never payloads) in table erasures.\n" +
+  "  --dry-run counts what would go and removes nothing.";
+
+function report(r: ErasureResult): string {
+  const c = r.counts;
+  const inbox = Object.entries(c.inbox)
+    .map(([h, n]) => `${h} ${n}`)
+    .join(", ");
+  const lines = [
+    r.dry_run ? "dry run: nothing removed; would erase" : `erased (erasure #${r.erasure_id}, by ${r.actor})`,
+    `  events            ${r.event_ids.length}${r.event_ids.length ? `: ${r.event_ids.join(", ")}` : ""}`,
+    `  webhook_events    ${c.webhook_events}`,
+    `  WEBHOOKS          ${c.webhooks}`,
+    `  WEBHOOK_REPLAYS   ${c.replays}`,
+    `  WEBHOOK_DLQ       ${c.dlq}`,
+    `  WEBHOOK_OUTCOMES  ${c.outcomes}`,
+    `  FINE_TUNING       ${c.fine_tuning}`,
+    `  inbox rows        ${inbox || "no inbox tables"}`,
+    `  fine_tune_jobs    ${c.fine_tune_jobs}`,
+  ];
+  if (r.truncated.length > 0)
+    lines.push(
+      `warning: the scan of ${r.truncated.join(", ")} hit its bound; run the erasure again to finish`,
+    );
+  if (r.rebuild_advised)
+    lines.push(
+      "the job's projection row was removed: `hookstream projections rebuild fine-tune` refolds it from its other snapshots",
+    );
+  return `${lines.join("\n")}\n`;
+}
+
+export const erase: Command = {
+  name: "erase",
+  summary: "erase one event or one resource from every store (--dry-run counts)",
+  usage: USAGE,
+  async run(args, ctx) {
+    let v: { event?: string; resource?: string; "dry-run"?: boolean; json?: boolean };
+    try {
+      v = parseArgs({
+        args,
+        options: {
+          event: { type: "string" },
+          resource: { type: "string" },
+          "dry-run": { type: "boolean" },
+          json: { type: "boolean" },
+        },
+      }).values;
+    } catch (err) {
+      throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
+    }
+    if ((v.event === undefined) === (v.resource === undefined))
+      throw new CliError(`give either --event or --resource\n${USAGE}`, 2);
+    let body: Record<string, unknown>;
+    if (v.event !== undefined) body = { eventId: v.event };
+    else {
+      const r = v.resource ?? "";
+      const colon = r.indexOf(":");
+      if (colon <= 0 || colon === r.length - 1)
+        throw new CliError(`--resource must read <type>:<id>, e.g. fine_tuning_job:ftjob-abc\n${USAGE}`, 2);
+      body = { resourceType: r.slice(0, colon), resourceId: r.slice(colon + 1) };
+    }
+    if (v["dry-run"]) body.dryRun = true;
+    const res = ErasureResultSchema.parse(await adminClient(ctx.env).post<unknown>("/admin/erase", body));
+    ctx.out.write(v.json ? `${JSON.stringify(res, null, 2)}\n` : report(res));
+    return 0;
+  },
+};

@@ -1,0 +1,286 @@
+import {
+  DlqHeader,
+  type ErasureCounts,
+  type ErasureResult,
+  HANDLER_NAMES,
+  jobSubject,
+  MessageHeader,
+  type Topology,
+} from "@hookstream/contracts";
+import { inboxTable } from "@hookstream/handler-kit";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import {
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { sameEvent } from "../replayEvent";
+import { scanStream } from "./scanStream";
+
+export type ErasureTarget = { eventId: string } | { resourceType: string; resourceId: string };
+
+export interface EraseOptions {
+  dryRun: boolean;
+  /** the admin token's label: who asked */
+  actor: string;
+  /** most messages read per stream scan (DLQ, outcomes, replays, FINE_TUNING) */
+  scanLimit?: number;
+}
+
+export interface EraseDeps {
+  em: EntityManager;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  now: () => Date;
+}
+
+/** Resource type of a fine-tuning job (contracts' resourceOf): its snapshots and projection row go too. */
+const FINE_TUNING_JOB = "fine_tuning_job";
+
+/** Outcomes are read from a little before the event's first audit row: clocks and the audit's lag. */
+const OUTCOME_SCAN_MARGIN_MS = 10 * 60_000;
+
+export const DEFAULT_SCAN_LIMIT = 1_000_000;
+
+interface AuditRow {
+  id: string;
+  event_id: string;
+  event_type: string;
+  stream_seq: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  created_at: Date;
+}
+
+const decoder = new TextDecoder();
+
+/** The event id a message carries in its JSON body (`id` of an event, `event_id` of an outcome or snapshot). */
+function bodyIds(msg: JsMsg): string[] {
+  try {
+    const body = JSON.parse(decoder.decode(msg.data)) as { id?: unknown; event_id?: unknown };
+    return [body?.id, body?.event_id].filter((v): v is string => typeof v === "string");
+  } catch {
+    return [];
+  }
+}
+
+async function tableExists(em: EntityManager, table: string): Promise<boolean> {
+  const [row] = await em
+    .getConnection()
+    .execute<Array<{ exists: boolean }>>("SELECT to_regclass(?) IS NOT NULL AS exists", [table]);
+  return row?.exists === true;
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+
+/**
+ * Erases one event, or every event of one resource, from every store that holds a
+ * copy: WEBHOOKS (by the audit's `stream_seq`), WEBHOOK_REPLAYS, WEBHOOK_DLQ and
+ * WEBHOOK_OUTCOMES (bounded scans matching the event ids), FINE_TUNING (the job's
+ * subject), every handler's inbox, `fine_tune_jobs` and `webhook_events`. Stream
+ * messages are deleted by sequence with `erase` (overwritten on disk, not only
+ * unlinked). The audit rows go last: an erasure cut short is found again and
+ * finished by running it again. Writes one row to `erasures` (ids and counts, never
+ * a payload) unless `dryRun`, which only counts.
+ */
+export async function eraseEverywhere(
+  deps: EraseDeps,
+  target: ErasureTarget,
+  opts: EraseOptions,
+): Promise<ErasureResult> {
+  const { em, js, jsm, topology } = deps;
+  const conn = em.getConnection();
+  const limit = opts.scanLimit ?? DEFAULT_SCAN_LIMIT;
+  const truncated: string[] = [];
+  const byEvent = "eventId" in target;
+
+  const rows = await conn.execute<AuditRow[]>(
+    `SELECT id, event_id, event_type, stream_seq, resource_type, resource_id, created_at
+     FROM webhook_events WHERE ${byEvent ? "event_id = ?" : "resource_type = ? AND resource_id = ?"}`,
+    byEvent ? [target.eventId] : [target.resourceType, target.resourceId],
+  );
+  const eventIds = new Set(rows.map((r) => r.event_id));
+  if (byEvent) eventIds.add(target.eventId);
+  const types = [...new Set(rows.map((r) => r.event_type))];
+
+  // FINE_TUNING first: a job's snapshots name events the audit may no longer hold
+  const jobIds = new Set<string>();
+  if (!byEvent && target.resourceType === FINE_TUNING_JOB) jobIds.add(target.resourceId);
+  for (const r of rows) if (r.resource_type === FINE_TUNING_JOB && r.resource_id) jobIds.add(r.resource_id);
+  const fineTuningSeqs: number[] = [];
+  let snapshotsLeft = 0;
+  for (const jobId of jobIds) {
+    const scan = await scanStream(
+      js,
+      jsm,
+      topology.streams.fineTuning,
+      { subject: jobSubject(topology, jobId), limit },
+      (msg) => {
+        if (!byEvent) {
+          for (const id of bodyIds(msg)) eventIds.add(id);
+          return true;
+        }
+        return bodyIds(msg).some((id) => eventIds.has(id));
+      },
+    );
+    if (scan.truncated) truncated.push(topology.streams.fineTuning);
+    fineTuningSeqs.push(...scan.seqs);
+    snapshotsLeft += scan.read - scan.seqs.length;
+  }
+  const matches = (msg: JsMsg) => bodyIds(msg).some((id) => eventIds.has(id));
+
+  const webhookSeqs: number[] = [];
+  for (const r of rows) {
+    if (r.stream_seq === null) continue;
+    const msg = await jsm.streams
+      .getMessage(topology.streams.webhooks, { seq: Number(r.stream_seq) })
+      .catch((err: unknown) => {
+        if (err instanceof JetStreamApiError && err.status === 404) return null;
+        throw err;
+      });
+    if (msg && sameEvent(msg.header?.get(MessageHeader.MsgId), msg.data, r.event_id)) {
+      webhookSeqs.push(Number(r.stream_seq));
+    }
+  }
+
+  const scanAll = async (stream: string, subjects: string[], match: (m: JsMsg) => boolean, since?: Date) => {
+    const seqs: number[] = [];
+    for (const subject of subjects) {
+      const scan = await scanStream(js, jsm, stream, { subject, since, limit }, match);
+      if (scan.truncated) truncated.push(stream);
+      seqs.push(...scan.seqs);
+    }
+    return seqs;
+  };
+  // without an audit row the types are unknown: the whole DLQ / replay stream is read
+  const bySubjectType = (prefix: string) =>
+    types.length > 0 ? types.map((t) => `${prefix}.*.${t}`) : [`${prefix}.>`];
+  const replaySeqs = await scanAll(
+    topology.streams.replays,
+    bySubjectType(topology.subjects.replaysPrefix),
+    matches,
+  );
+  const dlqSeqs = await scanAll(topology.streams.dlq, bySubjectType(topology.subjects.dlqPrefix), (msg) => {
+    const id = msg.headers?.get(DlqHeader.EventId);
+    return (id !== undefined && eventIds.has(id)) || matches(msg);
+  });
+  // outcomes are published after their event arrived: read from the first row's time on
+  const first = rows.reduce<number | null>(
+    (min, r) => (min === null || r.created_at.getTime() < min ? r.created_at.getTime() : min),
+    null,
+  );
+  const outcomeSeqs = await scanAll(
+    topology.streams.outcomes,
+    [`${topology.subjects.outcomesPrefix}.>`],
+    matches,
+    first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
+  );
+
+  const ids = [...eventIds];
+  const inboxCounts: Record<string, number> = {};
+  const inboxTables: string[] = [];
+  for (const handler of HANDLER_NAMES) {
+    const table = inboxTable(handler);
+    // a handler that never ran here has no table: nothing of the event there
+    if (!(await tableExists(em, table))) continue;
+    inboxTables.push(table);
+    const [row] = await conn.execute<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`,
+      ids,
+    );
+    inboxCounts[handler] = Number(row?.n ?? 0);
+  }
+  const jobs = [...jobIds];
+  const hasJobsTable = jobs.length > 0 && (await tableExists(em, "fine_tune_jobs"));
+  let jobRows = 0;
+  if (hasJobsTable) {
+    const [row] = await conn.execute<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM fine_tune_jobs WHERE openai_job_id IN (${placeholders(jobs.length)})`,
+      jobs,
+    );
+    jobRows = Number(row?.n ?? 0);
+  }
+
+  const counts: ErasureCounts = {
+    webhook_events: rows.length,
+    webhooks: webhookSeqs.length,
+    replays: replaySeqs.length,
+    dlq: dlqSeqs.length,
+    outcomes: outcomeSeqs.length,
+    fine_tuning: fineTuningSeqs.length,
+    inbox: inboxCounts,
+    fine_tune_jobs: jobRows,
+  };
+  const at = deps.now();
+  const result: ErasureResult = {
+    dry_run: opts.dryRun,
+    target: byEvent
+      ? { event_id: target.eventId }
+      : { resource_type: target.resourceType, resource_id: target.resourceId },
+    event_ids: ids.sort(),
+    counts,
+    erasure_id: null,
+    actor: opts.actor,
+    at: at.toISOString(),
+    truncated: [...new Set(truncated)],
+    // the job's row was folded from this event too; its other snapshots refold it
+    rebuild_advised: byEvent && jobRows > 0 && snapshotsLeft > 0,
+  };
+  if (opts.dryRun) return result;
+
+  const remove = async (stream: string, seqs: number[]) => {
+    for (const seq of seqs) {
+      await jsm.streams.deleteMessage(stream, seq, true).catch((err: unknown) => {
+        // gone meanwhile (max age, another erasure): that is the goal
+        if (
+          !(err instanceof JetStreamApiError && err.status === 404) &&
+          !/no message found/i.test(String(err))
+        )
+          throw err;
+      });
+    }
+  };
+  await remove(topology.streams.fineTuning, fineTuningSeqs);
+  await remove(topology.streams.webhooks, webhookSeqs);
+  await remove(topology.streams.replays, replaySeqs);
+  await remove(topology.streams.dlq, dlqSeqs);
+  await remove(topology.streams.outcomes, outcomeSeqs);
+  for (const table of inboxTables) {
+    await conn.execute(`DELETE FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`, ids);
+  }
+  if (hasJobsTable) {
+    await conn.execute(
+      `DELETE FROM fine_tune_jobs WHERE openai_job_id IN (${placeholders(jobs.length)})`,
+      jobs,
+    );
+  }
+  await em.transactional(async (tx) => {
+    const c = tx.getConnection();
+    const ctx = tx.getTransactionContext();
+    if (rows.length > 0) {
+      await c.execute(
+        `DELETE FROM webhook_events WHERE id IN (${placeholders(rows.length)})`,
+        rows.map((r) => r.id),
+        "run",
+        ctx,
+      );
+    }
+    const [inserted] = await c.execute<Array<{ id: string }>>(
+      `INSERT INTO erasures (target, event_ids, counts, actor, erased_at)
+       VALUES (?::jsonb, ?::jsonb, ?::jsonb, ?, ?) RETURNING id`,
+      [
+        JSON.stringify(result.target),
+        JSON.stringify(result.event_ids),
+        JSON.stringify(counts),
+        opts.actor,
+        at,
+      ],
+      "all",
+      ctx,
+    );
+    result.erasure_id = Number(inserted?.id);
+  });
+  return result;
+}

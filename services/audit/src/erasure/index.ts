@@ -1,0 +1,3 @@
+export * from "./eraseEverywhere";
+export * from "./eraseRoutes";
+export * from "./scanStream";

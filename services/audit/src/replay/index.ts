@@ -1,0 +1,6 @@
+export * from "./awaitReplayVerdict";
+export * from "./bulkReplay";
+export * from "./handlerTakesType";
+export * from "./natsConnectionOf";
+export * from "./replayRoutes";
+export * from "./replayWithVerdict";

@@ -1,0 +1,98 @@
+import { BulkReplayRequest, isHandlerName, type Topology } from "@hookstream/contracts";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { FastifyInstance } from "fastify";
+import { BadRequestError } from "../adminErrors";
+import { parseSince } from "../since";
+import { type BulkReplayFilter, bulkReplay, DEFAULT_REPLAY_RATE } from "./bulkReplay";
+import { handlerTakesType, typesTakenBy } from "./handlerTakesType";
+
+export interface ReplayRouteDeps {
+  em: EntityManager;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  topology: Topology;
+  now: () => Date;
+}
+
+function time(name: string, value: string | undefined, nowMs: number): Date | undefined {
+  if (value === undefined) return undefined;
+  const t = parseSince(value, nowMs);
+  if (!t)
+    throw new BadRequestError(
+      `${name} "${value}" is neither an ISO-8601 time nor a duration like 30m, 2h, 7d`,
+    );
+  return t;
+}
+
+/** The validated filter of a bulk replay, or a BadRequestError that says what to fix. */
+export function bulkReplayFilterOf(
+  body: unknown,
+  nowMs: number,
+): { filter: BulkReplayFilter; req: BulkReplayRequest } {
+  const parsed = BulkReplayRequest.safeParse(body ?? {});
+  if (!parsed.success) {
+    throw new BadRequestError(
+      parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
+    );
+  }
+  const req = parsed.data;
+  if (!isHandlerName(req.handler)) throw new BadRequestError(`no handler named "${req.handler}"`);
+  if (req.type !== undefined && !handlerTakesType(req.handler, req.type)) {
+    throw new BadRequestError(
+      `handler ${req.handler} does not take events of type ${req.type} (it takes ${typesTakenBy(req.handler).join(", ")}); nothing replayed`,
+    );
+  }
+  let resource: BulkReplayFilter["resource"];
+  if (req.resource !== undefined) {
+    const colon = req.resource.indexOf(":");
+    if (colon <= 0 || colon === req.resource.length - 1) {
+      throw new BadRequestError(
+        `resource "${req.resource}" must read <type>:<id>, e.g. fine_tuning_job:ftjob-abc`,
+      );
+    }
+    resource = { type: req.resource.slice(0, colon), id: req.resource.slice(colon + 1) };
+  }
+  const since = time("since", req.since, nowMs);
+  const until = time("until", req.until, nowMs);
+  if (since && until && since >= until) throw new BadRequestError("since must be before until");
+  return {
+    req,
+    filter: { handler: req.handler, type: req.type, status: req.status, since, until, resource },
+  };
+}
+
+/**
+ * `POST /admin/replay`: a bulk replay by filter. The answer is NDJSON: progress lines
+ * while it runs (at most one a second), then `{ "result": … }` or `{ "error": … }`.
+ * A client that goes away stops the run; running it again resumes it (the inbox).
+ * Registered inside the admin scope, behind its token check.
+ */
+export function registerReplayRoutes(admin: FastifyInstance, deps: ReplayRouteDeps): void {
+  admin.post("/admin/replay", async (req, reply) => {
+    const { filter, req: body } = bulkReplayFilterOf(req.body, deps.now().getTime());
+    const abort = new AbortController();
+    reply.hijack();
+    reply.raw.on("close", () => abort.abort());
+    reply.raw.writeHead(200, { "content-type": "application/x-ndjson" });
+    const line = (value: unknown) => {
+      if (!reply.raw.destroyed) reply.raw.write(`${JSON.stringify(value)}\n`);
+    };
+    try {
+      const result = await bulkReplay({ ...deps, em: deps.em.fork() }, filter, {
+        rate: body.rate ?? DEFAULT_REPLAY_RATE,
+        dryRun: body.dryRun ?? false,
+        force: body.force ?? false,
+        signal: abort.signal,
+        onProgress: line,
+      });
+      req.log.info({ filter: body, result }, "bulk replay done");
+      line({ result });
+    } catch (err) {
+      req.log.error({ err, filter: body }, "bulk replay failed");
+      line({ error: err instanceof Error ? err.message : String(err) });
+    } finally {
+      reply.raw.end();
+    }
+  });
+}
