@@ -1,29 +1,33 @@
 import { jobSubject, type Topology } from "@hookstream/contracts";
-import { type Registry, registerHealthRoutes } from "@hookstream/observability";
+import type { Registry } from "@hookstream/observability";
+import { adminAuth, adminTokens, createHttpApp } from "@hookstream/runtime";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  LogController,
-} from "fastify";
-import { BadCursorError, getJob, ListQuery, listJobs } from "./listJobs";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from "fastify";
+import { getJob, ListQuery, listJobs } from "./listJobs";
 import { parseSnapshot } from "./parseSnapshot";
 import { readStream } from "./readStream";
 import { type RebuildProgress, type RebuildResult, RebuildRunningError } from "./rebuildProjection";
 
-export interface FineTuneAppDeps {
+export interface FineTuneRouteDeps {
   orm: MikroORM;
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
+  /** the runtime's admin check: always on /admin/rebuild, on the job API unless it is public */
+  requireAdmin: preHandlerAsyncHookHandler;
+  /** FINE_TUNE_API_PUBLIC: the job API answers without a token */
+  jobApiPublic: boolean;
+  /** rebuilds the projection; progress goes to the callback */
+  rebuild: (onProgress: (p: RebuildProgress) => void) => Promise<RebuildResult>;
+}
+
+export interface FineTuneAppDeps extends Omit<FineTuneRouteDeps, "requireAdmin" | "jobApiPublic"> {
   logger: FastifyBaseLogger;
   registry: Registry;
   readiness: () => Promise<string | null>;
   adminToken?: string;
-  /** rebuilds the projection; progress goes to the callback */
-  rebuild: (onProgress: (p: RebuildProgress) => void) => Promise<RebuildResult>;
+  jobApiPublic?: boolean;
 }
 
 /** A job id is one subject token (`fine_tuning.jobs.<id>`): no dots, spaces or wildcards. */
@@ -33,26 +37,35 @@ function sendError(reply: FastifyReply, code: number, error: string, message: st
   return reply.code(code).send({ error, message });
 }
 
-/** The job query API: list with filters and cursor, one job with its history from the stream. */
+/** The fine-tune app on its own (the runtime builds it for the running service). */
 export function buildApp(deps: FineTuneAppDeps): FastifyInstance {
-  const { orm, js, jsm, topology } = deps;
-  const app = Fastify({
-    loggerInstance: deps.logger,
-    logController: new LogController({ disableRequestLogging: true }),
+  const app = createHttpApp({ logger: deps.logger, registry: deps.registry, readiness: deps.readiness });
+  const requireAdmin = adminAuth({
+    tokens: adminTokens({ ADMIN_TOKEN: deps.adminToken }),
+    failureBurst: 20,
+    failuresPerSec: 1,
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, "not_found", `no route ${req.method} ${req.url}`),
-  );
-  app.setErrorHandler((err, req, reply) => {
-    if (err instanceof BadCursorError) return sendError(reply, 400, "bad_request", err.message);
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500)
-      return sendError(reply, status, "bad_request", (err as Error).message);
-    req.log.error({ err }, "unexpected error");
-    return sendError(reply, 500, "internal_error", "unexpected error");
-  });
-  registerHealthRoutes(app, { registry: deps.registry, readiness: deps.readiness });
+  registerJobRoutes(app, { ...deps, requireAdmin, jobApiPublic: deps.jobApiPublic ?? false });
+  return app;
+}
 
+/**
+ * The job query API (list with filters and cursor, one job with its history from the
+ * stream) and the admin rebuild route, on the runtime's HTTP shell.
+ */
+export function registerJobRoutes(app: FastifyInstance, deps: FineTuneRouteDeps): void {
+  app.register(async (api) => {
+    if (!deps.jobApiPublic) api.addHook("onRequest", deps.requireAdmin);
+    registerJobQueries(api, deps);
+  });
+  app.register(async (admin) => {
+    admin.addHook("onRequest", deps.requireAdmin);
+    registerRebuild(admin, deps);
+  });
+}
+
+function registerJobQueries(app: FastifyInstance, deps: FineTuneRouteDeps): void {
+  const { orm, js, jsm, topology } = deps;
   app.get("/fine-tune-jobs", async (req, reply) => {
     const q = ListQuery.safeParse(req.query);
     if (!q.success) {
@@ -96,14 +109,11 @@ export function buildApp(deps: FineTuneAppDeps): FastifyInstance {
     }
     return { ...job, history };
   });
+}
 
+function registerRebuild(app: FastifyInstance, deps: FineTuneRouteDeps): void {
   let rebuilding = false;
   app.post("/admin/rebuild", async (req, reply) => {
-    if (!deps.adminToken)
-      return sendError(reply, 503, "admin_disabled", "set ADMIN_TOKEN to enable the admin routes");
-    if (req.headers.authorization !== `Bearer ${deps.adminToken}`) {
-      return sendError(reply, 401, "unauthorized", "a bearer token (ADMIN_TOKEN) is required");
-    }
     if (rebuilding) {
       const busy = new RebuildRunningError();
       return sendError(reply, 409, busy.code, busy.message);
@@ -136,6 +146,4 @@ export function buildApp(deps: FineTuneAppDeps): FastifyInstance {
       if (streaming) reply.raw.end();
     }
   });
-
-  return app;
 }

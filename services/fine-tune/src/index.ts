@@ -2,6 +2,7 @@ export * from "./applyStates";
 export * from "./config";
 export * from "./evolve";
 export * from "./FineTuneJob";
+export * from "./fineTuneService";
 export * from "./listJobs";
 export * from "./migrations/index";
 export * from "./parseSnapshot";

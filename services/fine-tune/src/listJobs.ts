@@ -1,4 +1,5 @@
 import { FineTuneStatus } from "@hookstream/contracts";
+import { BadRequestError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { z } from "zod";
 
@@ -10,8 +11,8 @@ export const ListQuery = z.object({
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
-export class BadCursorError extends Error {
-  override readonly name = "BadCursorError";
+export class BadCursorError extends BadRequestError {
+  override readonly name: string = "BadCursorError";
 }
 
 /** Opaque cursor: the sort key of the last row of a page (created_at seconds, job id). */

@@ -29,6 +29,8 @@ const config = parseConfig(FineTuneConfigSchema, {
   DATABASE_URL: db.url,
   HOOKSTREAM_NAMESPACE: topology.namespace,
   FINE_TUNE_BATCH_SIZE: "200",
+  // these tests are about the query API itself; its token check is tested in adminSurface.int.spec.ts
+  FINE_TUNE_API_PUBLIC: "true",
   LOG_LEVEL: "silent",
 });
 const services: FineTuneService[] = [

@@ -17,7 +17,7 @@ export class HttpError extends Error {
 
 /** The request cannot be done as asked: 400. */
 export class BadRequestError extends HttpError {
-  override readonly name = "BadRequestError";
+  override readonly name: string = "BadRequestError";
   constructor(message: string, code = "bad_request") {
     super(400, code, message);
   }
