@@ -23,6 +23,8 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+const registered = new WeakMap<Registry, DurableRef[]>();
+
 /** When the durable's ack floor last moved (the server sends an ISO time; its typings say nanos). */
 function ackFloorMovedAtMs(info: ConsumerInfo): number {
   const last = info.ack_floor.last_active as unknown;
@@ -50,6 +52,17 @@ export function ackFloorAgeSeconds(info: ConsumerInfo, nowMs: number): number {
  * has no series in that scrape (rather than a stale number), and /metrics still answers.
  */
 export function registerConsumerGauges(registry: Registry, opts: ConsumerGaugesOptions): void {
+  // a second call on the same registry (the runtime and a service's own metrics) adds its durables
+  const existing = registered.get(registry);
+  if (existing) {
+    for (const d of opts.durables) {
+      if (!existing.some((e) => e.stream === d.stream && e.durable === d.durable)) existing.push(d);
+    }
+    return;
+  }
+  const durables = [...opts.durables];
+  registered.set(registry, durables);
+  opts = { ...opts, durables };
   const timeoutMs = opts.timeoutMs ?? 2_000;
   // both collect() calls of one scrape run concurrently: the first starts the read, the second joins it
   let read: Promise<Array<ConsumerInfo | null>> | null = null;
@@ -124,6 +137,7 @@ export interface DlqGaugeOptions {
  * read leaves no series for that scrape.
  */
 export function registerDlqGauge(registry: Registry, opts: DlqGaugeOptions): void {
+  if (registry.getSingleMetric("hookstream_dlq_messages")) return;
   const timeoutMs = opts.timeoutMs ?? 2_000;
   const prefix = `${opts.subjectPrefix}.`;
   // a handler whose dead letters were all redriven reads 0, not a vanished series

@@ -48,6 +48,27 @@ export function blamedDependency(reason: string): "postgres" | "nats" | null {
  */
 export function registerHealthRoutes(app: FastifyInstance, opts: HealthOptions): void {
   const { registry, readiness } = opts;
+  registerReadinessGauges(registry, readiness, opts);
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const reason = await readinessReason(readiness);
+    if (reason === null) return { status: "ready" };
+    return reply.code(503).send({ error: "not_ready", message: reason });
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("content-type", registry.contentType);
+    return registry.metrics();
+  });
+}
+
+/** `hookstream_ready` and `hookstream_dependency_up`, once per registry. */
+function registerReadinessGauges(
+  registry: Registry,
+  readiness: HealthOptions["readiness"],
+  opts: Pick<HealthOptions, "dependencies" | "readinessTimeoutMs">,
+): void {
+  if (registry.getSingleMetric("hookstream_ready")) return;
   const dependencies = new Set(opts.dependencies ?? ["nats"]);
   // both gauges of one scrape share one check (prom-client collects them concurrently)
   let check: Promise<string | null> | null = null;
@@ -78,16 +99,5 @@ export function registerHealthRoutes(app: FastifyInstance, opts: HealthOptions):
       if (blamed) dependencies.add(blamed);
       for (const d of dependencies) this.set({ dependency: d }, d === blamed ? 0 : 1);
     },
-  });
-
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_req, reply) => {
-    const reason = await readinessReason(readiness);
-    if (reason === null) return { status: "ready" };
-    return reply.code(503).send({ error: "not_ready", message: reason });
-  });
-  app.get("/metrics", async (_req, reply) => {
-    reply.header("content-type", registry.contentType);
-    return registry.metrics();
   });
 }

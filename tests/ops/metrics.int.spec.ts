@@ -1,0 +1,210 @@
+/**
+ * Every service run as its own process (as production runs it) on free ports, a
+ * few signed webhooks through the gateway so that the series exist, then: each
+ * /metrics passes `promtool check metrics`, names only `hookstream_*` metrics, and
+ * every metric the Grafana dashboard queries is exported by some service.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  createTestDatabase,
+  deleteStreams,
+  eventBody,
+  eventually,
+  freePort,
+  ServiceProcess,
+  signWebhook,
+  TEST_SECRET,
+  type TestDatabase,
+  testTopology,
+} from "@hookstream/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { dashboardMetricNames, exportedMetrics, isExported } from "./promql";
+import { promtool } from "./promtool";
+
+const SERVICES = {
+  gateway: "GATEWAY_PORT",
+  audit: "AUDIT_PORT",
+  "fine-tuning-handler": "FINE_TUNING_HANDLER_PORT",
+  "batch-handler": "BATCH_HANDLER_PORT",
+  "response-handler": "RESPONSE_HANDLER_PORT",
+  "fine-tune": "FINE_TUNE_PORT",
+} as const;
+type Service = keyof typeof SERVICES;
+const CONSUMING: Record<Exclude<Service, "gateway">, string> = {
+  audit: "audit",
+  "fine-tuning-handler": "fine-tuning",
+  "batch-handler": "batch",
+  "response-handler": "response",
+  "fine-tune": "fine-tune",
+};
+
+const DASHBOARD = join(
+  import.meta.dirname,
+  "..",
+  "..",
+  "deploy",
+  "observability",
+  "grafana",
+  "dashboards",
+  "hookstream.json",
+);
+
+const topology = testTopology("ops");
+const natsUrl = inject("natsUrl");
+let db: TestDatabase;
+const processes = new Map<Service, ServiceProcess>();
+const scraped = new Map<Service, string>();
+
+const url = (s: Service, path: string) => `http://127.0.0.1:${processes.get(s)?.opts.port}${path}`;
+const scrape = async (s: Service) => (await fetch(url(s, "/metrics"))).text();
+/** the sum of a metric's samples whose labels match `labels` (a regex fragment) */
+function sum(text: string, metric: string, labels = ""): number {
+  const re = new RegExp(`^${metric}\\{[^}]*${labels}[^}]*\\} ([0-9.e+-]+)$`, "gm");
+  return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+async function post(body: string, secret = TEST_SECRET): Promise<number> {
+  const signed = signWebhook(secret, body);
+  const res = await fetch(url("gateway", "/webhooks/openai"), {
+    method: "POST",
+    headers: signed.headers,
+    body,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject("databaseUrl"), "ops");
+  const env = {
+    NATS_URL: natsUrl,
+    DATABASE_URL: db.url,
+    HOOKSTREAM_NAMESPACE: topology.namespace,
+    OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+    LOG_LEVEL: "warn",
+    HANDLER_ACK_WAIT_MS: "5000",
+  };
+  // the audit first: it creates the database schema the others may wait on
+  for (const group of [["audit"], Object.keys(SERVICES).filter((s) => s !== "audit")] as Service[][]) {
+    await Promise.all(
+      group.map(async (service) => {
+        const port = await freePort();
+        const p = new ServiceProcess({ service, port, env: { ...env, [SERVICES[service]]: String(port) } });
+        processes.set(service, p);
+        await p.ready(90_000);
+      }),
+    );
+  }
+
+  const statuses = [
+    await post(eventBody("fine_tuning.job.succeeded", { data: { id: "ftjob-ops-1" } })),
+    await post(eventBody("batch.completed")),
+    await post(eventBody("response.completed")),
+    await post(eventBody("eval.run.succeeded")),
+    await post(eventBody("batch.completed"), `whsec_${Buffer.from("not-the-secret").toString("base64")}`),
+  ];
+  expect(statuses).toEqual([200, 200, 200, 200, 401]);
+
+  // wait until the work has gone through every consumer, so that histograms have series
+  await eventually(
+    async () => {
+      const [audit, ft, batch, response, projection] = await Promise.all([
+        scrape("audit"),
+        scrape("fine-tuning-handler"),
+        scrape("batch-handler"),
+        scrape("response-handler"),
+        scrape("fine-tune"),
+      ]);
+      return (
+        sum(audit, "hookstream_audit_rows_inserted_total") >= 4 &&
+        sum(ft, "hookstream_handler_processed_total") >= 1 &&
+        sum(batch, "hookstream_handler_processed_total") >= 1 &&
+        sum(response, "hookstream_handler_processed_total") >= 1 &&
+        sum(projection, "hookstream_projection_applied_total") >= 1
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 250, message: "every consumer to handle its event" },
+  );
+  for (const s of Object.keys(SERVICES) as Service[]) scraped.set(s, await scrape(s));
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(
+    [...processes.values()].map(async (p) => {
+      p.kill("SIGKILL");
+      await p.exit;
+    }),
+  );
+  const nc = await connect({ servers: natsUrl.split(",") });
+  await deleteStreams(await jetstreamManager(nc), topology);
+  await nc.close();
+  await db?.drop();
+});
+
+describe("every service's /metrics", () => {
+  it.each(Object.keys(SERVICES) as Service[])("passes promtool check metrics: %s", (service) => {
+    const text = scraped.get(service) ?? "";
+    expect(text).toContain("# TYPE");
+    const r = promtool(["check", "metrics"], text);
+    expect(r.output.trim(), `promtool on ${service}`).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  it.each(Object.keys(SERVICES) as Service[])("names only hookstream_ metrics: %s", (service) => {
+    const names = [...exportedMetrics(scraped.get(service) ?? "").keys()];
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((n) => !n.startsWith("hookstream_"))).toEqual([]);
+  });
+
+  it.each(Object.keys(CONSUMING) as Array<keyof typeof CONSUMING>)(
+    "exports consumer pending and ack-pending from consumer info: %s",
+    (service) => {
+      const text = scraped.get(service) ?? "";
+      const durable = `durable="${CONSUMING[service]}"`;
+      expect(text).toMatch(new RegExp(`^hookstream_consumer_pending\\{[^}]*${durable}[^}]*\\} \\d+`, "m"));
+      expect(text).toMatch(
+        new RegExp(`^hookstream_consumer_ack_pending\\{[^}]*${durable}[^}]*\\} \\d+`, "m"),
+      );
+    },
+  );
+
+  it("counts gateway answers by status code and reason", () => {
+    const text = scraped.get("gateway") ?? "";
+    expect(sum(text, "hookstream_gateway_responses_total", 'code="200"')).toBe(4);
+    expect(sum(text, "hookstream_gateway_responses_total", 'code="401",reason="no_matching_signature"')).toBe(
+      1,
+    );
+  });
+
+  it("shows the dead-letter count of every handler, 0 when there is none", () => {
+    const text = scraped.get("audit") ?? "";
+    for (const handler of ["fine-tuning", "batch", "response"]) {
+      expect(text).toMatch(
+        new RegExp(`^hookstream_dlq_messages\\{[^}]*handler="${handler}"[^}]*\\} 0$`, "m"),
+      );
+    }
+  });
+});
+
+describe("the Grafana dashboard", () => {
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+    panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }>;
+  };
+
+  it("queries only metrics that the services export", () => {
+    const exported = new Map<string, string>();
+    for (const text of scraped.values()) for (const [n, t] of exportedMetrics(text)) exported.set(n, t);
+    const missing: string[] = [];
+    const panels = dashboard.panels.filter((p) => p.type !== "row");
+    expect(panels.length).toBeGreaterThanOrEqual(10);
+    for (const panel of panels) {
+      const names = (panel.targets ?? []).flatMap((t) => dashboardMetricNames(t.expr));
+      expect(names.length, `panel "${panel.title}" queries no metric`).toBeGreaterThan(0);
+      for (const name of names) if (!isExported(name, exported)) missing.push(`${panel.title}: ${name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+});
