@@ -21,6 +21,12 @@ export interface RunBatchConsumerOptions {
    * for the ack timeout
    */
   maxWaitMs?: number;
+  /**
+   * batches written at once (default 1). While they are written the next batch is
+   * pulled and buffered, so pulling always overlaps the writes; with 2, decoding the
+   * next batch overlaps the database's work on the current one too
+   */
+  concurrency?: number;
   /** commits the whole batch or throws; every message is then nak'd by its own delivery count */
   handleBatch(msgs: JsMsg[]): Promise<void>;
   random?: () => number;
@@ -28,27 +34,20 @@ export interface RunBatchConsumerOptions {
 
 /**
  * Adaptive batching: a batch is written as soon as nothing more is buffered or it
- * is full, so a lone event is written at once and a backlog in large batches.
- * Messages are acked only after the batch committed.
+ * is full, so a lone event is written at once and a backlog in large batches; what
+ * arrives while every writer is busy is written as soon as one is free. Messages are
+ * acked one by one (never AckAll: instances share the durable) and only after their
+ * batch committed.
  */
 export function runBatchConsumer(opts: RunBatchConsumerOptions) {
   const maxBatch = opts.maxBatch ?? 500;
   const maxWaitMs = opts.maxWaitMs ?? 20;
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
   let batch: JsMsg[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
-  // flushes run one at a time, whether the loop or the idle timer asks for them
-  let chain: Promise<void> = Promise.resolve();
-  const flushNow = (): Promise<void> => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    chain = chain.then(flush);
-    return chain;
-  };
+  const writing = new Set<Promise<void>>();
 
-  async function flush(): Promise<void> {
-    if (batch.length === 0) return;
-    const msgs = batch;
-    batch = [];
+  async function write(msgs: JsMsg[]): Promise<void> {
     let error: unknown | null = null;
     try {
       // one span per batch, linked to the trace of each message in it
@@ -66,7 +65,36 @@ export function runBatchConsumer(opts: RunBatchConsumerOptions) {
       error = err;
       opts.logger.warn({ err, count: msgs.length }, "batch failed; nak");
     }
-    for (const msg of msgs) settle(msg, decideAck(error, msg.info.deliveryCount, opts.policy, opts.random));
+    // the common case acks without parsing each message's delivery info
+    if (error === null) for (const msg of msgs) msg.ack();
+    else
+      for (const msg of msgs) settle(msg, decideAck(error, msg.info.deliveryCount, opts.policy, opts.random));
+  }
+
+  /** Starts writing what is buffered, as far as free writers allow. */
+  function startWrites(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    while (batch.length > 0 && writing.size < concurrency) {
+      const msgs = batch.length > maxBatch ? batch.splice(0, maxBatch) : batch;
+      if (msgs === batch) batch = [];
+      const done: Promise<void> = write(msgs)
+        .catch((err: unknown) => opts.logger.warn({ err }, "cannot settle a batch"))
+        .then(() => {
+          writing.delete(done);
+          startWrites();
+        });
+      writing.add(done);
+    }
+  }
+
+  /** Writes everything buffered and waits for every write to end. */
+  async function drain(): Promise<void> {
+    startWrites();
+    while (writing.size > 0) {
+      await Promise.race(writing);
+      startWrites();
+    }
   }
 
   const loop = consumeLoop({
@@ -77,10 +105,13 @@ export function runBatchConsumer(opts: RunBatchConsumerOptions) {
     logger: opts.logger,
     async onMessage(msg, iter) {
       batch.push(msg);
-      if (batch.length >= maxBatch || iter.getPending() === 0) await flushNow();
-      else if (timer === null) timer = setTimeout(() => void flushNow(), maxWaitMs);
+      if (batch.length >= maxBatch || iter.getPending() === 0) {
+        startWrites();
+        // back-pressure: at most one full batch waits beside those being written
+        while (batch.length >= maxBatch && writing.size > 0) await Promise.race(writing);
+      } else if (timer === null) timer = setTimeout(startWrites, maxWaitMs);
     },
-    onIteratorEnd: flushNow,
+    onIteratorEnd: drain,
   });
   return { done: loop.done, stop: loop.stop };
 }

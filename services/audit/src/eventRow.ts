@@ -24,6 +24,11 @@ export interface EventInsertRow {
   signature: string | null;
   headers: Record<string, string>;
   payload: unknown;
+  /**
+   * `payload` as JSON text when the body parsed as an object: the body itself, so
+   * the hot path sends the bytes that arrived instead of re-serializing them
+   */
+  payloadJson?: string | undefined;
   status: AuditStatus;
   metadata: Record<string, unknown>;
   retryCount: number;
@@ -37,7 +42,8 @@ export interface EventInsertRow {
 
 // Postgres text and jsonb refuse U+0000; such a character would make the row fail forever.
 const NUL = String.fromCharCode(0);
-const clean = (s: string) => s.replaceAll(NUL, "\uFFFD");
+const clean = (s: string) => (s.includes(NUL) ? s.replaceAll(NUL, "\uFFFD") : s);
+const decoder = new TextDecoder();
 
 function parseObject(text: string): Record<string, unknown> | null {
   try {
@@ -62,7 +68,7 @@ function webhookTime(header: string | undefined, createdAt: unknown): Date | nul
  * `Event-Type`, else the body, else the subject.
  */
 export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date): EventInsertRow {
-  const text = new TextDecoder().decode(msg.data);
+  const text = decoder.decode(msg.data);
   // JSON may also spell U+0000 as an escape; such a body is kept raw
   const body = text.includes(NUL) || text.includes("\\u0000") ? null : parseObject(text);
   const data =
@@ -89,6 +95,7 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     signature: msg.headers[MessageHeader.WebhookSignature] ?? null,
     headers,
     payload: body ?? { raw: clean(text) },
+    payloadJson: body ? text : undefined,
     status: handlerForType(eventType) === null ? "ignored" : "pending",
     metadata: body ? {} : { unparsed: true },
     retryCount: 0,
@@ -108,5 +115,38 @@ export function headerRecord(
   const out: Record<string, string> = {};
   if (!h) return out;
   for (const k of h.keys()) out[k] = h.get(k);
+  return out;
+}
+
+/** The parts of a nats.js message that hold its raw header block (not in its public types). */
+interface RawNatsMsg {
+  msg?: { _rdata?: Uint8Array; _msg?: { hdr?: number } };
+}
+
+/**
+ * The headers of a JetStream message as a plain object, read straight from the
+ * header block. nats.js decodes headers into a case-insensitive multimap
+ * (canonicalizing and re-searching every key): the audit's profile put that at a
+ * fifth of its time per message. Same result as `headerRecord(msg.headers)`,
+ * which it falls back to when the client's message shape is not the one known here.
+ */
+export function messageHeaders(msg: {
+  headers?: { keys(): string[]; get(k: string): string };
+}): Record<string, string> {
+  const inner = (msg as RawNatsMsg).msg;
+  const raw = inner?._rdata;
+  const size = inner?._msg?.hdr;
+  if (!(raw instanceof Uint8Array) || typeof size !== "number") return headerRecord(msg.headers);
+  const out: Record<string, string> = {};
+  if (size < 0) return out;
+  const lines = decoder.decode(raw.subarray(0, size)).split("\r\n");
+  if (!lines[0]?.startsWith("NATS/1.0")) return headerRecord(msg.headers);
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] ?? "";
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const key = line.slice(0, colon);
+    if (!(key in out)) out[key] = line.slice(colon + 1).trim();
+  }
   return out;
 }

@@ -1,41 +1,156 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { EventInsertRow } from "./eventRow";
-import { WebhookEvent } from "./WebhookEvent";
 
-/** The columns of an event that a placeholder (made by an early outcome) does not have yet. */
-const EVENT_FIELDS = [
-  "eventType",
-  "webhookId",
-  "timestamp",
-  "signature",
-  "headers",
-  "payload",
-  "metadata",
-  "resourceType",
-  "resourceId",
-  "streamSeq",
-  "subject",
-  "updatedAt",
-] as const;
+/** A statement and its parameters, ready for the driver. */
+export interface EventInsert {
+  sql: string;
+  params: unknown[];
+  /** distinct event ids in the statement */
+  rows: number;
+}
+
+// One parameter per column, whatever the batch size: the statement text never
+// changes (Postgres plans it once per connection) and the driver sends 16 values,
+// not 16 × rows. The ORM's multi-row VALUES built and bound 16 parameters per row,
+// which the profile in BENCHMARKS.md showed as the audit's largest cost. Plain
+// columns travel as array literals; the jsonb columns as one JSON array each, built
+// by joining JSON texts (no escaping) and split back into elements in order.
+const jsonbColumn = (n: number) =>
+  `ARRAY(SELECT v FROM jsonb_array_elements($${n}::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY i)`;
+const INSERT_SQL = `
+INSERT INTO webhook_events (event_id, event_type, webhook_id, "timestamp", signature, headers, payload,
+  status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], ${jsonbColumn(6)},
+  ${jsonbColumn(7)}, $8::text[], ${jsonbColumn(9)}, $10::int[], $11::text[], $12::text[], $13::bigint[],
+  $14::text[], $15::timestamptz[], $16::timestamptz[])
+ON CONFLICT (event_id) DO UPDATE SET
+  event_type = excluded.event_type, webhook_id = excluded.webhook_id, "timestamp" = excluded."timestamp",
+  signature = excluded.signature, headers = excluded.headers, payload = excluded.payload,
+  metadata = excluded.metadata, resource_type = excluded.resource_type, resource_id = excluded.resource_id,
+  stream_seq = excluded.stream_seq, subject = excluded.subject, updated_at = excluded.updated_at
+WHERE webhook_events.subject IS NULL`;
+
+const NEEDS_ESCAPE = /["\\]/;
+const ESCAPE = /["\\]/g;
 
 /**
- * Inserts the rows in one multi-row statement and returns how many were new. An
- * event id already in the table changes nothing (a redelivery, or a re-publish
- * outside the duplicate window) — unless its row is a placeholder made by an outcome
- * that came first (`subject IS NULL`): then the event's columns are filled in and the
- * status the outcomes decided is kept.
+ * A Postgres array literal (`{"a","b",NULL}`), sent as one text parameter and cast
+ * in SQL. The driver's own array encoding walks every element through its generic
+ * value conversion; this is a loop over strings that rarely need escaping.
+ */
+export function arrayLiteral(values: ReadonlyArray<string | number | null>): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ",";
+    const v = values[i];
+    if (v === null || v === undefined) out += "NULL";
+    else if (typeof v === "number") out += String(v);
+    else out += `"${NEEDS_ESCAPE.test(v) ? v.replace(ESCAPE, "\\$&") : v}"`;
+  }
+  return `${out}}`;
+}
+
+/** The statement that writes `rows` (the first row of each event id wins). */
+export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
+  // one row per id: ON CONFLICT DO UPDATE may not touch the same row twice in one statement
+  const seen = new Set<string>();
+  const id: string[] = [];
+  const type: string[] = [];
+  const webhookId: Array<string | null> = [];
+  const ts: Array<string | null> = [];
+  const sig: Array<string | null> = [];
+  const headers: string[] = [];
+  const payload: string[] = [];
+  const status: string[] = [];
+  const metadata: string[] = [];
+  const retry: number[] = [];
+  const resType: Array<string | null> = [];
+  const resId: Array<string | null> = [];
+  const seq: number[] = [];
+  const subject: string[] = [];
+  const created: string[] = [];
+  const updated: string[] = [];
+  // a batch shares one clock reading: format it once
+  let lastDate: Date | null = null;
+  let lastIso = "";
+  const iso = (d: Date) => {
+    if (d !== lastDate) {
+      lastDate = d;
+      lastIso = d.toISOString();
+    }
+    return lastIso;
+  };
+  for (const row of rows) {
+    if (seen.has(row.eventId)) continue;
+    seen.add(row.eventId);
+    id.push(row.eventId);
+    type.push(row.eventType);
+    webhookId.push(row.webhookId);
+    ts.push(row.timestamp === null ? null : row.timestamp.toISOString());
+    sig.push(row.signature);
+    headers.push(JSON.stringify(row.headers));
+    payload.push(row.payloadJson ?? JSON.stringify(row.payload));
+    status.push(row.status);
+    metadata.push(JSON.stringify(row.metadata));
+    retry.push(row.retryCount);
+    resType.push(row.resourceType);
+    resId.push(row.resourceId);
+    seq.push(row.streamSeq);
+    subject.push(row.subject);
+    created.push(iso(row.createdAt));
+    updated.push(iso(row.updatedAt));
+  }
+  const json = (texts: string[]) => `[${texts.join(",")}]`;
+  const params = [
+    arrayLiteral(id),
+    arrayLiteral(type),
+    arrayLiteral(webhookId),
+    arrayLiteral(ts),
+    arrayLiteral(sig),
+    json(headers),
+    json(payload),
+    arrayLiteral(status),
+    json(metadata),
+    arrayLiteral(retry),
+    arrayLiteral(resType),
+    arrayLiteral(resId),
+    arrayLiteral(seq),
+    arrayLiteral(subject),
+    arrayLiteral(created),
+    arrayLiteral(updated),
+  ];
+  return { sql: INSERT_SQL, params, rows: seen.size };
+}
+
+interface PgLike {
+  query(sql: string, params: unknown[]): Promise<{ rowCount: number | null }>;
+}
+interface KnexClientLike {
+  acquireConnection(): Promise<PgLike>;
+  releaseConnection(conn: PgLike): Promise<unknown>;
+}
+
+/**
+ * Inserts the rows in one statement and returns how many were new. An event id
+ * already in the table changes nothing (a redelivery, or a re-publish outside the
+ * duplicate window) — unless its row is a placeholder made by an outcome that came
+ * first (`subject IS NULL`): then the event's columns are filled in and the status
+ * the outcomes decided is kept. Runs on a connection of the ORM's pool.
  */
 export async function insertEvents(em: EntityManager, rows: EventInsertRow[]): Promise<number> {
-  // one row per id: ON CONFLICT DO UPDATE may not touch the same row twice in one statement
-  const unique = new Map<string, EventInsertRow>();
-  for (const row of rows) if (!unique.has(row.eventId)) unique.set(row.eventId, row);
-  if (unique.size === 0) return 0;
-  const res = await em
-    .createQueryBuilder(WebhookEvent)
-    .insert([...unique.values()])
-    .onConflict(["eventId"])
-    .merge([...EVENT_FIELDS])
-    .where({ subject: null })
-    .execute("run");
-  return res.affectedRows;
+  const statement = eventInsertOf(rows);
+  if (statement.rows === 0) return 0;
+  return runOnPool(em, statement);
+}
+
+/** Runs a statement on a connection borrowed from the ORM's pool (no ORM formatting on the way). */
+export async function runOnPool(em: EntityManager, statement: EventInsert): Promise<number> {
+  const client = em.getConnection().getKnex().client as KnexClientLike;
+  const conn = await client.acquireConnection();
+  try {
+    const res = await conn.query(statement.sql, statement.params);
+    return res.rowCount ?? 0;
+  } finally {
+    await client.releaseConnection(conn);
+  }
 }
