@@ -51,7 +51,8 @@ interface AuditRow {
   stream_seq: string | null;
   resource_type: string | null;
   resource_id: string | null;
-  created_at: Date;
+  /** a Date or an ISO string, depending on the driver's type parsing */
+  created_at: Date | string;
 }
 
 const decoder = new TextDecoder();
@@ -168,7 +169,7 @@ export async function eraseEverywhere(
   });
   // outcomes are published after their event arrived: read from the first row's time on
   const first = rows.reduce<number | null>(
-    (min, r) => (min === null || r.created_at.getTime() < min ? r.created_at.getTime() : min),
+    (min, r) => Math.min(min ?? Number.POSITIVE_INFINITY, new Date(r.created_at).getTime()),
     null,
   );
   const outcomeSeqs = await scanAll(

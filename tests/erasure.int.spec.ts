@@ -1,0 +1,287 @@
+/**
+ * Erasure end to end (issue 13 item 3): the audit, the fine-tuning handler and the
+ * fine-tune projection run on real NATS and Postgres; `hookstream erase` (the CLI's
+ * `main(argv)`) removes one job from every store, and a rebuild of the projection
+ * afterwards does not bring it back.
+ */
+import { PassThrough } from "node:stream";
+import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { main } from "@hookstream/cli";
+import { parseConfig } from "@hookstream/config";
+import { DlqHeader, type ErasureResult, eventBody } from "@hookstream/contracts";
+import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
+import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
+import {
+  type HandlerConfig,
+  handlerConfigSchema,
+  type RunningHandler,
+  startHandler,
+} from "@hookstream/handler-kit";
+import { deadLetter } from "@hookstream/messaging";
+import {
+  createTestDatabase,
+  deleteStreams,
+  eventually,
+  publishEvent,
+  testTopology,
+} from "@hookstream/testing";
+import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const TOKEN = "erasure-test-token";
+const logger = pino({ level: "silent" });
+const topology = testTopology("era");
+const db = await createTestDatabase(inject("databaseUrl"), "era");
+const natsUrl = inject("natsUrl");
+const nc = await connect({ servers: natsUrl.split(",") });
+const js = jetstream(nc);
+const jsm = await jetstreamManager(nc);
+const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+const common = {
+  NATS_URL: natsUrl,
+  DATABASE_URL: db.url,
+  HOOKSTREAM_NAMESPACE: topology.namespace,
+  LOG_LEVEL: "silent",
+  DB_POOL_MAX: "4",
+};
+let audit: Audit;
+let handler: RunningHandler;
+let fineTune: FineTuneService;
+let env: Record<string, string>;
+
+// a value only the erased job's payloads hold: found nowhere afterwards
+const SECRET_MODEL = "gpt-4o-mini:acme-private-7f3a";
+const ERASED = ["evt_era_1", "evt_era_2"];
+const KEPT = "evt_keep_1";
+
+beforeAll(async () => {
+  audit = await startAudit(
+    parseConfig(AuditConfigSchema, { ...common, ADMIN_TOKEN: TOKEN, AUDIT_MAX_NAK_DELAY_MS: "400" }),
+    logger,
+  );
+  handler = await startHandler(
+    fineTuningHandler,
+    parseConfig(handlerConfigSchema("FINE_TUNING_HANDLER_PORT", 3002), {
+      ...common,
+      HANDLER_ACK_WAIT_MS: "3000",
+    }) as HandlerConfig,
+    logger,
+  );
+  fineTune = await startFineTune(
+    parseConfig(FineTuneConfigSchema, { ...common, ADMIN_TOKEN: TOKEN }),
+    logger,
+  );
+  const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
+  env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
+});
+
+afterAll(async () => {
+  for (const s of [handler, fineTune, audit]) for (const step of s?.steps ?? []) await step.close();
+  await deleteStreams(jsm, topology);
+  await nc.close();
+  await sql.end();
+  await db.drop();
+});
+
+async function cli(argv: string[]) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = "";
+  let e = "";
+  out.on("data", (c) => (o += String(c)));
+  err.on("data", (c) => (e += String(c)));
+  const code = await main(argv, { env, out, err });
+  return { code, out: o, err: e };
+}
+
+const rows = async (query: string, params: unknown[] = []) => (await sql.query(query, params)).rows;
+const statusOf = async (id: string) =>
+  (await rows("SELECT status FROM webhook_events WHERE event_id = $1", [id]))[0]?.status as
+    | string
+    | undefined;
+
+/** Every message of a stream as text (data and headers): the test streams are small. */
+async function streamText(stream: string): Promise<string[]> {
+  const info = await jsm.streams.info(stream);
+  if (info.state.messages === 0) return [];
+  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+  const out: string[] = [];
+  const batch = await consumer.fetch({ max_messages: info.state.messages, expires: 2_000 });
+  for await (const m of batch) {
+    const headers = m.headers
+      ? [...m.headers.keys()].map((k) => `${k}: ${m.headers?.get(k)}`).join("\n")
+      : "";
+    out.push(`${m.subject}\n${headers}\n${m.string()}`);
+  }
+  await consumer.delete().catch(() => {});
+  return out;
+}
+
+function job(id: string, status: string) {
+  return { id, object: "fine_tuning.job", status, model: SECRET_MODEL, fine_tuned_model: null };
+}
+
+describe("hookstream erase --resource fine_tuning_job:<id>", () => {
+  it("removes every copy of the job from every store, records the erasure, and a rebuild does not bring it back", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const seqs: number[] = [];
+    for (const [i, id] of ERASED.entries()) {
+      const type = i === 0 ? "fine_tuning.job.failed" : "fine_tuning.job.succeeded";
+      const body = eventBody(type, { id, createdAt: now + i, data: { id: "ftjob-erase" } });
+      // the webhook's data is what the snapshot is built from without an API key
+      const withJob = JSON.stringify({
+        ...JSON.parse(body),
+        data: job("ftjob-erase", i === 0 ? "failed" : "succeeded"),
+      });
+      seqs.push((await publishEvent(js, topology, withJob)).seq);
+    }
+    await publishEvent(
+      js,
+      topology,
+      eventBody("fine_tuning.job.succeeded", { id: KEPT, data: { id: "ftjob-keep" } }),
+    );
+    await eventually(
+      async () => {
+        for (const id of [...ERASED, KEPT]) if ((await statusOf(id)) !== "processed") return false;
+        const jobs = await rows("SELECT openai_job_id FROM fine_tune_jobs");
+        return jobs.length === 2;
+      },
+      { message: "every event processed and both jobs projected" },
+    );
+    // copies elsewhere: a forced replay (WEBHOOK_REPLAYS) and a dead letter left by an earlier attempt
+    const replayed = await cli(["replay", "evt_era_1", "--force"]);
+    expect(replayed.code, replayed.err).toBe(0);
+    const original = await jsm.streams.getMessage(topology.streams.webhooks, { seq: seqs[1] ?? 0 });
+    await deadLetter(js, topology, {
+      handler: "fine-tuning",
+      eventId: "evt_era_2",
+      eventType: "fine_tuning.job.succeeded",
+      data: original?.data ?? new Uint8Array(),
+      headers: original?.header,
+      originalSubject: original?.subject ?? "",
+      originalSeq: seqs[1] ?? 0,
+      attempts: 8,
+      error: "retryable: OpenAI 503",
+      at: new Date(),
+    });
+
+    const dry = await cli(["erase", "--resource", "fine_tuning_job:ftjob-erase", "--dry-run", "--json"]);
+    expect(dry.code, dry.err).toBe(0);
+    const counted = JSON.parse(dry.out) as ErasureResult;
+    expect(counted).toMatchObject({
+      dry_run: true,
+      erasure_id: null,
+      event_ids: ERASED,
+      counts: {
+        webhook_events: 2,
+        webhooks: 2,
+        replays: 1,
+        dlq: 1,
+        fine_tuning: 2,
+        inbox: { "fine-tuning": 2 },
+        fine_tune_jobs: 1,
+      },
+      truncated: [],
+    });
+    // two first outcomes and the forced replay's
+    expect(counted.counts.outcomes).toBe(3);
+    // a dry run removes nothing
+    expect(await statusOf("evt_era_1")).toBe("processed");
+    expect((await streamText(topology.streams.dlq)).length).toBe(1);
+
+    const erased = await cli(["erase", "--resource", "fine_tuning_job:ftjob-erase"]);
+    expect(erased.code, erased.err).toBe(0);
+    expect(erased.out).toMatch(/^erased \(erasure #\d+, by admin\)\n/);
+    expect(erased.out).toMatch(/WEBHOOK_OUTCOMES\s+3\n/);
+
+    // every store: nothing of the job, its events or its payloads
+    expect(
+      await rows("SELECT 1 FROM webhook_events WHERE event_id = ANY($1) OR resource_id = 'ftjob-erase'", [
+        ERASED,
+      ]),
+    ).toEqual([]);
+    for (const seq of seqs) {
+      const gone = await jsm.streams.getMessage(topology.streams.webhooks, { seq }).catch((err: unknown) => {
+        if (err instanceof JetStreamApiError && err.status === 404) return null;
+        throw err;
+      });
+      expect(gone).toBeNull();
+    }
+    for (const stream of Object.values(topology.streams)) {
+      for (const text of await streamText(stream)) {
+        for (const needle of [...ERASED, "ftjob-erase", SECRET_MODEL]) expect(text).not.toContain(needle);
+      }
+    }
+    expect(await rows("SELECT 1 FROM inbox_fine_tuning WHERE event_id = ANY($1)", [ERASED])).toEqual([]);
+    expect(await rows("SELECT openai_job_id FROM fine_tune_jobs")).toEqual([{ openai_job_id: "ftjob-keep" }]);
+
+    // the record: what, how many, who, when; never a payload
+    const [record] = await rows("SELECT target, event_ids, counts, actor, erased_at FROM erasures");
+    expect(record).toMatchObject({
+      target: { resource_type: "fine_tuning_job", resource_id: "ftjob-erase" },
+      event_ids: ERASED,
+      counts: { webhook_events: 2, webhooks: 2, replays: 1, dlq: 1, outcomes: 3, fine_tuning: 2 },
+      actor: "admin",
+    });
+    expect(record.erased_at).toBeInstanceOf(Date);
+    expect(JSON.stringify(record)).not.toContain(SECRET_MODEL);
+
+    // the other job is untouched
+    expect(await statusOf(KEPT)).toBe("processed");
+    expect((await streamText(topology.streams.webhooks)).some((t) => t.includes(KEPT))).toBe(true);
+    expect((await streamText(topology.streams.dlq)).some((t) => t.includes(DlqHeader.EventId))).toBe(false);
+
+    // a rebuild of the projection from FINE_TUNING does not bring the job back
+    const rebuild = await fineTune.app.inject({
+      method: "POST",
+      url: "/admin/rebuild",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(rebuild.statusCode).toBe(200);
+    expect(rebuild.body).toMatch(/"result"/);
+    expect(await rows("SELECT openai_job_id FROM fine_tune_jobs")).toEqual([{ openai_job_id: "ftjob-keep" }]);
+  });
+
+  it("erases one event by id, tolerates handlers whose inbox table does not exist, and says when nothing matched", async () => {
+    const dry = await cli(["erase", "--event", KEPT, "--dry-run", "--json"]);
+    expect(dry.code, dry.err).toBe(0);
+    const counted = JSON.parse(dry.out) as ErasureResult;
+    // only the fine-tuning handler ran here: no inbox_batch, no inbox_response
+    expect(counted.counts.inbox).toEqual({ "fine-tuning": 1 });
+    expect(counted.counts).toMatchObject({
+      webhook_events: 1,
+      webhooks: 1,
+      fine_tuning: 1,
+      fine_tune_jobs: 1,
+    });
+
+    const erased = await cli(["erase", "--event", KEPT, "--json"]);
+    const result = JSON.parse(erased.out) as ErasureResult;
+    expect(result.erasure_id).toEqual(expect.any(Number));
+    expect(await statusOf(KEPT)).toBeUndefined();
+    expect(await rows("SELECT openai_job_id FROM fine_tune_jobs")).toEqual([]);
+
+    const none = await cli(["erase", "--event", "evt_never_seen", "--dry-run", "--json"]);
+    expect(JSON.parse(none.out).counts).toMatchObject({
+      webhook_events: 0,
+      webhooks: 0,
+      outcomes: 0,
+      dlq: 0,
+    });
+
+    const usage = await cli(["erase", "--resource", "no-colon"]);
+    expect(usage.code).toBe(2);
+    const both = await cli(["erase"]);
+    expect(both.code).toBe(2);
+    const api = await audit.app.inject({
+      method: "POST",
+      url: "/admin/erase",
+      headers: { authorization: `Bearer ${TOKEN}` },
+      payload: { resourceType: "batch" },
+    });
+    expect(api.statusCode).toBe(400);
+  });
+});

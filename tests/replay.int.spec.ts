@@ -1,0 +1,280 @@
+/**
+ * Replay end to end: the audit's admin API, a real batch handler (its inbox and
+ * replay durable) and the CLI's `main(argv)`, on real NATS and Postgres. Issue 8
+ * defect 6 (replay refusal, the inbox's verdict) and issue 13 item 4 (bulk replay).
+ */
+import { PassThrough } from "node:stream";
+import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { batchHandler } from "@hookstream/batch-handler";
+import { main } from "@hookstream/cli";
+import { parseConfig } from "@hookstream/config";
+import { eventBody } from "@hookstream/contracts";
+import {
+  type HandlerConfig,
+  handlerConfigSchema,
+  type RunningHandler,
+  startHandler,
+} from "@hookstream/handler-kit";
+import {
+  createTestDatabase,
+  deleteStreams,
+  eventually,
+  NotificationReceiver,
+  publishEvent,
+  testTopology,
+} from "@hookstream/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const TOKEN = "replay-test-token";
+const logger = pino({ level: "silent" });
+const topology = testTopology("rpl");
+const db = await createTestDatabase(inject("databaseUrl"), "rpl");
+const natsUrl = inject("natsUrl");
+const nc = await connect({ servers: natsUrl.split(",") });
+const js = (await import("@nats-io/jetstream")).jetstream(nc);
+const jsm = await jetstreamManager(nc);
+const receiver = await NotificationReceiver.start();
+const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+let audit: Audit;
+let handler: RunningHandler;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  audit = await startAudit(
+    parseConfig(AuditConfigSchema, {
+      NATS_URL: natsUrl,
+      DATABASE_URL: db.url,
+      HOOKSTREAM_NAMESPACE: topology.namespace,
+      ADMIN_TOKEN: TOKEN,
+      AUDIT_MAX_NAK_DELAY_MS: "400",
+      LOG_LEVEL: "silent",
+      DB_POOL_MAX: "4",
+    }),
+    logger,
+  );
+  handler = await startHandler(
+    batchHandler,
+    parseConfig(handlerConfigSchema("BATCH_HANDLER_PORT", 3003), {
+      NATS_URL: natsUrl,
+      DATABASE_URL: db.url,
+      HOOKSTREAM_NAMESPACE: topology.namespace,
+      NOTIFY_URLS: receiver.url("/notify"),
+      HANDLER_ACK_WAIT_MS: "3000",
+      HANDLER_BASE_DELAY_MS: "100",
+      HANDLER_MAX_DELAY_MS: "1000",
+      LOG_LEVEL: "silent",
+      DB_POOL_MAX: "4",
+    }) as HandlerConfig,
+    logger,
+  );
+  const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
+  env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
+});
+
+afterAll(async () => {
+  for (const step of handler?.steps ?? []) await step.close();
+  for (const step of audit?.steps ?? []) await step.close();
+  await deleteStreams(jsm, topology);
+  await nc.close();
+  await sql.end();
+  await db.drop();
+  await receiver.close();
+});
+
+async function cli(argv: string[]) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = "";
+  let e = "";
+  out.on("data", (c) => (o += String(c)));
+  err.on("data", (c) => (e += String(c)));
+  const code = await main(argv, { env, out, err });
+  return { code, out: o, err: e };
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+const statusOf = async (eventId: string) =>
+  (await sql.query("SELECT status FROM webhook_events WHERE event_id = $1", [eventId])).rows[0]?.status as
+    | string
+    | undefined;
+const notified = (eventId: string) =>
+  receiver.on("/notify").filter((n) => (n.body as { event_id?: string }).event_id === eventId).length;
+async function replayCount(handlerName: string): Promise<number> {
+  const info = await jsm.streams.info(topology.streams.replays, {
+    subjects_filter: `${topology.subjects.replaysPrefix}.${handlerName}.>`,
+  });
+  return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+}
+
+describe("issue 8, defect 6: replay to a handler that does not take the type", () => {
+  it("refuses replay --handler batch of a fine-tuning event: 400 from the API, exit 1 from the CLI, nothing published", async () => {
+    await publishEvent(
+      js,
+      topology,
+      eventBody("fine_tuning.job.succeeded", { id: "evt_ft_1", data: { id: "ftjob-1" } }),
+    );
+    await eventually(() => statusOf("evt_ft_1"), { message: "the audit row" });
+    const before = await replayCount("batch");
+
+    const api = await audit.app.inject({
+      method: "POST",
+      url: "/admin/replay/evt_ft_1",
+      headers: auth,
+      payload: { handler: "batch" },
+    });
+    expect(api.statusCode).toBe(400);
+    expect(api.json().message).toMatch(
+      /handler batch does not take events of type fine_tuning\.job\.succeeded/,
+    );
+
+    const r = await cli(["replay", "evt_ft_1", "--handler", "batch"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/400: handler batch does not take events of type fine_tuning\.job\.succeeded/);
+    expect(r.out).not.toMatch(/replayed/);
+
+    // the bulk form refuses the same type before reading anything
+    const bulk = await cli(["replay", "--handler", "batch", "--type", "fine_tuning.job.succeeded"]);
+    expect(bulk.code).toBe(1);
+    expect(bulk.err).toMatch(/400: handler batch does not take events of type fine_tuning\.job\.succeeded/);
+    // a misspelled type of the handler's own domain is not one it takes either
+    const typo = await cli(["replay", "--handler", "batch", "--type", "batch.complete", "--dry-run"]);
+    expect(typo.code).toBe(1);
+
+    expect(await replayCount("batch")).toBe(before);
+  });
+});
+
+describe("issue 8, defect 6: a replay the inbox skips", () => {
+  it('prints "already handled; nothing done (use --force)", not "replayed"; --force does the work again', async () => {
+    await publishEvent(
+      js,
+      topology,
+      eventBody("batch.completed", { id: "evt_b_skip", data: { id: "batch_skip" } }),
+    );
+    await eventually(async () => (await statusOf("evt_b_skip")) === "processed", { message: "processed" });
+    expect(notified("evt_b_skip")).toBe(1);
+
+    const skipped = await cli(["replay", "evt_b_skip"]);
+    expect(skipped.code, skipped.err).toBe(0);
+    expect(skipped.out).toBe("evt_b_skip: already handled by batch; nothing done (use --force)\n");
+    expect(notified("evt_b_skip")).toBe(1);
+
+    const api = await audit.app.inject({
+      method: "POST",
+      url: "/admin/replay/evt_b_skip",
+      headers: auth,
+      payload: {},
+    });
+    expect(api.json()).toMatchObject({ handler: "batch", verdict: "skipped" });
+
+    const forced = await cli(["replay", "evt_b_skip", "--force"]);
+    expect(forced.code, forced.err).toBe(0);
+    expect(forced.out).toMatch(/^replayed evt_b_skip to batch \(forced\) as .*: processed\n$/);
+    expect(notified("evt_b_skip")).toBe(2);
+  });
+});
+
+describe("issue 13: bulk replay by filter", () => {
+  const ids = ["evt_bulk_1", "evt_bulk_2", "evt_bulk_3", "evt_bulk_4", "evt_bulk_5"];
+
+  it("counts with --dry-run, honours every filter, refuses what it cannot do", async () => {
+    for (const [i, id] of ids.entries()) {
+      const type = i === 4 ? "batch.failed" : "batch.completed";
+      await publishEvent(js, topology, eventBody(type, { id, data: { id: `batch_bulk_${i + 1}` } }));
+    }
+    await eventually(
+      async () => {
+        for (const id of ids) if ((await statusOf(id)) !== "processed") return false;
+        return true;
+      },
+      { message: "every bulk event processed" },
+    );
+
+    const all = await cli(["replay", "--handler", "batch", "--since", "1h", "--dry-run", "--json"]);
+    expect(all.code, all.err).toBe(0);
+    // evt_b_skip from the test before is a batch event too
+    expect(JSON.parse(all.out)).toMatchObject({ dry_run: true, matched: 6, already_handled: 6, replayed: 0 });
+
+    const count = async (...filter: string[]) => {
+      const r = await cli(["replay", "--handler", "batch", ...filter, "--dry-run", "--json"]);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out).matched as number;
+    };
+    expect(await count("--type", "batch.failed")).toBe(1);
+    expect(await count("--resource", "batch:batch_bulk_2")).toBe(1);
+    expect(await count("--status", "dead")).toBe(0);
+    expect(await count("--until", "2000-01-01T00:00:00Z")).toBe(0);
+    expect(await count("--since", new Date(Date.now() + 60_000).toISOString())).toBe(0);
+
+    const text = await cli(["replay", "--handler", "batch", "--type", "batch.failed", "--dry-run"]);
+    expect(text.out).toBe(
+      "dry run: 1 event(s) match for batch; 1 already handled by batch's inbox (skipped unless --force); nothing replayed\n",
+    );
+    const noHandler = await cli(["replay", "--handler", "nobody", "--dry-run"]);
+    expect(noHandler).toMatchObject({ code: 1 });
+    expect(noHandler.err).toMatch(/no handler named "nobody"/);
+    const badSince = await audit.app.inject({
+      method: "POST",
+      url: "/admin/replay",
+      headers: auth,
+      payload: { handler: "batch", since: "yesterday" },
+    });
+    expect(badSince.statusCode).toBe(400);
+    const usage = await cli(["replay", "evt_bulk_1", "--type", "batch.completed"]);
+    expect(usage.code).toBe(2);
+  });
+
+  it("republishes every match to the handler's replay durable with progress and a summary; re-running does no work twice unless --force", async () => {
+    const before = await replayCount("batch");
+    const run = await cli([
+      "replay",
+      "--handler",
+      "batch",
+      "--type",
+      "batch.completed",
+      "--since",
+      "1h",
+      "--rate",
+      "40",
+    ]);
+    expect(run.code, run.err).toBe(0);
+    const lines = run.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^replayed 0\/5 at 0\/s$/);
+    expect(lines.at(-1)).toMatch(
+      /^replayed 5 of 5 event\(s\) to batch in \d+\.\d s; 5 already handled by batch's inbox \(the inbox skips those\)$/,
+    );
+    expect(await replayCount("batch")).toBe(before + 5);
+
+    // the handler takes each replay and finds it handled: no second notification
+    await eventually(
+      async () => {
+        const info = await jsm.consumers.info(topology.streams.replays, "batch-replay");
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      { message: "the replay durable drained" },
+    );
+    for (const id of ids.slice(0, 4)) expect(notified(id)).toBe(1);
+
+    // the NDJSON the CLI reads: progress lines, then the result
+    const raw = await audit.app.inject({
+      method: "POST",
+      url: "/admin/replay",
+      headers: auth,
+      payload: { handler: "batch", resource: "batch:batch_bulk_1", force: true, rate: 100 },
+    });
+    expect(raw.statusCode).toBe(200);
+    expect(raw.headers["content-type"]).toBe("application/x-ndjson");
+    const objects = raw.body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(objects[0]).toMatchObject({ phase: "replay", matched: 1, replayed: 0 });
+    expect(objects.at(-1)).toMatchObject({ result: { matched: 1, replayed: 1, missing: 0, force: true } });
+    await eventually(() => notified("evt_bulk_1") === 2, { message: "the forced replay notified again" });
+    expect(notified("evt_bulk_2")).toBe(1);
+  });
+});
