@@ -136,7 +136,6 @@ export async function load(opts: {
       while (Date.now() < end && n < max) {
         const i = n++;
         const body = eventBody(typeOf(i), { data: opts.data?.(i) });
-        const id = JSON.parse(body).id as string;
         const { headers } = signWebhook(TEST_SECRET, body);
         const answer = await post(opts.url, body, headers);
         answers.push(answer);

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { eventSubject, MessageHeader, OpenAIEvent, type Topology } from "@hookstream/contracts";
 import {
   injectTraceContext,
@@ -95,6 +96,7 @@ export function registerWebhookRoute(
   // a span per webhook request; its traceparent goes into the published message
   traceRequests(app, { prefix: "/webhooks/" });
   observeResponses(app, metrics);
+  app.addHook("preClose", () => drainConnections(app));
 
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -186,6 +188,30 @@ export function registerWebhookRoute(
     );
     return { status: ack.duplicate ? "duplicate" : "accepted", event_id: event.id, seq: ack.seq };
   });
+}
+
+/**
+ * Longest wait on close for open connections to end by themselves. A busy connection
+ * ends after its next answer (fastify adds `Connection: close` while closing); only a
+ * connection idle all this time is then closed under a client that might reuse it.
+ */
+export const DRAIN_CONNECTIONS_MS = 2_000;
+
+/**
+ * On close, before fastify's `server.close()`: stop accepting connections (a refused
+ * connection carries no request; the sender retries, as after a 503) but do not close
+ * the idle keep-alive ones at once, as Node's `http.Server.close()` does: a request
+ * sent on one at that instant was cut mid-flight (issue 8, defect 9: SIGTERM under
+ * load). Wait until every connection has ended, at most DRAIN_CONNECTIONS_MS.
+ */
+async function drainConnections(app: FastifyInstance): Promise<void> {
+  const server = app.server;
+  if (!server.listening) return;
+  // net.Server's close only stops listening; fastify's http close then reaps the rest
+  net.Server.prototype.close.call(server);
+  const open = () => new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n ?? 0)));
+  const deadline = Date.now() + DRAIN_CONNECTIONS_MS;
+  while (Date.now() < deadline && (await open()) > 0) await new Promise((r) => setTimeout(r, 25));
 }
 
 /** The client has its own timeout; this bound holds even if a reconnect buffers the request. */
