@@ -252,3 +252,4 @@ export function endRequestSpan(span: Span, statusCode: number): void {
 }
 
 export type { Context, Span };
+export { SpanKind };
