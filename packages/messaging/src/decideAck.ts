@@ -1,5 +1,5 @@
 import type { RetryPolicy } from "@hookstream/contracts";
-import { isPermanentError, RetryableError } from "./errors";
+import { HandBackError, isPermanentError, RetryableError } from "./errors";
 
 export type AckDecision =
   | { kind: "ack" }
@@ -35,6 +35,7 @@ export function decideAck(
   random: () => number = Math.random,
 ): AckDecision {
   if (error === null || error === undefined) return { kind: "ack" };
+  if (error instanceof HandBackError) return { kind: "nak", delayMs: error.delayMs };
   if (isPermanentError(error)) return { kind: "term", reason: "permanent" };
   // maxDeliver ≤ 0 means unlimited (the audit: an outage may last any time, nothing is dropped)
   if (policy.maxDeliver > 0 && deliveryCount >= policy.maxDeliver)

@@ -17,6 +17,21 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * Not a failure: the message goes back to the stream (another instance, or this one
+ * later) without counting as a failed attempt: no outcome, no dead letter, even on
+ * its last delivery. A service stopping while it waits for another holder's lease.
+ */
+export class HandBackError extends Error {
+  override readonly name = "HandBackError";
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
 export function isPermanentError(err: unknown): err is PermanentError {
   return err instanceof PermanentError;
 }

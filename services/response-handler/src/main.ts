@@ -1,4 +1,4 @@
 import { runHandlerMain } from "@hookstream/handler-kit";
 import { responseHandler } from "./responseHandler";
 
-await runHandlerMain(responseHandler, "RESPONSE_HANDLER_PORT", 3004);
+await runHandlerMain(responseHandler);
