@@ -320,7 +320,9 @@ describe("the admin API", () => {
       headers: auth,
       payload: { handler: "batch" },
     });
-    expect(other.json()).toMatchObject({ handler: "batch", force: false });
+    // a handler that does not take the type refuses it (issue 8, defect 6)
+    expect(other.statusCode).toBe(400);
+    expect(other.json().message).toMatch(/handler batch does not take events of type response\.completed/);
 
     const missing = await audit.app.inject({ method: "POST", url: "/admin/replay/evt_none", headers: auth });
     expect(missing.statusCode).toBe(404);
