@@ -10,6 +10,8 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** the port of its HTTP server, to wait for /readyz */
   port: number;
+  /** the address /readyz is polled on (default 127.0.0.1) */
+  host?: string;
   /** collect stdout/stderr lines (pino JSON) */
   onLine?: (line: string) => void;
 }
@@ -59,7 +61,7 @@ export class ServiceProcess {
       if (exited)
         throw new Error(`${this.opts.service} exited before ready:\n${this.output.slice(-20).join("\n")}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${this.opts.port}/readyz`);
+        const res = await fetch(`http://${this.opts.host ?? "127.0.0.1"}:${this.opts.port}/readyz`);
         if (res.ok) return;
       } catch {
         // not listening yet
