@@ -5,6 +5,7 @@
  * rebuild the projection, then SIGTERM everything.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { main } from "@hookstream/cli";
 import {
@@ -18,7 +19,7 @@ import {
   testTopology,
 } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { connect, nanos } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const SERVICES = [
@@ -51,6 +52,9 @@ const env: Record<string, string> = {
   DEPLOY_HOOK_URL: receiver.url("/deploy"),
   ADMIN_TOKEN: "e2e-token",
   LOG_LEVEL: "warn",
+  // not the defaults: every service must keep them (issue 8, defect 1)
+  WEBHOOK_MAX_AGE_MS: "7776000000",
+  WEBHOOK_DUPLICATE_WINDOW_MS: "86400000",
   ...portEnv,
 };
 const cliEnv = {
@@ -60,6 +64,9 @@ const cliEnv = {
   HOOKSTREAM_ADMIN_URL: `http://127.0.0.1:${ports.audit}`,
   HOOKSTREAM_FINE_TUNE_URL: `http://127.0.0.1:${ports["fine-tune"]}`,
 };
+
+// the job API asks for the admin token (FINE_TUNE_API_PUBLIC is not set)
+const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 let system: ChildProcess;
 let systemExit: Promise<number | null>;
@@ -117,7 +124,31 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** pids of live processes whose environment holds this test's namespace */
+function processesOfThisTest(): number[] {
+  const mark = `HOOKSTREAM_NAMESPACE=${topology.namespace}`;
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(mark))
+        pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
 describe("npm start, then the CLI", () => {
+  it("keeps the configured max age and duplicate window on WEBHOOKS once every service is ready", async () => {
+    const nc = await connect({ servers: natsUrl.split(",") });
+    const info = await (await jetstreamManager(nc)).streams.info(topology.streams.webhooks);
+    await nc.close();
+    expect(info.config.max_age).toBe(nanos(7_776_000_000));
+    expect(info.config.duplicate_window).toBe(nanos(86_400_000));
+  });
+
   it("sends fine_tuning.job.succeeded: the row appears, stats counts it, the job shows succeeded with its model", async () => {
     fake.fineTuningJob("ftjob-1", {
       status: "succeeded",
@@ -154,7 +185,9 @@ describe("npm start, then the CLI", () => {
 
     const job = await eventually(
       async () => {
-        const res = await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs/ftjob-1`);
+        const res = await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs/ftjob-1`, {
+          headers: auth,
+        });
         return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
       },
       { message: "the projection row" },
@@ -171,12 +204,16 @@ describe("npm start, then the CLI", () => {
   });
 
   it("rebuilds the projection to the same rows and sends no notification", async () => {
-    const before = await (await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs`)).json();
+    const before = await (
+      await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs`, { headers: auth })
+    ).json();
     const calls = receiver.received.length;
     const rebuilt = await cli("projections", "rebuild", "fine-tune");
     expect(rebuilt.code, rebuilt.err).toBe(0);
     expect(rebuilt.out).toContain("done");
-    const after = await (await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs`)).json();
+    const after = await (
+      await fetch(`${cliEnv.HOOKSTREAM_FINE_TUNE_URL}/fine-tune-jobs`, { headers: auth })
+    ).json();
     expect(after).toEqual(before);
     expect(receiver.received.length).toBe(calls);
   });
@@ -187,8 +224,13 @@ describe("npm start, then the CLI", () => {
     expect(r.err).toContain("cannot reach the gateway");
   });
 
-  it("stops every service on SIGTERM and exits 0", async () => {
+  it("stops every service when npm alone gets SIGTERM, and leaves no process behind", async () => {
+    expect(processesOfThisTest().length).toBeGreaterThanOrEqual(SERVICES.length);
     system.kill("SIGTERM");
-    expect(await systemExit).toBe(0);
+    await systemExit;
+    await eventually(() => processesOfThisTest().length === 0, {
+      timeoutMs: 25_000,
+      message: `every process of npm start to exit (left: ${processesOfThisTest().join(", ")})`,
+    });
   });
 });

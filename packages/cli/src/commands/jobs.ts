@@ -13,7 +13,11 @@ async function getJson(
   const url = `${baseUrl(env)}${path}`;
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+    // the job API asks for the admin token unless the service runs with FINE_TUNE_API_PUBLIC=true
+    const headers: Record<string, string> = env.ADMIN_TOKEN
+      ? { authorization: `Bearer ${env.ADMIN_TOKEN}` }
+      : {};
+    res = await fetch(url, { headers, signal: AbortSignal.timeout(15_000) });
   } catch (err) {
     throw unreachable("the fine-tune service", baseUrl(env), err);
   }
