@@ -138,10 +138,10 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
   });
 
   it("migrates in one Job while the Deployments skip migrations", () => {
-    expect(config?.data?.RUN_MIGRATIONS).toBe("false");
+    expect(config?.data?.MIGRATIONS).toBe("skip");
     const [job] = ofKind("Job");
     const env = job?.spec.template.spec.containers[0].env as { name: string; value?: string }[];
-    expect(env.find((e) => e.name === "MIGRATE_ONLY")?.value).toBe("true");
+    expect(env.find((e) => e.name === "MIGRATIONS")?.value).toBe("only");
   });
 
   it("logs each service in to NATS as a user of deploy/nats/accounts.conf with that user's inbox", () => {
