@@ -2,7 +2,7 @@ import { NatsCluster } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { everyIdStoredOnce, gatewayUrl, load, post, resend, type System, sleep, system } from "./harness";
+import { everyIdStoredOnce, gatewayUrl, load, type System, sendAgain, sleep, system } from "./harness";
 
 const cluster = await NatsCluster.start(3);
 let sys: System;
@@ -44,7 +44,7 @@ describe("a 3-node JetStream cluster with replicas 3", () => {
     // OpenAI sends a 503'd event again: a 503 may hide a publish the old leader did
     // store, and the new leader must still dedup the repeat (checked in the stream)
     const refused = answers.filter((a) => a.status === 503);
-    const again = await Promise.all(refused.map((a) => post(gatewayUrl(gateway), a.body, resend(a))));
+    const again = await sendAgain(gatewayUrl(gateway), refused);
     expect(again.filter((a) => a.status !== 200)).toEqual([]);
     await everyIdStoredOnce(
       sys,

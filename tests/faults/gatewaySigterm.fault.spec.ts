@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { everyIdStoredOnce, gatewayUrl, load, post, resend, type System, sleep, system } from "./harness";
+import { everyIdStoredOnce, gatewayUrl, load, type System, sendAgain, sleep, system } from "./harness";
 
 let sys: System;
 
@@ -44,7 +44,7 @@ describe("SIGTERM of the gateway under load (issue 8, defect 9)", () => {
     // OpenAI sends again every event that did not get a 200: each is then stored once
     const next = await sys.start("gateway");
     const retried = answers.filter((a) => a.status !== 200);
-    const again = await Promise.all(retried.map((a) => post(gatewayUrl(next), a.body, resend(a))));
+    const again = await sendAgain(gatewayUrl(next), retried);
     expect(again.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.error}`)).toEqual([]);
     await everyIdStoredOnce(
       sys,

@@ -169,6 +169,31 @@ export function resend(a: Answer): Record<string, string> {
   return signWebhook(TEST_SECRET, a.body, { webhookId: a.headers["webhook-id"] }).headers;
 }
 
+/**
+ * Sends each event again as OpenAI does after a 503 or a failed connection: same id and
+ * body, new signature, a few at a time, and again after a pause while it is refused.
+ * Resolves with the last answer of each (a 200 unless the gateway kept refusing).
+ */
+export async function sendAgain(url: string, answers: Answer[], attempts = 20): Promise<Answer[]> {
+  const out: Answer[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < answers.length) {
+        const a = answers[next++]!;
+        let last = a;
+        for (let i = 0; i < attempts; i++) {
+          last = await post(url, a.body, resend(a));
+          if (last.status !== 503 && last.error === null) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        out.push(last);
+      }
+    }),
+  );
+  return out;
+}
+
 export function gatewayUrl(p: ServiceProcess): string {
   return `http://127.0.0.1:${p.opts.port}/webhooks/openai`;
 }

@@ -1,6 +1,6 @@
 import { NatsServerProcess } from "@hookstream/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { everyIdStoredOnce, gatewayUrl, load, post, resend, type System, sleep, system } from "./harness";
+import { everyIdStoredOnce, gatewayUrl, load, type System, sendAgain, sleep, system } from "./harness";
 
 const nats = await NatsServerProcess.start();
 let sys: System;
@@ -40,7 +40,7 @@ describe("NATS restarted in the middle of a steady load", () => {
     // recovered without a restart: 200s again after NATS came back
     expect(ok.some((a) => a.at > upAt)).toBe(true);
     // OpenAI sends each refused event again later: each is then stored once
-    const again = await Promise.all(refused.map((a) => post(gatewayUrl(gateway), a.body, resend(a))));
+    const again = await sendAgain(gatewayUrl(gateway), refused);
     expect(again.filter((a) => a.status !== 200)).toEqual([]);
     await everyIdStoredOnce(
       sys,
