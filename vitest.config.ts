@@ -32,6 +32,7 @@ export default defineConfig({
             "tests/*.spec.ts",
             "tests/deploy/**/*.spec.ts",
             "tests/ops/**/*.spec.ts",
+            "tests/console/**/*.spec.ts",
           ],
           exclude: ["**/node_modules/**"],
           maxWorkers: 2,

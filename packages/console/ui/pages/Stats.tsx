@@ -10,46 +10,44 @@ const REFRESH_MS = 10_000;
 function PerMinuteChart({ points }: { points: EventStats["per_minute"] }) {
   const max = Math.max(1, ...points.map((p) => p.count));
   const w = 600;
-  const h = 160;
+  const h = 100;
   const bw = w / points.length;
   const total = points.reduce((s, p) => s + p.count, 0);
   const time = (iso: string) =>
     new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
   return (
     <figure class="chart">
+      <p class="chart-max" aria-hidden="true">
+        {max} / min
+      </p>
       <svg
-        viewBox={`0 0 ${w} ${h + 20}`}
+        viewBox={`0 0 ${w} ${h}`}
+        preserveAspectRatio="none"
         role="img"
         aria-label={`Events per minute over the last hour: ${total} in all, at most ${max} in one minute`}
       >
         <line x1="0" y1={h} x2={w} y2={h} class="axis" />
-        {points.map((p, i) => {
-          const bh = (p.count / max) * (h - 10);
-          return (
+        {points.map((p, i) =>
+          p.count === 0 ? null : (
             <rect
               key={p.minute}
               x={i * bw + 1}
-              y={h - bh}
+              y={h - (p.count / max) * (h - 4)}
               width={Math.max(1, bw - 2)}
-              height={bh}
+              height={(p.count / max) * (h - 4)}
               class="bar"
             >
               <title>
                 {time(p.minute)}: {p.count}
               </title>
             </rect>
-          );
-        })}
-        <text x="0" y={h + 16} class="tick">
-          {points[0] ? time(points[0].minute) : ""}
-        </text>
-        <text x={w} y={h + 16} class="tick" text-anchor="end">
-          now
-        </text>
-        <text x="4" y="12" class="tick">
-          {max}/min
-        </text>
+          ),
+        )}
       </svg>
+      <p class="chart-axis" aria-hidden="true">
+        <span>{points[0] ? time(points[0].minute) : ""}</span>
+        <span>now</span>
+      </p>
       <figcaption>Events received per minute, last hour ({total} in all)</figcaption>
     </figure>
   );
@@ -67,7 +65,7 @@ function Bars({ counts, href }: { counts: Array<[string, number]>; href: (k: str
             </th>
             <td class="num">{n}</td>
             <td class="bar-cell" aria-hidden="true">
-              <span style={{ width: `${(n / max) * 100}%` }} />
+              {n > 0 && <span style={{ width: `${(n / max) * 100}%` }} />}
             </td>
           </tr>
         ))}

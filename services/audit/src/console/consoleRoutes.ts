@@ -1,7 +1,8 @@
 import type { Topology } from "@hookstream/contracts";
+import { HttpError, RateLimitedError, UnavailableError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../adminErrors";
 import type { AuditMetrics } from "../auditMetrics";
@@ -14,7 +15,9 @@ import { redriveBySeq } from "./redriveBySeq";
 import { eventFilterOf, matchesFilter, SearchQuery, searchEvents } from "./searchEvents";
 
 export interface ConsoleRouteDeps {
-  adminToken: string | undefined;
+  /** the service's shared admin check; without it, a plain check of `adminToken` */
+  requireAdmin?: preHandlerAsyncHookHandler;
+  adminToken?: string | undefined;
   em: EntityManager;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -55,8 +58,15 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   });
 
   app.register(async (admin) => {
-    admin.addHook("onRequest", adminAuthHook(deps.adminToken));
+    if (deps.requireAdmin) admin.addHook("preHandler", deps.requireAdmin);
+    else admin.addHook("onRequest", adminAuthHook(deps.adminToken));
     admin.setErrorHandler((err, _req, reply) => {
+      if (err instanceof HttpError) {
+        const retry =
+          err instanceof RateLimitedError || err instanceof UnavailableError ? err.retryAfterSec : undefined;
+        if (retry !== undefined) reply.header("retry-after", String(retry));
+        return reply.code(err.statusCode).send({ error: err.code, message: err.message });
+      }
       if (err instanceof BadRequestError)
         return reply.code(400).send({ error: err.code, message: err.message });
       if (err instanceof NotFoundError)

@@ -2,7 +2,7 @@ import { CONSOLE_ASSETS_DIR } from "@hookstream/console";
 import type { Topology } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
 import { parseConsoleConfig } from "./consoleConfig";
@@ -15,7 +15,10 @@ export { LiveFeed } from "./liveFeed";
 
 export interface ConsoleDeps {
   logger: Logger;
-  adminToken: string | undefined;
+  /** the service's shared admin check (ADMIN_TOKEN/ADMIN_TOKENS, rate-limited failures) */
+  requireAdmin?: preHandlerAsyncHookHandler;
+  /** used only without requireAdmin: a plain bearer check */
+  adminToken?: string | undefined;
   em: EntityManager;
   js: JetStreamClient;
   jsm: JetStreamManager;

@@ -1,0 +1,203 @@
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core) against
+ * the whole system: sign in, see a signed webhook arrive live, find it, follow its
+ * handler timeline, redrive a dead letter, replay with the inbox bypassed, read a
+ * fine-tuning job and its history, and be refused with a wrong token.
+ * `UPDATE_SCREENSHOTS=1` also rewrites docs/console-events.png and docs/console-event.png.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { eventually } from "@hookstream/testing";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ADMIN_TOKEN, type ConsoleSystem, ROOT, startConsoleSystem } from "./consoleSystem";
+
+let system: ConsoleSystem;
+let page: Page;
+const SHOTS = join(ROOT, ".tmp", "console");
+const DOCS = process.env.UPDATE_SCREENSHOTS === "1";
+
+/** waits (polling the DOM) for a visible element; fails with what the page shows */
+async function visible(locator: ReturnType<Page["locator"]>, timeout = 20_000) {
+  await locator.first().waitFor({ state: "visible", timeout });
+}
+
+async function shoot(name: string, docs?: string) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
+    await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+    if (docs && width === 1280) await page.screenshot({ path: join(ROOT, "docs", docs), fullPage: false });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  system = await startConsoleSystem({
+    natsUrl: inject("natsUrl"),
+    databaseUrl: inject("databaseUrl"),
+    label: "console",
+    // two deliveries, short delays: a failing notification reaches the DLQ in well under a second
+    env: {
+      HANDLER_MAX_DELIVER: "2",
+      HANDLER_BASE_DELAY_MS: "100",
+      HANDLER_MAX_DELAY_MS: "200",
+    },
+  });
+  page = await system.browser.newPage();
+}, 120_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe("the console", () => {
+  it("refuses a wrong token and says so", async () => {
+    await page.goto(system.consoleUrl);
+    await page.getByLabel("Admin token").fill("not-the-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await visible(page.getByRole("alert").filter({ hasText: "Wrong token" }));
+    expect(await page.getByRole("heading", { name: "Events" }).count()).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('hookstream.adminToken')")).toBeNull();
+  });
+
+  it("signs in with ADMIN_TOKEN and keeps it in the session only", async () => {
+    await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await visible(page.getByRole("heading", { name: "Events" }));
+    expect(await page.evaluate("sessionStorage.getItem('hookstream.adminToken')")).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate("localStorage.length")).toBe(0);
+  });
+
+  it("shows a signed webhook as it arrives, without a reload", async () => {
+    await visible(page.getByRole("status").filter({ hasText: "live" }));
+    const before = page.url();
+    const id = await system.send("batch.completed", { data: { id: "batch_console_live" } });
+    await visible(page.getByRole("row").filter({ hasText: id }));
+    expect(page.url()).toBe(before);
+    await visible(page.getByRole("row").filter({ hasText: id }).getByText("processed"));
+  });
+
+  it("finds the event by its id and by its resource id, with the filter in the URL", async () => {
+    const id = await system.send("batch.completed", { data: { id: "batch_console_search" } });
+    for (const term of [id, "batch_console_search"]) {
+      await page.getByRole("searchbox", { name: "Search" }).fill(term);
+      await page.getByRole("button", { name: "Apply" }).click();
+      await page.waitForURL((u) => u.searchParams.get("q") === term);
+      await visible(page.getByRole("row").filter({ hasText: id }));
+      expect(await page.locator("tbody tr").count()).toBe(1);
+    }
+    // a shared link opens the same search
+    await page.reload();
+    await visible(page.getByRole("row").filter({ hasText: id }));
+    expect(await page.getByRole("searchbox", { name: "Search" }).inputValue()).toBe("batch_console_search");
+  });
+
+  it("opens the event and shows its body, headers and a handler timeline that reaches processed", async () => {
+    const id = await system.send("batch.completed", { data: { id: "batch_console_detail" } });
+    await page.goto(`${system.consoleUrl}/events?q=${id}`);
+    await page.getByRole("link", { name: id }).click();
+    await visible(page.getByRole("heading", { name: id }));
+    const timeline = page.getByRole("list", { name: "Handler attempts" });
+    await visible(
+      timeline.getByRole("listitem").filter({ hasText: "batch" }).filter({ hasText: "processed" }),
+    );
+    await visible(page.getByRole("region", { name: "Raw body" }).getByText("batch_console_detail"));
+    await visible(page.getByRole("rowheader", { name: "Webhook-Signature" }));
+    expect(await page.getByText(/webhooks\.openai\.batch\.completed/).count()).toBeGreaterThan(0);
+    await shoot("event", DOCS ? "console-event.png" : undefined);
+  });
+
+  it("redrives a dead letter from the Dead letters page, and the event ends processed", async () => {
+    // both deliveries of the notification fail: the batch handler dead-letters the event
+    system.receiver.failNext(2, 500);
+    const id = await system.send("batch.failed", { data: { id: "batch_console_dead" } });
+    await page.goto(`${system.consoleUrl}/dlq`);
+    const row = page.getByRole("row").filter({ hasText: id });
+    await eventually(
+      async () => {
+        if ((await row.count()) > 0) return true;
+        await page.reload();
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: `${id} in the dead-letter list` },
+    );
+    await shoot("dlq");
+    await row.getByRole("button", { name: "Redrive" }).click();
+    const dialog = page.getByRole("dialog");
+    await visible(dialog.getByText("Redrive 1 dead letter?"));
+    await dialog.getByRole("button", { name: "Redrive 1 dead letter" }).click();
+    await visible(page.getByRole("status").filter({ hasText: "Redrove 1 dead letter" }));
+    await visible(page.getByText("No dead letters"));
+
+    await page.goto(`${system.consoleUrl}/events/${id}`);
+    const timeline = page.getByRole("list", { name: "Handler attempts" });
+    await visible(timeline.getByRole("listitem").filter({ hasText: "dead" }));
+    await visible(
+      timeline.getByRole("listitem").filter({ hasText: "processed" }).filter({ hasText: "replay" }),
+    );
+    await visible(page.locator(".page-head").getByText("processed", { exact: true }));
+  });
+
+  it("replays an event with the inbox bypassed: the handler runs it again in full", async () => {
+    const id = await system.send("batch.completed", { data: { id: "batch_console_replay" } });
+    await eventually(() => system.receiver.on("/notify").some((n) => JSON.stringify(n.body).includes(id)), {
+      message: "the first notification",
+    });
+    const notified = () =>
+      system.receiver.on("/notify").filter((n) => JSON.stringify(n.body).includes(id)).length;
+    expect(notified()).toBe(1);
+
+    await page.goto(`${system.consoleUrl}/replay?event=${id}`);
+    const bypass = page.getByRole("switch", { name: "Bypass inbox" });
+    await visible(page.getByText("notifications and other side effects happen again"));
+    await bypass.check();
+    await shoot("replay");
+    await page.getByRole("button", { name: "Replay" }).click();
+    await visible(page.getByRole("status").filter({ hasText: "bypassing its inbox" }));
+    await eventually(() => notified() === 2, { message: "the replay's notification" });
+
+    await page.getByRole("link", { name: "Watch its timeline" }).click();
+    const timeline = page.getByRole("list", { name: "Handler attempts" });
+    await visible(
+      timeline.getByRole("listitem").filter({ hasText: "replay" }).filter({ hasText: "processed" }),
+    );
+    expect(await timeline.getByText("already handled").count()).toBe(0);
+  });
+
+  it("lists fine-tuning jobs by status and opens one with its history", async () => {
+    system.fake.fineTuningJob("ftjob-console", {
+      status: "succeeded",
+      fine_tuned_model: "ft:gpt-4o-mini:acme::console",
+      trained_tokens: 1234,
+    });
+    const id = await system.send("fine_tuning.job.succeeded", { data: { id: "ftjob-console" } });
+    await page.goto(`${system.consoleUrl}/jobs?status=succeeded`);
+    await eventually(
+      async () => {
+        if ((await page.getByRole("link", { name: "ftjob-console" }).count()) > 0) return true;
+        await page.reload();
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, message: "the job in the list" },
+    );
+    await page.getByRole("link", { name: "ftjob-console" }).click();
+    await visible(page.getByRole("heading", { name: "ftjob-console" }));
+    await visible(page.getByText("ft:gpt-4o-mini:acme::console"));
+    const history = page.getByRole("table", { name: "Job history" });
+    await visible(history.getByRole("row").filter({ hasText: id }).filter({ hasText: "succeeded" }));
+    await shoot("job");
+  });
+
+  it("draws the stats page and the other audit instance serves the same console", async () => {
+    await page.goto(`${system.consoleUrl}/stats`);
+    await visible(page.getByRole("img", { name: /Events per minute over the last hour/ }));
+    await shoot("stats");
+    await page.goto(`${system.consoleUrl}/events`);
+    await visible(page.getByRole("row").filter({ hasText: "fine_tuning.job.succeeded" }));
+    await shoot("events", DOCS ? "console-events.png" : undefined);
+    const res = await fetch(`${system.otherAuditUrl}/events/some-shared-link`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('<div id="app">');
+  });
+});
