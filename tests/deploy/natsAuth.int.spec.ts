@@ -28,7 +28,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ROLES = ["gateway", "audit", "fine-tuning", "batch", "response", "fine-tune", "admin"] as const;
 type Role = (typeof ROLES)[number];
 const passwordVar = (role: Role) => `HOOKSTREAM_NATS_${role.toUpperCase().replaceAll("-", "_")}_PASSWORD`;
-const passwords = Object.fromEntries(ROLES.map((r) => [r, randomBytes(12).toString("hex")])) as Record<
+// nats-server parses a variable's value as a config value: a password starting with a
+// digit ("1e5…") would not be read as a string, so each one starts with a letter
+const passwords = Object.fromEntries(ROLES.map((r) => [r, `pw${randomBytes(12).toString("hex")}`])) as Record<
   Role,
   string
 >;
