@@ -26,6 +26,12 @@ async function shoot(name: string, docs?: string) {
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 1280 ? 800 : 844 });
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: true });
+    // nothing may stick out sideways at either width (a phone would scroll the whole page)
+    const wider = await page.evaluate(`[...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+        && !e.closest(".table-wrap, .json-scroll"))
+      .map((e) => e.tagName + "." + e.className).slice(0, 5)`);
+    expect(wider, `${name} at ${width} px`).toEqual([]);
     if (docs && width === 1280) await page.screenshot({ path: join(ROOT, "docs", docs), fullPage: false });
   }
   await page.setViewportSize({ width: 1280, height: 800 });
