@@ -13,7 +13,7 @@
  *
  * Plain JavaScript so that it runs before anything is built.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 
@@ -23,7 +23,12 @@ if (entryPoints.length === 0) {
   console.error(`build: no src/index.ts or src/main.ts in ${cwd}`);
   process.exit(1);
 }
-for (const f of ["index.js", "index.js.map", "main.js", "main.js.map"]) rmSync(join(cwd, "dist", f), { force: true });
+// our output is the .js files at the top of dist/ (entries and shared chunks); a
+// workspace may keep more there (the console's built UI in dist/ui)
+const dist = join(cwd, "dist");
+if (existsSync(dist)) {
+  for (const f of readdirSync(dist)) if (/\.js(\.map)?$/.test(f)) rmSync(join(dist, f), { force: true });
+}
 await build({
   entryPoints,
   outdir: "dist",
@@ -33,6 +38,10 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: true,
+  // a dynamic import() of a workspace file becomes its own chunk, loaded when needed
+  // (the CLI loads one command, not all of them)
+  splitting: true,
+  chunkNames: "chunk-[hash]",
   // keep class and function names: pino error serialisation and MikroORM migrations read them
   keepNames: true,
   logLevel: "warning",

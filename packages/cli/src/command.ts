@@ -9,8 +9,6 @@ export interface CommandContext {
 /** One CLI command; `run` returns the exit code. */
 export interface Command {
   name: string;
-  /** one line, shown by `hookstream help` */
-  summary: string;
   usage: string;
   run(args: string[], ctx: CommandContext): Promise<number>;
 }

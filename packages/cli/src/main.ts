@@ -1,5 +1,5 @@
-import { CliError, type Command, type CommandContext } from "./command";
-import { COMMANDS } from "./commands/index";
+import { CliError, type CommandContext } from "./command";
+import { COMMANDS, type CommandEntry } from "./commands/index";
 
 function help(ctx: CommandContext): void {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 4);
@@ -10,7 +10,7 @@ function help(ctx: CommandContext): void {
   ctx.out.write("\nRun `hookstream help <command>` for a command's options.\n");
 }
 
-function find(name: string): Command | undefined {
+function find(name: string): CommandEntry | undefined {
   // a command name may have two words (`dlq list`, `projections rebuild`): longest match wins
   return COMMANDS.filter((c) => name === c.name || name.startsWith(`${c.name} `)).sort(
     (a, b) => b.name.length - a.name.length,
@@ -24,17 +24,18 @@ export async function main(
   const [first, ...rest] = argv;
   if (!first || first === "help" || first === "--help" || first === "-h") {
     const topic = rest.length > 0 ? find(rest.join(" ")) : undefined;
-    if (topic) ctx.out.write(`${topic.usage}\n`);
+    if (topic) ctx.out.write(`${(await topic.load()).usage}\n`);
     else help(ctx);
     return 0;
   }
   const second = rest[0];
-  const command = (second && find(`${first} ${second}`)) || find(first);
-  if (!command) {
+  const entry = (second && find(`${first} ${second}`)) || find(first);
+  if (!entry) {
     ctx.err.write(`hookstream: unknown command "${first}". Run \`hookstream help\`.\n`);
     return 2;
   }
-  const args = command.name.includes(" ") ? rest.slice(1) : rest;
+  const args = entry.name.includes(" ") ? rest.slice(1) : rest;
+  const command = await entry.load();
   try {
     return await command.run(args, ctx);
   } catch (err) {

@@ -45,7 +45,6 @@ const LIST_USAGE =
 
 export const dlqList: Command = {
   name: "dlq list",
-  summary: "list dead-lettered messages (filters: --handler, --type, --since)",
   usage: LIST_USAGE,
   async run(args, ctx) {
     const f = filters(args, LIST_USAGE);
@@ -67,7 +66,6 @@ const REPLAY_USAGE =
 
 export const dlqReplay: Command = {
   name: "dlq replay",
-  summary: "redrive dead letters to their handler (filters: --handler, --type, --since)",
   usage: REPLAY_USAGE,
   async run(args, ctx) {
     const f = filters(args, REPLAY_USAGE);

@@ -41,7 +41,6 @@ function report(r: ErasureResult): string {
 
 export const erase: Command = {
   name: "erase",
-  summary: "erase one event or one resource from every store (--dry-run counts)",
   usage: USAGE,
   async run(args, ctx) {
     let v: { event?: string; resource?: string; "dry-run"?: boolean; json?: boolean };

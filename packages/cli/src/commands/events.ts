@@ -20,7 +20,6 @@ interface EventRow {
 
 export const events: Command = {
   name: "events",
-  summary: "list audited events (filters: --status, --type, --limit)",
   usage: USAGE,
   async run(args, ctx) {
     let values: { status?: string; type?: string; limit?: string; json?: boolean };

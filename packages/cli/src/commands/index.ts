@@ -1,22 +1,67 @@
 import type { Command } from "../command";
-import { dlqList, dlqReplay } from "./dlq";
-import { erase } from "./erase";
-import { events } from "./events";
-import { job, jobs, projectionsRebuild } from "./jobs";
-import { replay } from "./replay";
-import { send } from "./send";
-import { stats } from "./stats";
 
-/** Every command of the CLI; each lives in its own file in this folder. */
-export const COMMANDS: Command[] = [
-  send,
-  events,
-  stats,
-  dlqList,
-  dlqReplay,
-  replay,
-  erase,
-  jobs,
-  job,
-  projectionsRebuild,
+/** A command as `hookstream help` lists it; its code is loaded only when it runs. */
+export interface CommandEntry {
+  name: string;
+  /** one line, shown by `hookstream help` */
+  summary: string;
+  load(): Promise<Command>;
+}
+
+/**
+ * Every command of the CLI; each lives in its own file in this folder and is
+ * imported on use (a chunk of its own in the build), so `hookstream --help` and one
+ * command load only what they need.
+ */
+export const COMMANDS: CommandEntry[] = [
+  {
+    name: "send",
+    summary: "sign a test webhook like OpenAI and POST it to the gateway",
+    load: () => import("./send").then((m) => m.send),
+  },
+  {
+    name: "events",
+    summary: "list audited events (filters: --status, --type, --limit)",
+    load: () => import("./events").then((m) => m.events),
+  },
+  {
+    name: "stats",
+    summary: "count audited events by status and by type",
+    load: () => import("./stats").then((m) => m.stats),
+  },
+  {
+    name: "dlq list",
+    summary: "list dead-lettered messages (filters: --handler, --type, --since)",
+    load: () => import("./dlq").then((m) => m.dlqList),
+  },
+  {
+    name: "dlq replay",
+    summary: "redrive dead letters to their handler (filters: --handler, --type, --since)",
+    load: () => import("./dlq").then((m) => m.dlqReplay),
+  },
+  {
+    name: "replay",
+    summary: "replay one event, or every event matching a filter, to a handler",
+    load: () => import("./replay").then((m) => m.replay),
+  },
+  {
+    name: "erase",
+    summary: "erase one event or one resource from every store (--dry-run counts)",
+    load: () => import("./erase").then((m) => m.erase),
+  },
+  {
+    name: "jobs",
+    summary: "list fine-tuning jobs (filters: --status, --model, --limit)",
+    load: () => import("./jobs").then((m) => m.jobs),
+  },
+  {
+    name: "job",
+    summary: "show one fine-tuning job and its history",
+    load: () => import("./jobs").then((m) => m.job),
+  },
+  {
+    name: "projections rebuild",
+    summary: "rebuild a projection from its stream (fine-tune)",
+    load: () => import("./jobs").then((m) => m.projectionsRebuild),
+  },
 ];

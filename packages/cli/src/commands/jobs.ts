@@ -36,7 +36,6 @@ interface JobJson {
 
 export const jobs: Command = {
   name: "jobs",
-  summary: "list fine-tuning jobs (filters: --status, --model, --limit)",
   usage:
     "hookstream jobs [--status S] [--model M] [--limit N] [--json]\n  Lists fine_tune_jobs through the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL).",
   async run(args, ctx) {
@@ -75,7 +74,6 @@ export const jobs: Command = {
 
 export const job: Command = {
   name: "job",
-  summary: "show one fine-tuning job and its history",
   usage: "hookstream job <id>\n  Shows the job's row and the snapshots the stream holds for it.",
   async run(args, ctx) {
     const [id] = args;
@@ -90,7 +88,6 @@ export const job: Command = {
 
 export const projectionsRebuild: Command = {
   name: "projections rebuild",
-  summary: "rebuild a projection from its stream (fine-tune)",
   usage:
     "hookstream projections rebuild fine-tune\n  Replays FINE_TUNING into a fresh table beside fine_tune_jobs and swaps it in atomically.\n  Calls the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL) with $ADMIN_TOKEN; prints progress.",
   async run(args, ctx) {

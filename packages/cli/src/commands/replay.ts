@@ -151,7 +151,6 @@ async function bulk(v: Values, ctx: CommandContext): Promise<number> {
 
 export const replay: Command = {
   name: "replay",
-  summary: "replay one event, or every event matching a filter, to a handler",
   usage: USAGE,
   async run(args, ctx) {
     let parsed: ReturnType<typeof parse>;

@@ -13,7 +13,6 @@ const USAGE = `hookstream send <type> [--data JSON] [--id EVENT_ID] [--url URL] 
 
 export const send: Command = {
   name: "send",
-  summary: "sign a test webhook like OpenAI and POST it to the gateway",
   usage: USAGE,
   async run(args, ctx) {
     let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;

@@ -4,7 +4,6 @@ import { query } from "../database";
 
 export const stats: Command = {
   name: "stats",
-  summary: "count audited events by status and by type",
   usage:
     "hookstream stats [--json]\n  Counts webhook_events rows by status and by event type ($DATABASE_URL).",
   async run(args, ctx) {
