@@ -1,2 +1,3 @@
+export * from "./arrayLiteral";
 export * from "./ensureDatabase";
 export * from "./initOrm";

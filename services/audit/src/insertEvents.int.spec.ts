@@ -1,10 +1,10 @@
-import { initOrm } from "@hookstream/db";
+import { arrayLiteral, initOrm } from "@hookstream/db";
 import { createLogger } from "@hookstream/observability";
 import { createTestDatabase } from "@hookstream/testing";
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import type { EventInsertRow } from "./eventRow";
-import { arrayLiteral, insertEvents } from "./insertEvents";
+import { insertEvents } from "./insertEvents";
 import { AUDIT_MIGRATIONS } from "./migrations/index";
 import { WebhookEvent } from "./WebhookEvent";
 

@@ -1,3 +1,4 @@
+import { arrayLiteral } from "@hookstream/db";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { EventInsertRow } from "./eventRow";
 
@@ -19,36 +20,18 @@ const jsonbColumn = (n: number) =>
   `ARRAY(SELECT v FROM jsonb_array_elements($${n}::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY i)`;
 const INSERT_SQL = `
 INSERT INTO webhook_events (event_id, event_type, webhook_id, "timestamp", signature, headers, payload,
-  status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at)
+  status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at,
+  provider)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], ${jsonbColumn(6)},
   ${jsonbColumn(7)}, $8::text[], ${jsonbColumn(9)}, $10::int[], $11::text[], $12::text[], $13::bigint[],
-  $14::text[], $15::timestamptz[], $16::timestamptz[])
+  $14::text[], $15::timestamptz[], $16::timestamptz[], $17::text[])
 ON CONFLICT (event_id) DO UPDATE SET
   event_type = excluded.event_type, webhook_id = excluded.webhook_id, "timestamp" = excluded."timestamp",
   signature = excluded.signature, headers = excluded.headers, payload = excluded.payload,
   metadata = excluded.metadata, resource_type = excluded.resource_type, resource_id = excluded.resource_id,
-  stream_seq = excluded.stream_seq, subject = excluded.subject, updated_at = excluded.updated_at
+  stream_seq = excluded.stream_seq, subject = excluded.subject, updated_at = excluded.updated_at,
+  provider = excluded.provider
 WHERE webhook_events.subject IS NULL`;
-
-const NEEDS_ESCAPE = /["\\]/;
-const ESCAPE = /["\\]/g;
-
-/**
- * A Postgres array literal (`{"a","b",NULL}`), sent as one text parameter and cast
- * in SQL. The driver's own array encoding walks every element through its generic
- * value conversion; this is a loop over strings that rarely need escaping.
- */
-export function arrayLiteral(values: ReadonlyArray<string | number | null>): string {
-  let out = "{";
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ",";
-    const v = values[i];
-    if (v === null || v === undefined) out += "NULL";
-    else if (typeof v === "number") out += String(v);
-    else out += `"${NEEDS_ESCAPE.test(v) ? v.replace(ESCAPE, "\\$&") : v}"`;
-  }
-  return `${out}}`;
-}
 
 /** The statement that writes `rows` (the first row of each event id wins). */
 export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
@@ -70,6 +53,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
   const subject: string[] = [];
   const created: string[] = [];
   const updated: string[] = [];
+  const provider: Array<string | null> = [];
   // a batch shares one clock reading: format it once
   let lastDate: Date | null = null;
   let lastIso = "";
@@ -99,6 +83,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     subject.push(row.subject);
     created.push(iso(row.createdAt));
     updated.push(iso(row.updatedAt));
+    provider.push(row.provider ?? null);
   }
   const json = (texts: string[]) => `[${texts.join(",")}]`;
   const params = [
@@ -118,6 +103,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     arrayLiteral(subject),
     arrayLiteral(created),
     arrayLiteral(updated),
+    arrayLiteral(provider),
   ];
   return { sql: INSERT_SQL, params, rows: seen.size };
 }

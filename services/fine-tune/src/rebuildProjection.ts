@@ -1,8 +1,8 @@
 import type { Topology } from "@hookstream/contracts";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { applyStates } from "./applyStates";
-import { foldAll, type JobState } from "./evolve";
+import { applyStates, insertStates } from "./applyStates";
+import { evolve, foldAll, type JobState } from "./evolve";
 import { jobsTableDdl, renameJobsTableSql } from "./jobsTableDdl";
 import { parseSnapshot } from "./parseSnapshot";
 import { readStream } from "./readStream";
@@ -111,13 +111,15 @@ async function rebuildLocked(opts: RebuildOptions): Promise<RebuildResult> {
   await readStream(js, stream, { fromSeq: info.state.first_seq, toSeq: lastSeq }, (msg) => {
     const s = parseSnapshot(msg);
     if (s) {
-      foldAll([s], states);
+      const id = s.snapshot.job.id;
+      states.set(id, evolve(states.get(id) ?? null, s));
       snapshots++;
     } else skipped++;
     if ((snapshots + skipped) % 10_000 === 0) progress({ phase: "replay", read: snapshots + skipped, total });
   });
   progress({ phase: "write", read: snapshots + skipped, total });
-  await applyStates(orm.em.fork(), states.values(), REBUILD);
+  // the fresh table is this rebuild's alone (the lock): a plain insert, no guard
+  await insertStates(orm.em.fork(), states.values(), REBUILD);
 
   let caughtUp = 0;
   await orm.em.fork().transactional(async (em) => {
