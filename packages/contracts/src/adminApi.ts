@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DeliveryRecord } from "./delivery";
 import { OutcomeStatus } from "./outcome";
 
 /**
@@ -61,6 +62,14 @@ export const EventAttempt = z.object({
 });
 export type EventAttempt = z.infer<typeof EventAttempt>;
 
+/** One outbound notification attempt for one event (`webhook_deliveries`). */
+export const EventDelivery = DeliveryRecord.omit({ event_id: true, event_type: true });
+export type EventDelivery = z.infer<typeof EventDelivery>;
+
+/** `GET /admin/events/:event_id/deliveries`: every notification attempt, oldest first. */
+export const EventDeliveries = z.object({ deliveries: z.array(EventDelivery) });
+export type EventDeliveries = z.infer<typeof EventDeliveries>;
+
 /** `GET /admin/events/:event_id`: the row, its body and headers, and every attempt, oldest first. */
 export const EventDetail = EventSummary.extend({
   timestamp: z.string().nullable(),
@@ -69,6 +78,10 @@ export const EventDetail = EventSummary.extend({
   payload: z.unknown(),
   metadata: z.record(z.string(), z.unknown()),
   attempts: z.array(EventAttempt),
+  /** the sender (`openai`, or a WEBHOOK_PROVIDERS name); null for a row no message has filled yet */
+  provider: z.string().nullable().optional(),
+  /** every outbound notification attempt, oldest first */
+  deliveries: z.array(EventDelivery).optional(),
 });
 export type EventDetail = z.infer<typeof EventDetail>;
 

@@ -23,7 +23,9 @@ export type DurableKind =
   /** handler outcomes, folded into the audit table */
   | "outcomes"
   /** fine-tuning job snapshots, folded into the projection */
-  | "snapshots";
+  | "snapshots"
+  /** outbound notification attempts, into the audit's delivery log */
+  | "deliveries";
 
 export interface DurableSpec {
   kind: DurableKind;
@@ -104,6 +106,13 @@ export const CONSUMERS = {
     retry: STORE_RETRY,
     maxAckPending: 8_000,
   },
+  "audit-deliveries": {
+    kind: "deliveries",
+    stream: "deliveries",
+    filter: (t) => `${t.subjects.deliveriesPrefix}.>`,
+    retry: STORE_RETRY,
+    maxAckPending: 4_000,
+  },
   "fine-tune": {
     kind: "snapshots",
     stream: "fineTuning",
@@ -162,8 +171,8 @@ export const SERVICES = {
   audit: {
     portVar: "AUDIT_PORT",
     defaultPort: 3001,
-    durables: ["audit", "audit-outcomes"],
-    streams: ["webhooks", "outcomes", "dlq"],
+    durables: ["audit", "audit-outcomes", "audit-deliveries"],
+    streams: ["webhooks", "outcomes", "dlq", "deliveries"],
     database: true,
     ownsStreams: false,
   },
@@ -198,6 +207,7 @@ export function handlerServiceName(handler: HandlerName): ServiceName {
 export const DURABLES = {
   audit: "audit",
   auditOutcomes: "audit-outcomes",
+  auditDeliveries: "audit-deliveries",
   fineTune: "fine-tune",
 } as const satisfies Record<string, DurableName>;
 

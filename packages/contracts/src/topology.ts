@@ -14,6 +14,8 @@ export interface Topology {
     replays: string;
     /** captures the server's MAX_DELIVERIES advisories of WEBHOOKS and WEBHOOK_REPLAYS consumers */
     advisories: string;
+    /** one record per outbound notification attempt (`deliveries.<handler>`), read by the audit */
+    deliveries: string;
   };
   subjects: {
     /** every subject of the WEBHOOKS stream */
@@ -27,6 +29,8 @@ export interface Topology {
     /** `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<WEBHOOKS stream>.<consumer>` */
     maxDeliveriesAdvisory: string;
     maxDeliveriesReplayAdvisory: string;
+    /** `deliveries` — a handler's delivery records go to `${deliveriesPrefix}.<handler>` */
+    deliveriesPrefix: string;
   };
 }
 
@@ -47,6 +51,7 @@ export function makeTopology(namespace = ""): Topology {
       dlq: stream("WEBHOOK_DLQ"),
       replays: stream("WEBHOOK_REPLAYS"),
       advisories: stream("WEBHOOK_ADVISORIES"),
+      deliveries: stream("WEBHOOK_DELIVERIES"),
     },
     subjects: {
       webhooksAll: subject("webhooks.>"),
@@ -57,6 +62,7 @@ export function makeTopology(namespace = ""): Topology {
       replaysPrefix: subject("replay"),
       maxDeliveriesAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream("WEBHOOKS")}`,
       maxDeliveriesReplayAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream("WEBHOOK_REPLAYS")}`,
+      deliveriesPrefix: subject("deliveries"),
     },
   };
 }
@@ -64,6 +70,25 @@ export function makeTopology(namespace = ""): Topology {
 /** `webhooks.openai.fine_tuning.job.succeeded` for `fine_tuning.job.succeeded`. */
 export function eventSubject(topology: Topology, eventType: string): string {
   return `${topology.subjects.openaiPrefix}.${eventType}`;
+}
+
+/** The provider OpenAI's events come from: `POST /webhooks/openai`, subjects `webhooks.openai.<type>`. */
+export const OPENAI_PROVIDER = "openai";
+
+/**
+ * `webhooks.<provider>.<type>` (DESIGN.md, senders beyond OpenAI): `webhooks.acme.invoice.paid`
+ * for provider `acme` and type `invoice.paid`. For `openai` it is eventSubject's subject.
+ */
+export function providerEventSubject(topology: Topology, provider: string, eventType: string): string {
+  return `${topology.subjects.webhooksAll.slice(0, -1)}${provider}.${eventType}`;
+}
+
+/** The provider of a WEBHOOKS subject (`acme` for `webhooks.acme.invoice.paid`), or null for another subject. */
+export function providerOfSubject(topology: Topology, subject: string): string | null {
+  const prefix = topology.subjects.webhooksAll.slice(0, -1);
+  if (!subject.startsWith(prefix)) return null;
+  const dot = subject.indexOf(".", prefix.length);
+  return dot > prefix.length ? subject.slice(prefix.length, dot) : null;
 }
 
 /** The event type back from a WEBHOOKS subject, or null when the subject is not an OpenAI event. */
@@ -86,4 +111,9 @@ export function dlqSubject(topology: Topology, handler: string, eventType: strin
 
 export function replaySubject(topology: Topology, handler: string, eventType: string): string {
   return `${topology.subjects.replaysPrefix}.${handler}.${eventType}`;
+}
+
+/** `deliveries.<handler>`: the delivery records of one handler's outbound notifications. */
+export function deliverySubject(topology: Topology, handler: string): string {
+  return `${topology.subjects.deliveriesPrefix}.${handler}`;
 }

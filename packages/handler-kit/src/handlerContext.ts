@@ -1,5 +1,5 @@
-import type { OpenAIEvent, Topology } from "@hookstream/contracts";
-import { PermanentError } from "@hookstream/messaging";
+import { handlerForType, type OpenAIEvent, type Topology } from "@hookstream/contracts";
+import { PermanentError, RetryableError } from "@hookstream/messaging";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type OpenAI from "openai";
 import type { Logger } from "pino";
@@ -7,6 +7,7 @@ import { classifyOpenAIError } from "./classifyError";
 import type { HandlerContext } from "./HandlerDefinition";
 import type { HandlerConfig } from "./handlerConfig";
 import type { Inbox, InboxState } from "./inbox";
+import { createNotifier, type Notifier } from "./notify/index";
 import { postJson } from "./postJson";
 
 export interface HandlerContextDeps {
@@ -21,6 +22,11 @@ export interface HandlerContextDeps {
   inbox: Inbox;
   /** the event's inbox state as claimed: the steps already done */
   state: InboxState;
+  /**
+   * the service's notifier (signing, delivery log, circuit breakers; handlerService
+   * makes one per instance); without it, one for this event alone, without metrics
+   */
+  notifier?: Notifier;
 }
 
 /**
@@ -57,8 +63,32 @@ export function createHandlerContext(deps: HandlerContextDeps): HandlerContext {
       state.steps.add(step);
     },
     async notify(notification) {
+      const notifier =
+        deps.notifier ??
+        createNotifier({
+          handler: handlerForType(event.type) ?? "handler",
+          config,
+          js: deps.js,
+          topology: deps.topology,
+          logger,
+        });
+      // every destination is tried: one that fails or is paused does not hold up the others
+      const errors: unknown[] = [];
       for (const url of config.NOTIFY_URLS) {
-        await ctx.once(`notify:${url}`, () => ctx.postJson(url, notification));
+        await ctx
+          .once(`notify:${url}`, () =>
+            notifier.deliver({ event, attempt: deps.attempt, url, body: notification }),
+          )
+          .catch((err: unknown) => errors.push(err));
+      }
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) {
+        // retried while any destination may still take it; dead-lettered when none can
+        const message = errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
+        const retry = errors.some((e) => !(e instanceof PermanentError));
+        throw retry
+          ? new RetryableError(message, { cause: errors[0] })
+          : new PermanentError(message, { cause: errors[0] });
       }
     },
     postJson: (url, body) =>

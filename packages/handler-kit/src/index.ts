@@ -5,6 +5,7 @@ export * from "./handlerContext";
 export * from "./handlerService";
 export * from "./inbox";
 export * from "./maxDeliveriesAdvisory";
+export * from "./notify/index";
 export * from "./openaiClient";
 export * from "./postJson";
 export * from "./processDelivery";

@@ -6,6 +6,10 @@ export interface PostJsonOptions {
   /** sent as `Idempotency-Key`: the event id, so a receiver can drop our retries */
   idempotencyKey: string;
   timeoutMs: number;
+  /** more headers from the exact body text sent (the Standard Webhooks signature: notify/) */
+  sign?: (body: string) => Record<string, string>;
+  /** told the status of the answer, whatever it is (the delivery log) */
+  onStatus?: (status: number) => void;
 }
 
 /**
@@ -19,6 +23,7 @@ export function postJson(url: string, body: unknown, opts: PostJsonOptions): Pro
     `POST ${target.host}`,
     { "http.request.method": "POST", "server.address": target.hostname, "url.path": target.pathname },
     async (traceHeaders, span) => {
+      const text = JSON.stringify(body);
       let res: Response;
       try {
         res = await fetch(url, {
@@ -27,8 +32,9 @@ export function postJson(url: string, body: unknown, opts: PostJsonOptions): Pro
             ...traceHeaders,
             "content-type": "application/json",
             "idempotency-key": opts.idempotencyKey,
+            ...opts.sign?.(text),
           },
-          body: JSON.stringify(body),
+          body: text,
           signal: AbortSignal.timeout(opts.timeoutMs),
         });
       } catch (err) {
@@ -37,6 +43,7 @@ export function postJson(url: string, body: unknown, opts: PostJsonOptions): Pro
         });
       }
       span.setAttribute("http.response.status_code", res.status);
+      opts.onStatus?.(res.status);
       // drain the body so the connection can be reused
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return;

@@ -17,6 +17,7 @@ import type { HandlerConfig } from "./handlerConfig";
 import { createHandlerContext } from "./handlerContext";
 import type { HandlerMetrics } from "./handlerMetrics";
 import type { Inbox, InboxState } from "./inbox";
+import type { Notifier } from "./notify/index";
 
 /** How a delivery ended when it did not throw. */
 export type DeliveryVerdict =
@@ -39,6 +40,8 @@ export interface DeliveryDeps {
   leaseMs: number;
   /** true once the service is stopping: a delivery waiting for another holder hands its message back */
   stopping: () => boolean;
+  /** the instance's notifier (signing, delivery log, circuit breakers) */
+  notifier?: Notifier;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -128,6 +131,7 @@ export async function processWithLease(
     openai: deps.openai,
     inbox: deps.inbox,
     state,
+    notifier: deps.notifier,
   });
   const renew = setInterval(
     () =>

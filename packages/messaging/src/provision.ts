@@ -21,7 +21,7 @@ export interface StreamOptions {
   duplicateWindowMs: number;
   /** how long WEBHOOKS keeps messages (default 30 days) */
   maxAgeMs: number;
-  /** WEBHOOK_OUTCOMES, WEBHOOK_REPLAYS and WEBHOOK_ADVISORIES (default 30 days) */
+  /** WEBHOOK_OUTCOMES, WEBHOOK_REPLAYS, WEBHOOK_ADVISORIES and WEBHOOK_DELIVERIES (default 30 days) */
   outcomesMaxAgeMs: number;
   /** WEBHOOK_DLQ (default 90 days: dead letters wait for a person) */
   dlqMaxAgeMs: number;
@@ -123,6 +123,13 @@ export function streamSpecs(topology: Topology, opts: StreamOptions): StreamSpec
         `${topology.subjects.maxDeliveriesAdvisory}.>`,
         `${topology.subjects.maxDeliveriesReplayAdvisory}.>`,
       ],
+      max_age: ageOf(opts.outcomesMaxAgeMs),
+    },
+    // one record per outbound notification attempt, kept as long as the outcomes
+    {
+      ...common,
+      name: topology.streams.deliveries,
+      subjects: [`${topology.subjects.deliveriesPrefix}.>`],
       max_age: ageOf(opts.outcomesMaxAgeMs),
     },
   ];

@@ -4,6 +4,7 @@ import { buildAuditRoutes } from "./app";
 import { startAuditConsumers } from "./auditConsumers";
 import { createAuditMetrics } from "./auditMetrics";
 import { auditEnv } from "./config";
+import { registerDeliveryRoutes, startDeliveryConsumer } from "./deliveries/index";
 import { AUDIT_MIGRATIONS } from "./migrations/index";
 import { startRetention } from "./retention/index";
 import { WebhookEvent } from "./WebhookEvent";
@@ -30,6 +31,8 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
     const orm = ctx.orm();
     const events = ctx.durables.get(DURABLES.audit);
     if (!events) throw new Error("the catalog gives the audit no `audit` durable");
+    const deliveries = ctx.durables.get(DURABLES.auditDeliveries);
+    if (!deliveries) throw new Error("the catalog gives the audit no `audit-deliveries` durable");
     const metrics = createAuditMetrics(registry, {
       jsm,
       failureDurables: [...ctx.durables.values()],
@@ -49,11 +52,23 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
       maxBatch: config.AUDIT_BATCH_SIZE,
       now: ctx.now,
     });
+    // the delivery log: every outbound notification attempt (deliveries/)
+    const deliveryLog = startDeliveryConsumer({
+      js,
+      orm,
+      topology,
+      logger,
+      stream: deliveries.stream,
+      durable: deliveries.durable,
+      policy: deliveries.policy,
+      maxBatch: config.AUDIT_BATCH_SIZE,
+    });
     const retention = startRetention({ orm, config, registry, logger, now: ctx.now });
     return {
-      consumers: [consumers],
+      consumers: [consumers, deliveryLog],
       stop: () => retention.stop(),
-      routes: (app) =>
+      routes: (app) => {
+        registerDeliveryRoutes(app, { em: orm.em, requireAdmin: ctx.requireAdmin });
         buildAuditRoutes(app, {
           logger,
           registry,
@@ -65,7 +80,8 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
           requireAdmin: ctx.requireAdmin,
           adminToken: config.ADMIN_TOKEN,
           now: ctx.now,
-        }),
+        });
+      },
     };
   },
 };

@@ -2,6 +2,8 @@ import {
   eventTypeOfSubject,
   handlerForType,
   MessageHeader,
+  OPENAI_PROVIDER,
+  providerOfSubject,
   resourceOf,
   type Topology,
 } from "@hookstream/contracts";
@@ -36,6 +38,8 @@ export interface EventInsertRow {
   resourceId: string | null;
   streamSeq: number;
   subject: string;
+  /** the sender, from the subject `webhooks.<provider>.<type>`; null for another subject */
+  provider?: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -79,10 +83,13 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     (typeof body?.type === "string" ? body.type : null) ||
     eventTypeOfSubject(topology, msg.subject) ||
     msg.subject;
+  // only OpenAI events have handlers; another provider's id is its webhook-id (the msg id)
+  const provider = providerOfSubject(topology, msg.subject);
+  const foreign = provider !== null && provider !== OPENAI_PROVIDER;
   // the body's id first: a re-publish outside the duplicate window may carry another msg id
+  const bodyId = typeof body?.id === "string" && body.id ? body.id : null;
   const eventId =
-    (typeof body?.id === "string" && body.id ? body.id : null) ||
-    msg.headers[MessageHeader.MsgId] ||
+    (foreign ? msg.headers[MessageHeader.MsgId] || bodyId : bodyId || msg.headers[MessageHeader.MsgId]) ||
     `${msg.subject}#${msg.seq}`;
   const { resourceType, resourceId } = resourceOf({ type: eventType, data });
   const headers: Record<string, string> = {};
@@ -96,13 +103,14 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     headers,
     payload: body ?? { raw: clean(text) },
     payloadJson: body ? text : undefined,
-    status: handlerForType(eventType) === null ? "ignored" : "pending",
+    status: foreign || handlerForType(eventType) === null ? "ignored" : "pending",
     metadata: body ? {} : { unparsed: true },
     retryCount: 0,
     resourceType,
     resourceId,
     streamSeq: msg.seq,
     subject: msg.subject,
+    provider,
     createdAt: now,
     updatedAt: now,
   };

@@ -1,5 +1,5 @@
 import net from "node:net";
-import { eventSubject, MessageHeader, OpenAIEvent, type Topology } from "@hookstream/contracts";
+import { MessageHeader, type Topology } from "@hookstream/contracts";
 import {
   injectTraceContext,
   type Registry,
@@ -12,7 +12,8 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
 import { type GatewayMetrics, gatewayMetrics, observeResponses } from "./gatewayMetrics";
-import { decodeSecrets, verifySignature } from "./verifySignature";
+import { eventOf, providerTable } from "./providers/index";
+import { verifySignature } from "./verifySignature";
 
 export interface GatewayDeps {
   config: Pick<
@@ -25,7 +26,8 @@ export interface GatewayDeps {
     | "AUTH_FAILURE_BURST"
     | "AUTH_FAILURES_PER_SEC"
     | "TRUST_PROXY"
-  >;
+  > &
+    Partial<Pick<GatewayConfig, "WEBHOOK_PROVIDERS">>;
   topology: Topology;
   js: JetStreamClient;
   logger: FastifyBaseLogger;
@@ -80,9 +82,11 @@ export function countShellRejections(metrics: GatewayMetrics) {
 }
 
 /**
- * `POST /webhooks/openai` on an app built by createHttpApp: verify the signature over
- * the raw bytes, parse the envelope, publish with the event id as msgID, answer 200
- * only after JetStream's ack.
+ * `POST /webhooks/<provider>` on an app built by createHttpApp (`openai`, and the
+ * WEBHOOK_PROVIDERS senders; another name answers 404): verify the signature over the
+ * raw bytes with the provider's secrets, parse its envelope, publish to
+ * `webhooks.<provider>.<type>` with the event id as msgID, answer 200 only after
+ * JetStream's ack.
  */
 export function registerWebhookRoute(
   app: FastifyInstance,
@@ -91,7 +95,8 @@ export function registerWebhookRoute(
 ): void {
   const { config, topology, js } = deps;
   const now = deps.now ?? Date.now;
-  const keys = decodeSecrets(config.OPENAI_WEBHOOK_SECRET);
+  // `openai` and every WEBHOOK_PROVIDERS sender, keys decoded once
+  const providers = providerTable(config, topology);
   const limiter = new FailureLimiter(config.AUTH_FAILURE_BURST, config.AUTH_FAILURES_PER_SEC);
   // a span per webhook request; its traceparent goes into the published message
   traceRequests(app, { prefix: "/webhooks/" });
@@ -101,13 +106,17 @@ export function registerWebhookRoute(
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.post("/webhooks/openai", async (req, reply) => {
+  app.post<{ Params: { provider: string } }>("/webhooks/:provider", async (req, reply) => {
     metrics.received.inc();
     const reject = (code: number, error: string, message: string) => {
       metrics.rejected.inc({ reason: error });
       req.log.info({ reason: error, status: code, ip: req.ip }, message);
       return sendError(reply, code, error, message);
     };
+    const provider = providers.get(req.params.provider);
+    if (provider === undefined) {
+      return reject(404, "unknown_provider", `no webhook provider named "${req.params.provider}"`);
+    }
 
     const body = req.body;
     if (!Buffer.isBuffer(body)) {
@@ -115,13 +124,13 @@ export function registerWebhookRoute(
     }
 
     const verified = verifySignature({
-      keys,
+      keys: provider.keys,
       webhookId: header(req.headers["webhook-id"]),
       timestamp: header(req.headers["webhook-timestamp"]),
       signatureHeader: header(req.headers["webhook-signature"]),
       body,
       nowMs: now(),
-      toleranceSec: config.WEBHOOK_TOLERANCE_SEC,
+      toleranceSec: provider.toleranceSec,
     });
     if (!verified.ok) {
       if (!limiter.allowFailure(req.ip, now())) {
@@ -137,14 +146,9 @@ export function registerWebhookRoute(
     } catch (err) {
       return reject(400, "malformed_json", `the body is not valid UTF-8 JSON: ${(err as Error).message}`);
     }
-    const envelope = OpenAIEvent.safeParse(parsed);
-    if (!envelope.success) {
-      const issues = envelope.error.issues
-        .map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`)
-        .join("; ");
-      return reject(400, "invalid_envelope", `the body is not an OpenAI event: ${issues}`);
-    }
-    const event = envelope.data;
+    // the provider's envelope gives the dedup id and the type (providers/eventOf.ts)
+    const event = eventOf(provider, parsed, header(req.headers["webhook-id"]) ?? "");
+    if (!event.ok) return reject(400, "invalid_envelope", event.message);
     const log = req.log.child({ event_id: event.id, event_type: event.type });
 
     if (!deps.isConnected()) {
@@ -166,7 +170,7 @@ export function registerWebhookRoute(
     let ack: PubAck;
     try {
       ack = await publishWithin(
-        js.publish(eventSubject(topology, event.type), body, {
+        js.publish(provider.subjectPrefix + event.type, body, {
           msgID: event.id,
           headers: h,
           timeout: config.PUBLISH_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import { boolVar, DEV_WEBHOOK_SECRET, intVar, stringVar } from "@hookstream/config";
 import { serviceConfigSchema } from "@hookstream/runtime";
 import type { z } from "zod";
+import { providersVar } from "./providers/providerConfig";
 
 /** NATS' default max_payload: a message, headers included, may not be larger. */
 export const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -23,6 +24,8 @@ export const gatewayEnv = {
   AUTH_FAILURES_PER_SEC: intVar(10, { min: 1 }),
   /** take the client address from X-Forwarded-For (behind a load balancer) */
   TRUST_PROXY: boolVar(false),
+  /** senders beyond OpenAI: a JSON list, or `@file.json` (providers/providerConfig.ts) */
+  WEBHOOK_PROVIDERS: providersVar(),
 };
 
 export const GatewayConfig = serviceConfigSchema("gateway", gatewayEnv);

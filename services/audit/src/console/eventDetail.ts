@@ -1,5 +1,6 @@
 import type { EventDetail } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { readDeliveries } from "../deliveries/index";
 import { readAttempts } from "./attempts";
 import { iso, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
 
@@ -9,14 +10,15 @@ type DetailRow = SummaryRow & {
   headers: Record<string, string> | null;
   payload: unknown;
   metadata: Record<string, unknown> | null;
+  provider: string | null;
 };
 
-/** One event with its body, headers and every handler attempt; null when the id is unknown. */
+/** One event with its body, headers, every handler attempt and every notification attempt; null when the id is unknown. */
 export async function eventDetail(em: EntityManager, eventId: string): Promise<EventDetail | null> {
   const rows = await em
     .getConnection()
     .execute<DetailRow[]>(
-      `SELECT ${SUMMARY_COLUMNS}, "timestamp", signature, headers, payload, metadata FROM webhook_events WHERE event_id = ?`,
+      `SELECT ${SUMMARY_COLUMNS}, "timestamp", signature, headers, payload, metadata, provider FROM webhook_events WHERE event_id = ?`,
       [eventId],
     );
   const row = rows[0];
@@ -29,5 +31,7 @@ export async function eventDetail(em: EntityManager, eventId: string): Promise<E
     payload: row.payload,
     metadata: row.metadata ?? {},
     attempts: await readAttempts(em, eventId),
+    provider: row.provider,
+    deliveries: await readDeliveries(em, eventId),
   };
 }

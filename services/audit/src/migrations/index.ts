@@ -2,6 +2,8 @@ import type { MigrationEntry } from "@hookstream/db";
 import { Migration20261128000000CreateWebhookEvents } from "./Migration20261128000000CreateWebhookEvents";
 import { Migration20261201000000CreateWebhookAttempts } from "./Migration20261201000000CreateWebhookAttempts";
 import { Migration20261202000000CreateErasures } from "./Migration20261202000000CreateErasures";
+import { Migration20261210000000AddEventProvider } from "./Migration20261210000000AddEventProvider";
+import { Migration20261210000001CreateWebhookDeliveries } from "./Migration20261210000001CreateWebhookDeliveries";
 
 /** Every migration of the audit service, in order (listed explicitly: STACK.md). */
 export const AUDIT_MIGRATIONS: MigrationEntry[] = [
@@ -11,4 +13,9 @@ export const AUDIT_MIGRATIONS: MigrationEntry[] = [
     class: Migration20261201000000CreateWebhookAttempts,
   },
   { name: "Migration20261202000000CreateErasures", class: Migration20261202000000CreateErasures },
+  { name: "Migration20261210000000AddEventProvider", class: Migration20261210000000AddEventProvider },
+  {
+    name: "Migration20261210000001CreateWebhookDeliveries",
+    class: Migration20261210000001CreateWebhookDeliveries,
+  },
 ];

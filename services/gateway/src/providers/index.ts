@@ -1,0 +1,3 @@
+export { type EventIdentity, eventOf } from "./eventOf";
+export { providersVar } from "./providerConfig";
+export { decodeStandardSecrets, type Provider, type ProviderSources, providerTable } from "./providers";
