@@ -1,6 +1,8 @@
 import { type JobSnapshot, jobSubject } from "@hookstream/contracts";
 import type { HandlerDefinition } from "@hookstream/handler-kit";
 import { PermanentError } from "@hookstream/messaging";
+import { injectTraceContext } from "@hookstream/observability";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { fineTuningNotification, jobFromApi, jobFromWebhook } from "./fineTuningJob";
 
 /**
@@ -33,7 +35,13 @@ export const fineTuningHandler: HandlerDefinition = {
     };
     await ctx.once("snapshot", async () => {
       // msgID = event id: JetStream drops a second copy; the projection folds by event id anyway
-      await ctx.js.publish(jobSubject(ctx.topology, job.id), JSON.stringify(snapshot), { msgID: event.id });
+      // traceparent: the projection's batch span links to this event's trace
+      const headers = natsHeaders();
+      injectTraceContext(headers);
+      await ctx.js.publish(jobSubject(ctx.topology, job.id), JSON.stringify(snapshot), {
+        msgID: event.id,
+        headers,
+      });
     });
 
     await ctx.notify(fineTuningNotification(event, job));
