@@ -23,6 +23,7 @@ afterAll(async () => {
 const JOBS = 40;
 const HANDLER_CONCURRENCY = 8;
 const HANDLER_ACK_WAIT_MS = 3_000;
+const ADMIN_TOKEN = "fault-suite-admin-token";
 
 describe("each consuming service SIGKILLed mid-load and restarted", () => {
   it("loses nothing, stores each event once in the stream, repeats a notification only in the crash window, and the projection equals the in-order fold", async () => {
@@ -37,6 +38,8 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
         NOTIFY_URLS: receiver.url("/notify"),
         HANDLER_CONCURRENCY: String(HANDLER_CONCURRENCY),
         HANDLER_ACK_WAIT_MS: String(HANDLER_ACK_WAIT_MS),
+        // the job API is behind the admin token unless FINE_TUNE_API_PUBLIC=true
+        ADMIN_TOKEN,
       },
     });
     const gateway = await sys.start("gateway");
@@ -133,7 +136,10 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
       if ((c.num_pending === 0 && c.num_ack_pending === 0) || Date.now() > deadline) break;
       await sleep(250);
     }
-    const res = await fetch(`http://127.0.0.1:${projection.opts.port}/fine-tune-jobs?limit=200`);
+    const res = await fetch(`http://127.0.0.1:${projection.opts.port}/fine-tune-jobs?limit=200`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.status).toBe(200);
     const jobs = (
       (await res.json()) as { data: Array<{ id: string; status: string; last_event_id: string }> }
     ).data;
