@@ -1,3 +1,4 @@
+import { isSpanContextValid } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Context, endRequestSpan, type Span, startRequestSpan } from "./tracing";
 
@@ -18,7 +19,8 @@ export function traceRequests(app: FastifyInstance, opts: { prefix: string }): v
     });
     spans.set(req, started);
     const sc = started.span.spanContext();
-    req.log = req.log.child({ trace_id: sc.traceId, span_id: sc.spanId });
+    // no ids at all when OpenTelemetry is disabled (OTEL_SDK_DISABLED)
+    if (isSpanContextValid(sc)) req.log = req.log.child({ trace_id: sc.traceId, span_id: sc.spanId });
   });
   app.addHook("onResponse", async (req, reply) => {
     const started = spans.get(req);
