@@ -5,6 +5,8 @@ export interface ReceivedNotification {
   path: string;
   headers: IncomingMessage["headers"];
   body: unknown;
+  /** the body as received, byte for byte (to verify a signature over it) */
+  raw: string;
   at: number;
 }
 
@@ -59,6 +61,7 @@ export class NotificationReceiver {
       path: (req.url ?? "").split("?")[0] ?? "",
       headers: req.headers,
       body,
+      raw: raw.toString("utf8"),
       at: Date.now(),
     });
     res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');

@@ -1,0 +1,245 @@
+/**
+ * Senders beyond OpenAI (DESIGN.md, contract): `POST /webhooks/<provider>` with
+ * WEBHOOK_PROVIDERS, signed by a library that is not ours (`standardwebhooks`),
+ * verified by the gateway, deduplicated by webhook-id, published to
+ * `webhooks.<provider>.<type>` and audited with its provider, on real NATS and Postgres.
+ */
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { PassThrough } from "node:stream";
+import { AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { main } from "@hookstream/cli";
+import { parseConfig } from "@hookstream/config";
+import { EventDetail, MessageHeader } from "@hookstream/contracts";
+import { GatewayConfig, startGateway } from "@hookstream/gateway";
+import {
+  createTestDatabase,
+  deleteStreams,
+  eventBody,
+  eventually,
+  ServiceProcess,
+  signWebhook,
+  TEST_SECRET,
+  testTopology,
+} from "@hookstream/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import pg from "pg";
+import { pino } from "pino";
+import { Webhook } from "standardwebhooks";
+import { afterAll, describe, expect, inject, it } from "vitest";
+
+const logger = pino({ level: "silent" });
+const topology = testTopology("prov");
+const natsUrl = inject("natsUrl");
+const db = await createTestDatabase(inject("databaseUrl"), "prov");
+const nc = await connect({ servers: natsUrl.split(",") });
+const jsm = await jetstreamManager(nc);
+const ADMIN_TOKEN = "providers-admin-token";
+
+// a Standard Webhooks secret as such senders hand it out: whsec_ + base64 of random bytes
+const ACME_SECRET = `whsec_${Buffer.from(randomUUID()).toString("base64")}`;
+const ACME_OLD_SECRET = `whsec_${Buffer.from(randomUUID()).toString("base64")}`;
+const PROVIDERS = [
+  { name: "acme", secrets: [ACME_OLD_SECRET, ACME_SECRET], envelope: "standard", toleranceSec: 60 },
+];
+const common = { NATS_URL: natsUrl, HOOKSTREAM_NAMESPACE: topology.namespace, LOG_LEVEL: "silent" };
+
+const gateway = await startGateway(
+  parseConfig(GatewayConfig, {
+    ...common,
+    OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+    WEBHOOK_PROVIDERS: JSON.stringify(PROVIDERS),
+  }),
+  logger,
+);
+await gateway.app.listen({ host: "127.0.0.1", port: 0 });
+const gatewayUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+const audit = await startAudit(
+  parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
+  logger,
+);
+const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+
+afterAll(async () => {
+  await gateway.service.stop();
+  await audit.service.stop();
+  await sql.end();
+  await deleteStreams(jsm, topology);
+  await nc.close();
+  await db.drop();
+});
+
+/** A body and headers as the `standardwebhooks` library signs them. */
+function standardSigned(type: string, data: Record<string, unknown>, opts: { at?: Date; id?: string } = {}) {
+  const at = opts.at ?? new Date();
+  const id = opts.id ?? `msg_${randomUUID().replaceAll("-", "")}`;
+  const body = JSON.stringify({ type, timestamp: at.toISOString(), data });
+  const headers = {
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(ACME_SECRET).sign(id, at, body),
+  };
+  return { id, body, headers };
+}
+
+function post(provider: string, body: string, headers: Record<string, string>) {
+  return gateway.app.inject({ method: "POST", url: `/webhooks/${provider}`, payload: body, headers });
+}
+
+async function auditRow(eventId: string) {
+  return eventually(
+    async () =>
+      (
+        await sql.query(
+          "SELECT event_id, event_type, provider, status, subject, webhook_id FROM webhook_events WHERE event_id = $1",
+          [eventId],
+        )
+      ).rows[0] as
+        | {
+            event_id: string;
+            event_type: string;
+            provider: string;
+            status: string;
+            subject: string;
+            webhook_id: string;
+          }
+        | undefined,
+    { message: `the audit row of ${eventId}` },
+  );
+}
+
+describe("POST /webhooks/<provider>", () => {
+  it("accepts a Standard Webhooks event signed by the standardwebhooks library, publishes it to webhooks.<provider>.<type> with the webhook-id as msg id, and audits it with its provider as ignored", async () => {
+    const { id, body, headers } = standardSigned("invoice.paid", { invoice: "in_1", amount: 4200 });
+    const res = await post("acme", body, headers);
+    expect(res.statusCode).toBe(200);
+    const answer = res.json();
+    expect(answer).toMatchObject({ status: "accepted", event_id: id });
+
+    const msg = await jsm.streams.getMessage(topology.streams.webhooks, { seq: answer.seq });
+    expect(msg?.subject).toBe(`${topology.namespace}.webhooks.acme.invoice.paid`);
+    expect(msg?.header.get(MessageHeader.MsgId)).toBe(id);
+    expect(msg?.header.get(MessageHeader.EventType)).toBe("invoice.paid");
+    expect(new TextDecoder().decode(msg?.data)).toBe(body);
+
+    // only OpenAI events have handlers: another provider's event is recorded as ignored
+    const row = await auditRow(id);
+    expect(row).toMatchObject({
+      event_id: id,
+      event_type: "invoice.paid",
+      provider: "acme",
+      status: "ignored",
+      webhook_id: id,
+      subject: msg?.subject,
+    });
+    const detail = await audit.app.inject({
+      method: "GET",
+      url: `/admin/events/${id}`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(detail.statusCode).toBe(200);
+    expect(EventDetail.parse(detail.json()).provider).toBe("acme");
+  });
+
+  it("stores a re-sent webhook-id once (dedup by the event id)", async () => {
+    const first = standardSigned("invoice.paid", { invoice: "in_dup" });
+    // the sender's retry: same id, a new timestamp and signature
+    const retry = standardSigned(
+      "invoice.paid",
+      { invoice: "in_dup" },
+      { id: first.id, at: new Date(Date.now() + 2_000) },
+    );
+    expect((await post("acme", first.body, first.headers)).json().status).toBe("accepted");
+    const again = await post("acme", retry.body, retry.headers);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ status: "duplicate", event_id: first.id });
+    await auditRow(first.id);
+    const { rows } = await sql.query("SELECT count(*)::int AS n FROM webhook_events WHERE event_id = $1", [
+      first.id,
+    ]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it("keeps OpenAI at /webhooks/openai with its own secret and records provider openai", async () => {
+    const body = eventBody("batch.completed", { data: { id: "batch_prov" } });
+    const res = await post("openai", body, signWebhook(TEST_SECRET, body).headers);
+    expect(res.statusCode).toBe(200);
+    const msg = await jsm.streams.getMessage(topology.streams.webhooks, { seq: res.json().seq });
+    expect(msg?.subject).toBe(`${topology.subjects.openaiPrefix}.batch.completed`);
+    expect((await auditRow(JSON.parse(body).id)).provider).toBe("openai");
+  });
+
+  it("answers 404 with the JSON error body for an unknown provider", async () => {
+    const { body, headers } = standardSigned("invoice.paid", {});
+    const res = await post("nobody", body, headers);
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: "unknown_provider", message: 'no webhook provider named "nobody"' });
+  });
+
+  it("refuses another provider's secret, a stale timestamp past the provider's tolerance, and a body without the standard envelope", async () => {
+    const openaiSigned = eventBody("invoice.paid");
+    expect(
+      (await post("acme", openaiSigned, signWebhook(TEST_SECRET, openaiSigned).headers)).statusCode,
+    ).toBe(401);
+
+    // 120 s old: within the gateway's default 300 s, past acme's 60 s
+    const stale = standardSigned("invoice.paid", {}, { at: new Date(Date.now() - 120_000) });
+    const res = await post("acme", stale.body, stale.headers);
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error).toBe("stale_timestamp");
+
+    const id = `msg_${randomUUID()}`;
+    const at = new Date();
+    const noType = JSON.stringify({ timestamp: at.toISOString(), data: {} });
+    const bad = await post("acme", noType, {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": new Webhook(ACME_SECRET).sign(id, at, noType),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: "invalid_envelope" });
+    expect(bad.json().message).toMatch(/Standard Webhooks event: type/);
+  });
+
+  it("hookstream send --provider signs in the provider's envelope with its secret from WEBHOOK_PROVIDERS", async () => {
+    let out = "";
+    const stream = new PassThrough().on("data", (c) => (out += String(c)));
+    const id = `msg_cli_${randomUUID().slice(0, 8)}`;
+    const code = await main(
+      ["send", "shipment.delivered", "--provider", "acme", "--id", id, "--data", '{"parcel":"p1"}'],
+      {
+        env: { GATEWAY_URL: `${gatewayUrl}/webhooks/openai`, WEBHOOK_PROVIDERS: JSON.stringify(PROVIDERS) },
+        out: stream,
+        err: stream,
+      },
+    );
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/^200 .*"accepted"/);
+    expect(await auditRow(id)).toMatchObject({
+      provider: "acme",
+      event_type: "shipment.delivered",
+      status: "ignored",
+    });
+  });
+});
+
+describe("a bad WEBHOOK_PROVIDERS", () => {
+  it("stops the gateway at start with a message naming the field", async () => {
+    const gw = new ServiceProcess({
+      service: "gateway",
+      port: 0,
+      env: {
+        ...common,
+        LOG_LEVEL: "info",
+        GATEWAY_PORT: "0",
+        WEBHOOK_PROVIDERS: JSON.stringify([{ name: "acme", secrets: [ACME_SECRET], envelope: "svix" }]),
+      },
+    });
+    const exit = await gw.exit;
+    expect(exit.code).not.toBe(0);
+    expect(gw.output.join("\n")).toMatch(/WEBHOOK_PROVIDERS: \[0\] \\?"acme\\?" envelope/);
+  });
+});
