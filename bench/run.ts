@@ -1,17 +1,22 @@
 /**
- * `npm run bench`: runs every bench/*.bench.ts in sequence (or those named on the
- * command line, e.g. `npm run bench -- gateway`) and writes BENCHMARKS.md with the
- * machine, the date and the command. Each benchmark measures its ceiling in the
- * same run, so ratios hold even when the machine is slower or busier.
+ * `npm run bench`: runs every group (bench/<group>.bench.ts: audit, e2e, gateway,
+ * rebuild) in sequence, or those named (`npm run bench -- audit`), and writes
+ * BENCHMARKS.md (machine, command, date, load) and bench/results.json. A group run
+ * alone replaces only its own sections and entries, so both files stay whole.
+ * Every figure sits beside its ceiling measured in the same run.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchSection } from "./types";
+import { CORES, LOAD_CPU, machineLoad, pinSelfToLoadCore, SERVER_CPU } from "./lib/proc";
+import { type Measurement, RESULT_KEYS } from "./lib/stats";
+import type { BenchSection, GroupResult } from "./types";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const mdPath = join(here, "..", "BENCHMARKS.md");
+const jsonPath = join(here, "results.json");
 
 function version(cmd: string, args: string[]): string {
   try {
@@ -32,43 +37,93 @@ function table(rows: BenchSection["rows"]): string {
   ].join("\n");
 }
 
-const wanted = process.argv.slice(2);
-const files = readdirSync(here)
-  .filter((f) => f.endsWith(".bench.ts"))
-  .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
-  .sort();
+function render(s: BenchSection): string {
+  const notes = s.notes === undefined ? [] : Array.isArray(s.notes) ? s.notes : [s.notes];
+  return [
+    `## ${s.title}`,
+    s.command ? `\nCommand: \`${s.command}\`\n` : "",
+    table(s.rows),
+    notes.length > 0 ? `\n${notes.map((n) => `- ${n}`).join("\n")}` : "",
+  ].join("\n");
+}
 
-const sections: string[] = [];
-for (const file of files) {
-  console.error(`bench: ${file} …`);
-  const mod = (await import(join(here, file))) as { default: () => Promise<BenchSection | BenchSection[]> };
-  const result = await mod.default();
-  for (const s of Array.isArray(result) ? result : [result]) {
-    const notes = s.notes === undefined ? [] : Array.isArray(s.notes) ? s.notes : [s.notes];
-    sections.push(
-      [
-        `## ${s.title}`,
-        s.command ? `\nCommand: \`${s.command}\`\n` : "",
-        table(s.rows),
-        notes.length > 0 ? `\n${notes.map((n) => `- ${n}`).join("\n")}` : "",
-      ].join("\n"),
+const groups = readdirSync(here)
+  .filter((f) => f.endsWith(".bench.ts"))
+  .map((f) => f.replace(/\.bench\.ts$/, ""))
+  .sort();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !groups.includes(w));
+if (unknown.length > 0) {
+  console.error(`bench: unknown group(s) ${unknown.join(", ")}; groups: ${groups.join(", ")}`);
+  process.exit(2);
+}
+const selected = wanted.length === 0 ? groups : groups.filter((g) => wanted.includes(g));
+
+// the runner (publishers, pollers, the open-loop sender) stays off the servers' core
+pinSelfToLoadCore();
+const loadBefore = machineLoad();
+
+// a group's sections live between markers, so a partial run replaces only its own
+const previousMd = existsSync(mdPath) ? readFileSync(mdPath, "utf8") : "";
+const previousGroups = new Map<string, string>();
+for (const m of previousMd.matchAll(/<!-- group:(\w+) -->\n([\s\S]*?)<!-- \/group:\1 -->/g)) {
+  previousGroups.set(m[1] as string, m[2] as string);
+}
+const results: Record<string, Measurement> = existsSync(jsonPath)
+  ? (JSON.parse(readFileSync(jsonPath, "utf8")) as Record<string, Measurement>)
+  : {};
+
+const failures: string[] = [];
+for (const group of selected) {
+  console.error(`bench: ${group} …`);
+  const started = Date.now();
+  try {
+    const mod = (await import(join(here, `${group}.bench.ts`))) as { default: () => Promise<GroupResult> };
+    const out = await mod.default();
+    const when = new Date().toISOString();
+    previousGroups.set(
+      group,
+      `${out.sections.map(render).join("\n\n")}\n\n_Group \`${group}\` measured ${when} in ${Math.round((Date.now() - started) / 1000)} s._\n\n`,
     );
-    console.error(table(s.rows));
+    for (const [k, v] of Object.entries(out.results)) results[k] = { ...v, measured_at: when };
+    for (const s of out.sections) console.error(`${s.title}\n${table(s.rows)}\n`);
+  } catch (err) {
+    failures.push(group);
+    console.error(`bench: ${group} failed:`, err);
   }
 }
 
 const cpu = os.cpus()[0]?.model ?? "unknown cpu";
+const command = `npm run bench${wanted.length ? ` -- ${wanted.join(" ")}` : ""}`;
+const summary = RESULT_KEYS.map((k) => {
+  const m = results[k];
+  if (!m) return `| ${k} | not measured | | | |`;
+  const lat = m.p99 !== undefined ? `p50 ${m.p50} ms, p99 ${m.p99} ms` : "";
+  return `| ${k} | ${m.value} ${m.unit} | ${m.ceiling ?? ""} | ${m.ratio ?? ""} | ${lat} |`;
+}).join("\n");
 const doc = `# Benchmarks
 
-Written by \`npm run bench${wanted.length ? ` -- ${wanted.join(" ")}` : ""}\` on ${new Date().toISOString()}.
+Last written by \`${command}\` on ${new Date().toISOString()} (${loadBefore} when it started).
 
-Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()};
-Node ${process.version}; ${version("nats-server", ["--version"])}; ${version("postgres", ["--version"])}.
-NATS and Postgres are the local servers (loopback), shared by the load generator and the code measured:
-every figure sits beside its ceiling measured in the same run on the same cores.
+Machine: ${cpu}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()};
+Node ${process.version}; ${version("nats-server", ["--version"])}; ${version("postgres", ["--version"])}; ${version("wrk", ["-v"])}.
+NATS and Postgres are the local servers on loopback, shared by the load generators and the code measured.
+${SERVER_CPU === null ? "No core pinning (one core or no taskset)." : `HTTP servers run pinned to core ${SERVER_CPU} and load generators (wrk, the open-loop sender, this runner) to core ${LOAD_CPU}; nats-server and Postgres float.`}
+Each figure sits beside its ceiling measured in the same run; each group runs its pairs several times and reports the median and the spread ((max − min) / median).
+Machine-readable: [bench/results.json](bench/results.json) (\`value\`, \`unit\`, \`ceiling\`, \`ratio\`, \`runs\`, p50/p99 in ms).
 
-${sections.join("\n\n")}
+| measurement | value | ceiling | ratio | latency |
+| --- | --- | --- | --- | --- |
+${summary}
+
+${[...previousGroups.entries()]
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([g, body]) => `<!-- group:${g} -->\n${body}<!-- /group:${g} -->`)
+  .join("\n\n")}
 `;
-writeFileSync(join(here, "..", "BENCHMARKS.md"), doc);
-console.error("bench: wrote BENCHMARKS.md");
-process.exit(0);
+writeFileSync(mdPath, doc);
+writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+console.error(
+  `bench: wrote BENCHMARKS.md and bench/results.json${failures.length ? `; FAILED: ${failures.join(", ")}` : ""}`,
+);
+process.exit(failures.length > 0 ? 1 : 0);
