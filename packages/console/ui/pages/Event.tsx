@@ -48,6 +48,48 @@ function Timeline({ event }: { event: EventDetail }) {
   );
 }
 
+/** Every outbound notification attempt for the event (the delivery log), oldest first. */
+function Deliveries({ event }: { event: EventDetail }) {
+  const deliveries = event.deliveries ?? [];
+  if (deliveries.length === 0) {
+    return <p class="muted">No notification was sent for this event.</p>;
+  }
+  return (
+    <div class="table-wrap">
+      <table aria-label="Notification deliveries">
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Destination</th>
+            <th scope="col">Attempt</th>
+            <th scope="col">Result</th>
+            <th scope="col">Status</th>
+            <th scope="col">Latency</th>
+            <th scope="col">Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {deliveries.map((d) => (
+            <tr key={`${d.handler}-${d.url}-${d.attempt}-${d.at}`}>
+              <td>
+                <Time iso={d.at} />
+              </td>
+              <td class="mono break">{d.url}</td>
+              <td>
+                {d.handler} #{d.attempt}
+              </td>
+              <td>{d.outcome}</td>
+              <td class="mono">{d.status_code ?? "—"}</td>
+              <td class="mono">{Math.round(d.latency_ms)} ms</td>
+              <td class="break">{d.error ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function EventPageView({ id }: { id: string }) {
   const [event, setEvent] = useState<EventDetail | null>(null);
   const [error, setError] = useState<{ message: string; missing: boolean } | null>(null);
@@ -125,6 +167,7 @@ export function EventPageView({ id }: { id: string }) {
       </p>
       <dl class="fields">
         <Field name="Type">{event.event_type}</Field>
+        <Field name="Provider">{event.provider ?? "—"}</Field>
         <Field name="Received">
           <Time iso={event.created_at} />
         </Field>
@@ -166,6 +209,8 @@ export function EventPageView({ id }: { id: string }) {
       )}
       <h2>Timeline</h2>
       <Timeline event={event} />
+      <h2>Deliveries</h2>
+      <Deliveries event={event} />
       <h2>Body</h2>
       <JsonView value={event.payload} label="Raw body" />
       <h2>Headers</h2>
