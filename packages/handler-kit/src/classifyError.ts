@@ -1,9 +1,27 @@
 import { PermanentError, RetryableError } from "@hookstream/messaging";
-import OpenAI from "openai";
 
 /** HTTP statuses worth another try: a timeout, rate limiting, the server's own trouble. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * True when `err` is an instance of the SDK's error class `name` (or a subclass), by
+ * the class names on its prototype chain: the SDK is loaded lazily, only when there is
+ * an API key, so its classes are not imported here.
+ */
+function isSdkError(
+  err: unknown,
+  name: "APIError" | "APIConnectionError",
+): err is Error & { status?: number } {
+  for (
+    let proto = err === null || typeof err !== "object" ? null : Object.getPrototypeOf(err);
+    proto;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if (proto.constructor?.name === name) return true;
+  }
+  return false;
 }
 
 /**
@@ -13,10 +31,10 @@ export function isRetryableStatus(status: number): boolean {
  */
 export function classifyOpenAIError(err: unknown, what: string): RetryableError | PermanentError {
   if (err instanceof RetryableError || err instanceof PermanentError) return err;
-  if (err instanceof OpenAI.APIConnectionError) {
+  if (isSdkError(err, "APIConnectionError")) {
     return new RetryableError(`${what}: cannot reach the OpenAI API (${err.message})`, { cause: err });
   }
-  if (err instanceof OpenAI.APIError) {
+  if (isSdkError(err, "APIError")) {
     const status = err.status;
     if (status === undefined || isRetryableStatus(status)) {
       return new RetryableError(`${what}: OpenAI answered ${status ?? "no status"}: ${err.message}`, {

@@ -26,7 +26,7 @@ export function handlerService(definition: HandlerDefinition): ServiceDefinition
     // HANDLER_* shape the events and replay durables; advisories keep the catalog's policy
     retryOf: (config, durable, catalog) =>
       CONSUMERS[durable].kind === "advisories" ? catalog : retryPolicyOf(config),
-    start(ctx) {
+    async start(ctx) {
       const { config, js, jsm, topology, logger } = ctx;
       if (!config.OPENAI_API_KEY)
         logger.warn("OPENAI_API_KEY is not set: events are handled from the webhook alone");
@@ -42,7 +42,7 @@ export function handlerService(definition: HandlerDefinition): ServiceDefinition
         js,
         topology,
         logger,
-        openai: createOpenAIClient(config),
+        openai: await createOpenAIClient(config),
         inbox,
         metrics,
         // held while an attempt works and renewed as often as the in-progress acks, so it

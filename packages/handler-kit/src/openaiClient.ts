@@ -1,11 +1,15 @@
 import { tracedFetch } from "@hookstream/observability";
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import type { HandlerConfig } from "./handlerConfig";
 
-/** The SDK client for enrichment, or null without OPENAI_API_KEY (work from the webhook alone). */
-export function createOpenAIClient(config: HandlerConfig): OpenAI | null {
+/**
+ * The SDK client for enrichment, or null without OPENAI_API_KEY (work from the webhook
+ * alone). The SDK is loaded only when there is a key: it is a fair part of an idle heap.
+ */
+export async function createOpenAIClient(config: HandlerConfig): Promise<OpenAI | null> {
   if (!config.OPENAI_API_KEY) return null;
-  return new OpenAI({
+  const { default: OpenAISdk } = await import("openai");
+  return new OpenAISdk({
     apiKey: config.OPENAI_API_KEY,
     baseURL: config.OPENAI_BASE_URL,
     timeout: config.OPENAI_TIMEOUT_MS,

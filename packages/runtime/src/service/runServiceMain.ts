@@ -1,5 +1,4 @@
 import { parseConfig } from "@hookstream/config";
-import { initOrm } from "@hookstream/db";
 import { createLogger, type Logger } from "@hookstream/observability";
 import type { z } from "zod";
 import { exitOnStartupError, installGracefulShutdown } from "../shutdown";
@@ -21,6 +20,7 @@ export async function runServiceMain<S extends z.ZodRawShape, C extends BaseConf
     const logger = createLogger({ name: def.name, level: config.LOG_LEVEL });
     if (config.MIGRATIONS === "only") {
       if (def.db) {
+        const { initOrm } = await import("@hookstream/db");
         const orm = await initOrm({ url: config.DATABASE_URL, owner: def.name, logger, ...def.db });
         await orm.close();
       }

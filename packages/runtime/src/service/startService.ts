@@ -9,7 +9,7 @@ import {
   type ServiceName,
   type Topology,
 } from "@hookstream/contracts";
-import { initOrm, type MigrationEntry } from "@hookstream/db";
+import type { MigrationEntry } from "@hookstream/db";
 import {
   connectNats,
   ensureConsumer,
@@ -141,6 +141,8 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
   try {
     let orm: MikroORM | null = null;
     if (def.db) {
+      // loaded only by services with a database: the ORM is the largest part of the heap
+      const { initOrm } = await import("@hookstream/db");
       orm = (await initOrm({
         url: config.DATABASE_URL,
         owner: def.name,
