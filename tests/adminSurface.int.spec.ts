@@ -54,14 +54,22 @@ describe("the admin surface (defect 7)", () => {
     const none = await fineTune.app.inject({ url: "/fine-tune-jobs" });
     expect(none.statusCode).toBe(401);
     expect(none.json()).toMatchObject({ error: "unauthorized" });
-    expect((await fineTune.app.inject({ url: "/fine-tune-jobs", headers: bearer("nope") })).statusCode).toBe(403);
-    expect((await fineTune.app.inject({ url: "/fine-tune-jobs", headers: bearer(TOKEN) })).statusCode).toBe(200);
+    expect((await fineTune.app.inject({ url: "/fine-tune-jobs", headers: bearer("nope") })).statusCode).toBe(
+      403,
+    );
+    expect((await fineTune.app.inject({ url: "/fine-tune-jobs", headers: bearer(TOKEN) })).statusCode).toBe(
+      200,
+    );
     expect((await publicJobs.app.inject({ url: "/fine-tune-jobs" })).statusCode).toBe(200);
   });
 
   it("checks the rebuild route's token with the shared check: a wrong token of the same length is refused", async () => {
     const wrong = TOKEN.replace(/.$/, "X");
-    const res = await publicJobs.app.inject({ method: "POST", url: "/admin/rebuild", headers: bearer(wrong) });
+    const res = await publicJobs.app.inject({
+      method: "POST",
+      url: "/admin/rebuild",
+      headers: bearer(wrong),
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ error: "forbidden" });
   });
@@ -71,15 +79,21 @@ describe("the admin surface (defect 7)", () => {
       const url = app === audit.app ? "/admin/events" : "/fine-tune-jobs";
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) {
-        codes.push((await app.inject({ url, headers: bearer(`wrong-${i}`), remoteAddress: "10.9.9.9" })).statusCode);
+        codes.push(
+          (await app.inject({ url, headers: bearer(`wrong-${i}`), remoteAddress: "10.9.9.9" })).statusCode,
+        );
       }
       expect(codes).toEqual([403, 403, 403, 429, 429]);
       const limited = await app.inject({ url, headers: bearer("wrong"), remoteAddress: "10.9.9.9" });
       expect(limited.headers["retry-after"]).toBeDefined();
       expect(limited.json()).toMatchObject({ error: "rate_limited" });
       // another address, and the right token, are not affected
-      expect((await app.inject({ url, headers: bearer("x"), remoteAddress: "10.9.9.10" })).statusCode).toBe(403);
-      expect((await app.inject({ url, headers: bearer(TOKEN), remoteAddress: "10.9.9.9" })).statusCode).toBe(200);
+      expect((await app.inject({ url, headers: bearer("x"), remoteAddress: "10.9.9.10" })).statusCode).toBe(
+        403,
+      );
+      expect((await app.inject({ url, headers: bearer(TOKEN), remoteAddress: "10.9.9.9" })).statusCode).toBe(
+        200,
+      );
     }
   });
 

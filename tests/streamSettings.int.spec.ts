@@ -24,7 +24,12 @@ const running: ShutdownStep[][] = [];
 
 const NINETY_DAYS_MS = 90 * 24 * 60 * 60 * 1000;
 const ONE_DAY_MS = 24 * 60 * 60 * 1000;
-const base = { NATS_URL: natsUrl, DATABASE_URL: db.url, HOOKSTREAM_NAMESPACE: topology.namespace, LOG_LEVEL: "warn" };
+const base = {
+  NATS_URL: natsUrl,
+  DATABASE_URL: db.url,
+  HOOKSTREAM_NAMESPACE: topology.namespace,
+  LOG_LEVEL: "warn",
+};
 
 afterAll(async () => {
   for (const steps of running.reverse()) for (const s of steps) await s.close();

@@ -4,7 +4,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
-import { BadRequestError, NotFoundError } from "./adminErrors";
+import { BadRequestError } from "./adminErrors";
 import type { AuditMetrics } from "./auditMetrics";
 import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
 import { registerEraseRoutes } from "./erasure/index";
