@@ -1,6 +1,7 @@
 import type { Migration } from "@mikro-orm/migrations";
 import { Migrator } from "@mikro-orm/migrations";
 import { type EntitySchema, MikroORM, type Options } from "@mikro-orm/postgresql";
+import pg from "pg";
 import type { Logger } from "pino";
 import { ensureDatabase, redactUrl } from "./ensureDatabase";
 
@@ -64,7 +65,19 @@ export async function initOrm({
   };
   const orm = await MikroORM.init(options);
   if (!migrate) return orm;
-  const executed = await orm.getMigrator().up();
-  if (executed.length > 0) logger.info({ migrations: executed.map((m) => m.name) }, "migrations applied");
+  // Instances starting together on an empty database would race to create the
+  // migrations table and run the same migration twice: one at a time, per owner.
+  const lock = new pg.Client({ connectionString: url });
+  await lock.connect();
+  try {
+    await lock.query("SELECT pg_advisory_lock(hashtext($1))", [`hookstream:migrate:${owner}`]);
+    const executed = await orm.getMigrator().up();
+    if (executed.length > 0) logger.info({ migrations: executed.map((m) => m.name) }, "migrations applied");
+  } catch (err) {
+    await orm.close();
+    throw err;
+  } finally {
+    await lock.end().catch(() => undefined);
+  }
   return orm;
 }

@@ -45,7 +45,10 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // While closing, a request that still arrives on an open keep-alive connection is
+    // served as usual (NATS and Postgres are still up: the HTTP step closes first), not
+    // answered by Fastify's own 503 whose body is not ours and has no Retry-After.
+    return503OnClosing: false,
     ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
