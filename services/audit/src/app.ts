@@ -19,8 +19,9 @@ export interface AuditRouteDeps {
   topology: Topology;
   /** the runtime's admin check, shared by the admin API and the console's API */
   requireAdmin: preHandlerAsyncHookHandler;
-  adminToken: string | undefined;
   now: () => Date;
+  /** the fine-tune job API the console's /api/jobs forwards to (FINE_TUNE_URL) */
+  fineTuneUrl?: string;
 }
 
 /** The audit's routes on the runtime's HTTP shell: the admin API and the console. */
@@ -30,6 +31,7 @@ export function buildAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps): vo
 }
 
 export interface AppDeps extends Omit<AuditRouteDeps, "requireAdmin"> {
+  adminToken: string | undefined;
   /** null when NATS, the streams and Postgres answer, else the reason */
   readiness: () => Promise<string | null>;
 }

@@ -78,8 +78,8 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
           jsm,
           topology,
           requireAdmin: ctx.requireAdmin,
-          adminToken: config.ADMIN_TOKEN,
           now: ctx.now,
+          fineTuneUrl: config.FINE_TUNE_URL,
         });
       },
     };

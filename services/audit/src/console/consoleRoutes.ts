@@ -6,7 +6,6 @@ import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
 import { BadRequestError, NotFoundError } from "../adminErrors";
 import type { AuditMetrics } from "../auditMetrics";
-import { adminAuthHook } from "./adminAuth";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";
 import { registerJobsProxy } from "./jobsProxy";
@@ -15,9 +14,8 @@ import { redriveBySeq } from "./redriveBySeq";
 import { eventFilterOf, matchesFilter, SearchQuery, searchEvents } from "./searchEvents";
 
 export interface ConsoleRouteDeps {
-  /** the service's shared admin check; without it, a plain check of `adminToken` */
-  requireAdmin?: preHandlerAsyncHookHandler;
-  adminToken?: string | undefined;
+  /** the service's shared admin check */
+  requireAdmin: preHandlerAsyncHookHandler;
   em: EntityManager;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -58,8 +56,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   });
 
   app.register(async (admin) => {
-    if (deps.requireAdmin) admin.addHook("preHandler", deps.requireAdmin);
-    else admin.addHook("onRequest", adminAuthHook(deps.adminToken));
+    admin.addHook("onRequest", deps.requireAdmin);
     admin.setErrorHandler((err, _req, reply) => {
       if (err instanceof HttpError) {
         const retry =

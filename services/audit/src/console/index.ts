@@ -5,7 +5,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
-import { parseConsoleConfig } from "./consoleConfig";
+import { consoleEnv } from "./consoleConfig";
 import { registerConsoleRoutes } from "./consoleRoutes";
 import { LiveFeed } from "./liveFeed";
 import { registerStaticConsole } from "./staticAssets";
@@ -16,16 +16,14 @@ export { LiveFeed } from "./liveFeed";
 export interface ConsoleDeps {
   logger: Logger;
   /** the service's shared admin check (ADMIN_TOKEN/ADMIN_TOKENS, rate-limited failures) */
-  requireAdmin?: preHandlerAsyncHookHandler;
-  /** used only without requireAdmin: a plain bearer check */
-  adminToken?: string | undefined;
+  requireAdmin: preHandlerAsyncHookHandler;
   em: EntityManager;
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
   metrics: Pick<AuditMetrics, "replays">;
   now: () => Date;
-  /** the fine-tune job API; default FINE_TUNE_URL from the environment (consoleEnv) */
+  /** the fine-tune job API (FINE_TUNE_URL); default http://127.0.0.1:3005 */
   fineTuneUrl?: string;
   /** the built console; default the one @hookstream/console built */
   assetsDir?: string;
@@ -45,7 +43,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   app.addHook("onClose", async () => feed.close());
   registerConsoleRoutes(app, {
     ...deps,
-    fineTuneUrl: deps.fineTuneUrl ?? parseConsoleConfig().FINE_TUNE_URL,
+    fineTuneUrl: deps.fineTuneUrl ?? consoleEnv.FINE_TUNE_URL.parse(undefined),
     feed,
   });
   registerStaticConsole(app, deps.assetsDir ?? CONSOLE_ASSETS_DIR);
