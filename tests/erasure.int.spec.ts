@@ -22,6 +22,7 @@ import {
   createTestDatabase,
   deleteStreams,
   eventually,
+  NotificationReceiver,
   publishEvent,
   testTopology,
 } from "@hookstream/testing";
@@ -51,6 +52,8 @@ let audit: Audit;
 let handler: RunningHandler;
 let fineTune: FineTuneService;
 let env: Record<string, string>;
+// the handler notifies here: the delivery log (rows and WEBHOOK_DELIVERIES) must be erased too
+const receiver = await NotificationReceiver.start();
 
 // a value only the erased job's payloads hold: found nowhere afterwards
 const SECRET_MODEL = "gpt-4o-mini:acme-private-7f3a";
@@ -67,6 +70,7 @@ beforeAll(async () => {
     parseConfig(handlerConfigSchema("FINE_TUNING_HANDLER_PORT", 3002), {
       ...common,
       HANDLER_ACK_WAIT_MS: "3000",
+      NOTIFY_URLS: receiver.url("/notify"),
     }) as HandlerConfig,
     logger,
   );
@@ -83,6 +87,7 @@ afterAll(async () => {
   await deleteStreams(jsm, topology);
   await nc.close();
   await sql.end();
+  await receiver.close();
   await db.drop();
 });
 
@@ -188,6 +193,9 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
     });
     // two first outcomes and the forced replay's
     expect(counted.counts.outcomes).toBe(3);
+    // each handled event was notified once at least, and its attempts are on the timeline
+    expect(counted.counts.deliveries).toBeGreaterThanOrEqual(2);
+    expect(counted.counts.webhook_attempts).toBeGreaterThanOrEqual(2);
     // a dry run removes nothing
     expect(await statusOf("evt_era_1")).toBe("processed");
     expect((await streamText(topology.streams.dlq)).length).toBe(1);
@@ -203,6 +211,8 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
         ERASED,
       ]),
     ).toEqual([]);
+    expect(await rows("SELECT 1 FROM webhook_attempts WHERE event_id = ANY($1)", [ERASED])).toEqual([]);
+    expect(await rows("SELECT 1 FROM webhook_deliveries WHERE event_id = ANY($1)", [ERASED])).toEqual([]);
     for (const seq of seqs) {
       const gone = await jsm.streams.getMessage(topology.streams.webhooks, { seq }).catch((err: unknown) => {
         if (err instanceof JetStreamApiError && err.status === 404) return null;

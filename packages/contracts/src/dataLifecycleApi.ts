@@ -112,6 +112,11 @@ export const ErasureCounts = z.object({
   /** rows per handler inbox (`inbox_<handler>`) */
   inbox: z.record(z.string(), z.number().int()),
   fine_tune_jobs: z.number().int(),
+  /** the console's attempt timeline (`webhook_attempts`) */
+  webhook_attempts: z.number().int(),
+  /** the notification delivery log: `webhook_deliveries` rows and WEBHOOK_DELIVERIES messages */
+  webhook_deliveries: z.number().int(),
+  deliveries: z.number().int(),
 });
 export type ErasureCounts = z.infer<typeof ErasureCounts>;
 

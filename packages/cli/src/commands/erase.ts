@@ -27,6 +27,8 @@ function report(r: ErasureResult): string {
     `  FINE_TUNING       ${c.fine_tuning}`,
     `  inbox rows        ${inbox || "no inbox tables"}`,
     `  fine_tune_jobs    ${c.fine_tune_jobs}`,
+    `  webhook_attempts  ${c.webhook_attempts}`,
+    `  delivery log      ${c.webhook_deliveries} rows, ${c.deliveries} WEBHOOK_DELIVERIES messages`,
   ];
   if (r.truncated.length > 0)
     lines.push(

@@ -179,7 +179,29 @@ export async function eraseEverywhere(
     first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
   );
 
+  // delivery records are published while the event is handled: read from the first row's time on
+  const deliverySeqs = await scanAll(
+    topology.streams.deliveries,
+    [`${topology.subjects.deliveriesPrefix}.>`],
+    matches,
+    first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
+  );
+
   const ids = [...eventIds];
+  // the audit's own tables beside webhook_events: the attempt timeline and the delivery log
+  const logTables = ["webhook_attempts", "webhook_deliveries"] as const;
+  const logCounts: Record<(typeof logTables)[number], number> = {
+    webhook_attempts: 0,
+    webhook_deliveries: 0,
+  };
+  for (const table of logTables) {
+    if (!(await tableExists(em, table))) continue;
+    const [row] = await conn.execute<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`,
+      ids,
+    );
+    logCounts[table] = Number(row?.n ?? 0);
+  }
   const inboxCounts: Record<string, number> = {};
   const inboxTables: string[] = [];
   for (const handler of HANDLER_NAMES) {
@@ -213,6 +235,9 @@ export async function eraseEverywhere(
     fine_tuning: fineTuningSeqs.length,
     inbox: inboxCounts,
     fine_tune_jobs: jobRows,
+    webhook_attempts: logCounts.webhook_attempts,
+    webhook_deliveries: logCounts.webhook_deliveries,
+    deliveries: deliverySeqs.length,
   };
   const at = deps.now();
   const result: ErasureResult = {
@@ -248,6 +273,12 @@ export async function eraseEverywhere(
   await remove(topology.streams.replays, replaySeqs);
   await remove(topology.streams.dlq, dlqSeqs);
   await remove(topology.streams.outcomes, outcomeSeqs);
+  await remove(topology.streams.deliveries, deliverySeqs);
+  for (const table of logTables) {
+    if (logCounts[table] > 0) {
+      await conn.execute(`DELETE FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`, ids);
+    }
+  }
   for (const table of inboxTables) {
     await conn.execute(`DELETE FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`, ids);
   }
