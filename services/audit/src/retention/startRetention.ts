@@ -97,12 +97,18 @@ export function startRetention(deps: {
       const started = performance.now();
       try {
         for (;;) {
-          const res = await client.query(
-            `DELETE FROM webhook_events WHERE id IN (
-               SELECT id FROM webhook_events WHERE created_at < $1 LIMIT $2)`,
+          // the events' attempt timeline and delivery log go with them, in the same statement
+          const res = await client.query<{ n: string }>(
+            `WITH gone AS (
+               DELETE FROM webhook_events WHERE id IN (
+                 SELECT id FROM webhook_events WHERE created_at < $1 LIMIT $2)
+               RETURNING event_id),
+             attempts AS (DELETE FROM webhook_attempts WHERE event_id IN (SELECT event_id FROM gone)),
+             deliveries AS (DELETE FROM webhook_deliveries WHERE event_id IN (SELECT event_id FROM gone))
+             SELECT count(*) AS n FROM gone`,
             [cutoff, config.AUDIT_RETENTION_BATCH_SIZE],
           );
-          const n = res.rowCount ?? 0;
+          const n = Number(res.rows[0]?.n ?? 0);
           total += n;
           deleted.inc(n);
           if (n < config.AUDIT_RETENTION_BATCH_SIZE || stopping) break;
