@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CONSUMERS } from "@hookstream/contracts";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 
@@ -15,7 +16,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const K8S = join(ROOT, "deploy", "k8s");
 const OVERLAYS = readdirSync(join(K8S, "overlays"));
 /** every durable consumer of the system (DESIGN.md): each must drive a KEDA trigger */
-const DURABLES = ["audit", "audit-outcomes", "fine-tuning", "batch", "response", "fine-tune"];
+/**
+ * The durables that carry the system's work, from the catalog: replay and advisory
+ * durables see traffic only when someone replays or a handler dies, so they do not scale pods.
+ */
+const DURABLES = Object.entries(CONSUMERS)
+  .filter(([, spec]) => spec.kind !== "replays" && spec.kind !== "advisories")
+  .map(([name]) => name);
 
 interface K8sObject {
   apiVersion: string;
