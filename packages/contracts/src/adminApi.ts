@@ -119,16 +119,7 @@ export type DlqList = z.infer<typeof DlqList>;
 export const DlqRedriveResult = z.object({ replayed: z.number().int(), messages: z.array(DlqEntry) });
 export type DlqRedriveResult = z.infer<typeof DlqRedriveResult>;
 
-/** `POST /admin/replay/:event_id`. */
-export const ReplayResult = z.object({
-  event_id: z.string(),
-  event_type: z.string(),
-  handler: z.string(),
-  subject: z.string(),
-  replay_seq: z.number().int(),
-  force: z.boolean(),
-});
-export type ReplayResult = z.infer<typeof ReplayResult>;
+// `POST /admin/replay/:event_id` answers `SingleReplayResult` (dataLifecycleApi.ts).
 
 /** One `fine_tune_jobs` row as the job API gives it. */
 export const FineTuneJobView = z.object({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AuditEventStatus } from "./adminApi";
 
 /**
  * Request and response shapes of the audit's data-lifecycle admin routes: replay
@@ -46,7 +47,7 @@ export type SingleReplayResult = z.infer<typeof SingleReplayResult>;
 export const BulkReplayRequest = z.object({
   handler: z.string().min(1),
   type: z.string().min(1).optional(),
-  status: z.enum(["pending", "processed", "failed", "ignored", "dead"]).optional(),
+  status: AuditEventStatus.optional(),
   /** ISO-8601 or a duration back from now (`30m`, `2h`, `7d`) */
   since: z.string().min(1).optional(),
   until: z.string().min(1).optional(),

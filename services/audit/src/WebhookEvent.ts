@@ -1,7 +1,8 @@
+import { AUDIT_EVENT_STATUSES, type AuditEventStatus } from "@hookstream/contracts";
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
 
-export const AUDIT_STATUSES = ["pending", "processed", "failed", "ignored", "dead"] as const;
-export type AuditStatus = (typeof AUDIT_STATUSES)[number];
+export const AUDIT_STATUSES = AUDIT_EVENT_STATUSES;
+export type AuditStatus = AuditEventStatus;
 
 /**
  * One row per OpenAI event id (contract table `webhook_events`). A row whose

@@ -1,4 +1,10 @@
-import { DlqHeader, type HandlerName, replaySubject, type Topology } from "@hookstream/contracts";
+import {
+  type DlqEntry,
+  DlqHeader,
+  type HandlerName,
+  replaySubject,
+  type Topology,
+} from "@hookstream/contracts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { replayHeaders } from "./replayHeaders";
 
@@ -6,21 +12,6 @@ export interface DlqFilter {
   handler?: HandlerName;
   type?: string;
   since?: Date;
-}
-
-/** One dead letter as the admin API shows it. */
-export interface DlqEntry {
-  seq: number;
-  subject: string;
-  handler: string;
-  event_type: string;
-  event_id: string | null;
-  attempts: number | null;
-  error: string | null;
-  dead_at: string | null;
-  original_subject: string | null;
-  original_seq: number | null;
-  stored_at: string;
 }
 
 export function dlqFilterSubject(topology: Topology, filter: DlqFilter): string {

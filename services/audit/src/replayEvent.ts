@@ -3,6 +3,7 @@ import {
   isHandlerName,
   MessageHeader,
   replaySubject,
+  type SingleReplayResult,
   type Topology,
 } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
@@ -30,15 +31,8 @@ export interface ReplayRequest {
   force: boolean;
 }
 
-export interface ReplayResult {
-  event_id: string;
-  event_type: string;
-  handler: string;
-  subject: string;
-  /** sequence of the replay message in WEBHOOK_REPLAYS */
-  replay_seq: number;
-  force: boolean;
-}
+/** The admin API's answer (`SingleReplayResult`) before the handler's verdict is known. */
+export type ReplayResult = Omit<SingleReplayResult, "verdict" | "error">;
 
 export class MessageGoneError extends NotFoundError {}
 

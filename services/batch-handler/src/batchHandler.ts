@@ -1,15 +1,15 @@
-import type { OpenAIEvent } from "@hookstream/contracts";
+import { BatchData, type OpenAIEvent } from "@hookstream/contracts";
 import { type HandlerDefinition, statusFromType } from "@hookstream/handler-kit";
 import { PermanentError } from "@hookstream/messaging";
 
 /** The notification for a batch: its status, request counts and files. */
-export function batchNotification(event: OpenAIEvent, batch: Record<string, unknown> | null) {
+export function batchNotification(event: OpenAIEvent, batch: BatchData | null) {
   return {
     event_type: event.type,
     event_id: event.id,
     resource_type: "batch",
     resource_id: String(event.data.id),
-    status: typeof batch?.status === "string" ? batch.status : statusFromType(event.type),
+    status: batch?.status ?? statusFromType(event.type),
     request_counts: batch?.request_counts ?? null,
     output_file_id: batch?.output_file_id ?? null,
     error_file_id: batch?.error_file_id ?? null,
@@ -23,9 +23,11 @@ export const batchHandler: HandlerDefinition = {
     if (typeof id !== "string" || id.length === 0)
       throw new PermanentError("the event has no data.id (batch id)");
     const batch = ctx.openai
-      ? ((await ctx.callOpenAI("retrieve batch", (c) =>
-          c.batches.retrieve(id, { headers: { "Idempotency-Key": ctx.event.id } }),
-        )) as unknown as Record<string, unknown>)
+      ? BatchData.parse(
+          await ctx.callOpenAI("retrieve batch", (c) =>
+            c.batches.retrieve(id, { headers: { "Idempotency-Key": ctx.event.id } }),
+          ),
+        )
       : null;
     await ctx.notify(batchNotification(ctx.event, batch));
   },

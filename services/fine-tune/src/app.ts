@@ -1,4 +1,9 @@
-import { jobSubject, type Topology } from "@hookstream/contracts";
+import {
+  type FineTuneJobDetail,
+  type FineTuneJobHistoryEntry,
+  jobSubject,
+  type Topology,
+} from "@hookstream/contracts";
 import type { Registry } from "@hookstream/observability";
 import { adminAuth, adminTokens, createHttpApp } from "@hookstream/runtime";
 import type { MikroORM } from "@mikro-orm/postgresql";
@@ -87,7 +92,7 @@ function registerJobQueries(app: FastifyInstance, deps: FineTuneRouteDeps): void
     if (!job) return sendError(reply, 404, "not_found", `no fine-tuning job ${id}`);
     const subject = jobSubject(topology, id);
     const info = await jsm.streams.info(topology.streams.fineTuning, { subjects_filter: subject });
-    const history: unknown[] = [];
+    const history: FineTuneJobHistoryEntry[] = [];
     if ((info.state.subjects?.[subject] ?? 0) > 0) {
       await readStream(
         js,
@@ -107,7 +112,7 @@ function registerJobQueries(app: FastifyInstance, deps: FineTuneRouteDeps): void
         },
       );
     }
-    return { ...job, history };
+    return { ...job, history } satisfies FineTuneJobDetail;
   });
 }
 

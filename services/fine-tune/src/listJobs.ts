@@ -1,4 +1,4 @@
-import { FineTuneStatus } from "@hookstream/contracts";
+import { type FineTuneJobPage, type FineTuneJobView, FineTuneStatus } from "@hookstream/contracts";
 import { BadRequestError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { z } from "zod";
@@ -30,20 +30,6 @@ export function decodeCursor(cursor: string): [number, string] {
   throw new BadCursorError("cursor is not one this API gave out");
 }
 
-export interface JobJson {
-  id: string;
-  status: string;
-  model: string | null;
-  fine_tuned_model: string | null;
-  trained_tokens: number | null;
-  error: unknown;
-  created_at: string | null;
-  finished_at: string | null;
-  last_event_id: string;
-  last_event_at: string;
-  version: number;
-}
-
 const SELECT = `SELECT openai_job_id, status, model, fine_tuned_model, trained_tokens, error, created_at, finished_at,
   last_event_id, last_event_at, version, EXTRACT(EPOCH FROM COALESCE(created_at, 'epoch'::timestamptz))::float8 AS sort_at
   FROM fine_tune_jobs`;
@@ -68,7 +54,7 @@ function iso(v: Date | string | null): string | null {
   return v === null ? null : new Date(v).toISOString();
 }
 
-function toJson(r: Row): JobJson {
+function toJson(r: Row): FineTuneJobView {
   return {
     id: r.openai_job_id,
     status: r.status,
@@ -85,10 +71,7 @@ function toJson(r: Row): JobJson {
 }
 
 /** Newest first (created_at, then id), keyset-paginated so pages stay stable while jobs change. */
-export async function listJobs(
-  em: EntityManager,
-  q: ListQuery,
-): Promise<{ data: JobJson[]; next_cursor: string | null }> {
+export async function listJobs(em: EntityManager, q: ListQuery): Promise<FineTuneJobPage> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (q.status) {
@@ -116,7 +99,7 @@ export async function listJobs(
   };
 }
 
-export async function getJob(em: EntityManager, id: string): Promise<JobJson | null> {
+export async function getJob(em: EntityManager, id: string): Promise<FineTuneJobView | null> {
   const rows = await em.getConnection().execute<Row[]>(`${SELECT} WHERE openai_job_id = ?`, [id]);
   return rows[0] ? toJson(rows[0]) : null;
 }

@@ -1,4 +1,4 @@
-import { type JobSnapshot, jobSubject } from "@hookstream/contracts";
+import { FineTuningJobData, type JobSnapshot, jobSubject } from "@hookstream/contracts";
 import type { HandlerDefinition } from "@hookstream/handler-kit";
 import { PermanentError } from "@hookstream/messaging";
 import { injectTraceContext } from "@hookstream/observability";
@@ -19,9 +19,11 @@ export const fineTuningHandler: HandlerDefinition = {
       throw new PermanentError("the event has no data.id (job id)");
     const job = ctx.openai
       ? jobFromApi(
-          (await ctx.callOpenAI("retrieve fine-tuning job", (c) =>
-            c.fineTuning.jobs.retrieve(jobId, { headers: { "Idempotency-Key": event.id } }),
-          )) as unknown as Record<string, unknown>,
+          FineTuningJobData.parse(
+            await ctx.callOpenAI("retrieve fine-tuning job", (c) =>
+              c.fineTuning.jobs.retrieve(jobId, { headers: { "Idempotency-Key": event.id } }),
+            ),
+          ),
           event,
         )
       : jobFromWebhook(event);

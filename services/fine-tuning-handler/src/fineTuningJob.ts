@@ -2,6 +2,7 @@ import {
   FINE_TUNE_STATUSES,
   type FineTuneJob,
   type FineTuneStatus,
+  FineTuningJobData,
   type OpenAIEvent,
 } from "@hookstream/contracts";
 import { statusFromType } from "@hookstream/handler-kit";
@@ -20,11 +21,9 @@ function str(v: unknown): string | null {
  * The job as the API returned it, reduced to what the projection keeps. A status the
  * API may add later is not dropped: it falls back to what the event type says.
  */
-export function jobFromApi(raw: Record<string, unknown>, event: OpenAIEvent): FineTuneJob {
+export function jobFromApi(raw: FineTuningJobData, event: OpenAIEvent): FineTuneJob {
   const status =
-    typeof raw.status === "string" && known.has(raw.status)
-      ? (raw.status as FineTuneStatus)
-      : statusOfEvent(event);
+    raw.status !== undefined && known.has(raw.status) ? (raw.status as FineTuneStatus) : statusOfEvent(event);
   return {
     id: String(raw.id),
     status,
@@ -45,13 +44,14 @@ export function statusOfEvent(event: Pick<OpenAIEvent, "type">): FineTuneStatus 
 
 /** What the webhook alone tells (no API key): the id and the status its type implies. */
 export function jobFromWebhook(event: OpenAIEvent): FineTuneJob {
+  const data = FineTuningJobData.parse(event.data);
   return {
-    id: String(event.data.id),
+    id: String(data.id),
     status: statusOfEvent(event),
-    model: str(event.data.model),
-    fine_tuned_model: str(event.data.fine_tuned_model),
-    trained_tokens: num(event.data.trained_tokens),
-    error: event.data.error ?? null,
+    model: str(data.model),
+    fine_tuned_model: str(data.fine_tuned_model),
+    trained_tokens: num(data.trained_tokens),
+    error: data.error ?? null,
     created_at: null,
     finished_at: statusOfEvent(event) === "running" ? null : event.created_at,
   };

@@ -1,30 +1,30 @@
-import type { OpenAIEvent } from "@hookstream/contracts";
+import { type OpenAIEvent, ResponseData } from "@hookstream/contracts";
 import { type HandlerDefinition, statusFromType } from "@hookstream/handler-kit";
 import { PermanentError } from "@hookstream/messaging";
 
 export const EXCERPT_CHARS = 200;
 
 /** The text of a response's output messages (what the SDK calls `output_text`). */
-export function outputText(response: Record<string, unknown>): string {
-  if (typeof response.output_text === "string") return response.output_text;
+export function outputText(response: ResponseData): string {
+  if (response.output_text !== undefined) return response.output_text;
   const parts: string[] = [];
-  for (const item of Array.isArray(response.output) ? response.output : []) {
-    if (item?.type !== "message" || !Array.isArray(item.content)) continue;
-    for (const c of item.content)
-      if (c?.type === "output_text" && typeof c.text === "string") parts.push(c.text);
+  for (const item of response.output ?? []) {
+    if (item.type !== "message") continue;
+    for (const c of item.content ?? [])
+      if (c.type === "output_text" && c.text !== undefined) parts.push(c.text);
   }
   return parts.join("");
 }
 
 /** The notification for a response: its status and the start of its output. */
-export function responseNotification(event: OpenAIEvent, response: Record<string, unknown> | null) {
+export function responseNotification(event: OpenAIEvent, response: ResponseData | null) {
   const text = response ? outputText(response) : "";
   return {
     event_type: event.type,
     event_id: event.id,
     resource_type: "response",
     resource_id: String(event.data.id),
-    status: typeof response?.status === "string" ? response.status : statusFromType(event.type),
+    status: response?.status ?? statusFromType(event.type),
     output_excerpt: text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS - 1)}…` : text,
   };
 }
@@ -36,9 +36,11 @@ export const responseHandler: HandlerDefinition = {
     if (typeof id !== "string" || id.length === 0)
       throw new PermanentError("the event has no data.id (response id)");
     const response = ctx.openai
-      ? ((await ctx.callOpenAI("retrieve response", (c) =>
-          c.responses.retrieve(id, {}, { headers: { "Idempotency-Key": ctx.event.id } }),
-        )) as unknown as Record<string, unknown>)
+      ? ResponseData.parse(
+          await ctx.callOpenAI("retrieve response", (c) =>
+            c.responses.retrieve(id, {}, { headers: { "Idempotency-Key": ctx.event.id } }),
+          ),
+        )
       : null;
     await ctx.notify(responseNotification(ctx.event, response));
   },

@@ -1,17 +1,7 @@
 import { parseArgs } from "node:util";
+import { type DlqEntry, DlqList, DlqRedriveResult } from "@hookstream/contracts";
 import { adminClient } from "../adminClient";
 import { CliError, type Command } from "../command";
-
-interface DlqMessage {
-  seq: number;
-  handler: string;
-  event_type: string;
-  event_id: string | null;
-  attempts: number | null;
-  error: string | null;
-  dead_at: string | null;
-  stored_at: string;
-}
 
 const FILTER_OPTIONS = {
   handler: { type: "string" },
@@ -28,7 +18,7 @@ function filters(args: string[], usage: string) {
   }
 }
 
-function table(messages: DlqMessage[]): string {
+function table(messages: DlqEntry[]): string {
   const lines = messages.map(
     (m) =>
       `${String(m.seq).padStart(6)}  ${m.handler.padEnd(12)} ${m.event_type.padEnd(28)} ${(m.event_id ?? "-").padEnd(40)} ${String(m.attempts ?? "-").padStart(3)}  ${m.dead_at ?? m.stored_at}  ${m.error ?? ""}`,
@@ -48,11 +38,13 @@ export const dlqList: Command = {
   usage: LIST_USAGE,
   async run(args, ctx) {
     const f = filters(args, LIST_USAGE);
-    const res = await adminClient(ctx.env).get<{ count: number; messages: DlqMessage[] }>("/admin/dlq", {
-      handler: f.handler,
-      type: f.type,
-      since: f.since,
-    });
+    const res = DlqList.parse(
+      await adminClient(ctx.env).get<unknown>("/admin/dlq", {
+        handler: f.handler,
+        type: f.type,
+        since: f.since,
+      }),
+    );
     if (f.json) ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
     else if (res.count === 0) ctx.out.write("no dead letters match\n");
     else ctx.out.write(`${table(res.messages)}\n${res.count} dead letter(s)\n`);
@@ -69,9 +61,12 @@ export const dlqReplay: Command = {
   usage: REPLAY_USAGE,
   async run(args, ctx) {
     const f = filters(args, REPLAY_USAGE);
-    const res = await adminClient(ctx.env).post<{ replayed: number; messages: DlqMessage[] }>(
-      "/admin/dlq/replay",
-      { handler: f.handler, type: f.type, since: f.since },
+    const res = DlqRedriveResult.parse(
+      await adminClient(ctx.env).post<unknown>("/admin/dlq/replay", {
+        handler: f.handler,
+        type: f.type,
+        since: f.since,
+      }),
     );
     if (f.json) ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
     else {

@@ -1,22 +1,18 @@
 import { parseArgs } from "node:util";
+import { AUDIT_EVENT_STATUSES, type EventSummary } from "@hookstream/contracts";
 import { CliError, type Command } from "../command";
 import { query } from "../database";
 
 const USAGE = `hookstream events [--status S] [--type T] [--limit N] [--json]
   Lists audit rows (webhook_events), newest first, from $DATABASE_URL.`;
 
-const STATUSES = ["pending", "processed", "failed", "ignored", "dead"];
+const STATUSES: readonly string[] = AUDIT_EVENT_STATUSES;
 
-interface EventRow {
-  event_id: string;
-  event_type: string;
-  status: string;
-  retry_count: number;
-  resource_type: string | null;
-  resource_id: string | null;
-  error_message: string | null;
-  created_at: Date;
-}
+/** The admin API's event summary, read straight from the table: the driver gives created_at as a Date. */
+type EventRow = Pick<
+  EventSummary,
+  "event_id" | "event_type" | "status" | "retry_count" | "resource_type" | "resource_id" | "error_message"
+> & { created_at: Date };
 
 export const events: Command = {
   name: "events",

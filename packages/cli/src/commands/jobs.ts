@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { FineTuneJobDetail, FineTuneJobPage } from "@hookstream/contracts";
 import { CliError, type Command } from "../command";
 import { unreachable } from "../httpErrors";
 
@@ -22,16 +23,6 @@ async function getJson(
     throw unreachable("the fine-tune service", baseUrl(env), err);
   }
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
-}
-
-interface JobJson {
-  id: string;
-  status: string;
-  model: string | null;
-  fine_tuned_model: string | null;
-  trained_tokens: number | null;
-  created_at: string | null;
-  finished_at: string | null;
 }
 
 export const jobs: Command = {
@@ -59,11 +50,11 @@ export const jobs: Command = {
     if (v.limit) qs.set("limit", v.limit);
     const { status, body } = await getJson(ctx.env, `/fine-tune-jobs?${qs}`);
     if (status !== 200) throw new CliError(`${status}: ${String(body.message ?? "error")}`);
-    const data = body.data as JobJson[];
-    if (v.json) ctx.out.write(`${JSON.stringify(body, null, 2)}\n`);
-    else if (data.length === 0) ctx.out.write("no jobs match\n");
+    const page = FineTuneJobPage.parse(body);
+    if (v.json) ctx.out.write(`${JSON.stringify(page, null, 2)}\n`);
+    else if (page.data.length === 0) ctx.out.write("no jobs match\n");
     else
-      for (const j of data) {
+      for (const j of page.data) {
         ctx.out.write(
           `${j.id.padEnd(32)} ${j.status.padEnd(16)} ${(j.model ?? "-").padEnd(28)} ${j.fine_tuned_model ?? "-"}\n`,
         );
@@ -81,7 +72,7 @@ export const job: Command = {
     const { status, body } = await getJson(ctx.env, `/fine-tune-jobs/${encodeURIComponent(id)}`);
     if (status === 404) throw new CliError(`no fine-tuning job ${id}`);
     if (status !== 200) throw new CliError(`${status}: ${String(body.message ?? "error")}`);
-    ctx.out.write(`${JSON.stringify(body, null, 2)}\n`);
+    ctx.out.write(`${JSON.stringify(FineTuneJobDetail.parse(body), null, 2)}\n`);
     return 0;
   },
 };

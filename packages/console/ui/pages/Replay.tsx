@@ -1,4 +1,4 @@
-import { HANDLER_NAMES, ReplayResult } from "@hookstream/contracts";
+import { HANDLER_NAMES, SingleReplayResult } from "@hookstream/contracts";
 import { useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { ErrorBox } from "../parts";
@@ -9,7 +9,7 @@ export function ReplayPage({ query }: { query: URLSearchParams }) {
   const [handler, setHandler] = useState("");
   const [bypass, setBypass] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<ReplayResult | null>(null);
+  const [result, setResult] = useState<SingleReplayResult | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   async function submit(e: Event) {
@@ -19,7 +19,7 @@ export function ReplayPage({ query }: { query: URLSearchParams }) {
     setResult(null);
     try {
       setResult(
-        await call(ReplayResult, `/admin/replay/${encodeURIComponent(eventId.trim())}`, {
+        await call(SingleReplayResult, `/admin/replay/${encodeURIComponent(eventId.trim())}`, {
           method: "POST",
           body: { ...(handler ? { handler } : {}), force: bypass },
         }),
