@@ -4,9 +4,7 @@
  * `main(argv)`) removes one job from every store, and a rebuild of the projection
  * afterwards does not bring it back.
  */
-import { PassThrough } from "node:stream";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
-import { main } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, type ErasureResult, eventBody } from "@hookstream/contracts";
 import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
@@ -24,6 +22,7 @@ import {
   eventually,
   NotificationReceiver,
   publishEvent,
+  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -91,16 +90,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function cli(argv: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (c) => (o += String(c)));
-  err.on("data", (c) => (e += String(c)));
-  const code = await main(argv, { env, out, err });
-  return { code, out: o, err: e };
-}
+const cli = (argv: string[]) => runCli(argv, env);
 
 const rows = async (query: string, params: unknown[] = []) => (await sql.query(query, params)).rows;
 const statusOf = async (id: string) =>

@@ -6,9 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { PassThrough } from "node:stream";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
-import { main } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { EventDetail, MessageHeader } from "@hookstream/contracts";
 import { GatewayConfig, startGateway } from "@hookstream/gateway";
@@ -17,6 +15,7 @@ import {
   deleteStreams,
   eventBody,
   eventually,
+  runCli,
   ServiceProcess,
   signWebhook,
   TEST_SECRET,
@@ -205,18 +204,12 @@ describe("POST /webhooks/<provider>", () => {
   });
 
   it("hookstream send --provider signs in the provider's envelope with its secret from WEBHOOK_PROVIDERS", async () => {
-    let out = "";
-    const stream = new PassThrough().on("data", (c) => (out += String(c)));
     const id = `msg_cli_${randomUUID().slice(0, 8)}`;
-    const code = await main(
+    const { code, out, err } = await runCli(
       ["send", "shipment.delivered", "--provider", "acme", "--id", id, "--data", '{"parcel":"p1"}'],
-      {
-        env: { GATEWAY_URL: `${gatewayUrl}/webhooks/openai`, WEBHOOK_PROVIDERS: JSON.stringify(PROVIDERS) },
-        out: stream,
-        err: stream,
-      },
+      { GATEWAY_URL: `${gatewayUrl}/webhooks/openai`, WEBHOOK_PROVIDERS: JSON.stringify(PROVIDERS) },
     );
-    expect(code, out).toBe(0);
+    expect(code, out + err).toBe(0);
     expect(out).toMatch(/^200 .*"accepted"/);
     expect(await auditRow(id)).toMatchObject({
       provider: "acme",

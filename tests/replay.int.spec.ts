@@ -3,10 +3,8 @@
  * replay durable) and the CLI's `main(argv)`, on real NATS and Postgres. Issue 8
  * defect 6 (replay refusal, the inbox's verdict) and issue 13 item 4 (bulk replay).
  */
-import { PassThrough } from "node:stream";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { batchHandler } from "@hookstream/batch-handler";
-import { main } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { eventBody } from "@hookstream/contracts";
 import {
@@ -21,6 +19,7 @@ import {
   eventually,
   NotificationReceiver,
   publishEvent,
+  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -85,16 +84,7 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function cli(argv: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = "";
-  let e = "";
-  out.on("data", (c) => (o += String(c)));
-  err.on("data", (c) => (e += String(c)));
-  const code = await main(argv, { env, out, err });
-  return { code, out: o, err: e };
-}
+const cli = (argv: string[]) => runCli(argv, env);
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 const statusOf = async (eventId: string) =>

@@ -6,8 +6,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { Writable } from "node:stream";
-import { main } from "@hookstream/cli";
 import {
   createTestDatabase,
   deleteStreams,
@@ -15,6 +13,7 @@ import {
   FakeOpenAI,
   freePort,
   NotificationReceiver,
+  runCli,
   TEST_SECRET,
   testTopology,
 } from "@hookstream/testing";
@@ -72,27 +71,7 @@ let system: ChildProcess;
 let systemExit: Promise<number | null>;
 const systemOutput: string[] = [];
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        append(chunk.toString());
-        cb();
-      },
-    });
-  const code = await main(argv, {
-    env: cliEnv,
-    out: sink((s) => {
-      out += s;
-    }),
-    err: sink((s) => {
-      err += s;
-    }),
-  });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCli(argv, cliEnv);
 
 beforeAll(async () => {
   // the README's way: `npm start` builds (a cache hit after `npm test`'s build) and runs the compiled services

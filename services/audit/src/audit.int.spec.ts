@@ -1,16 +1,24 @@
 import { DlqHeader, dlqSubject, type Outcome, outcomeSubject, ReplayHeader } from "@hookstream/contracts";
 import { createLogger, createRegistry } from "@hookstream/observability";
-import { createTestDatabase, deleteStreams, eventBody, eventually, testTopology } from "@hookstream/testing";
+import {
+  createTestDatabase,
+  deleteStreams,
+  eventBody,
+  eventually,
+  publishEvent,
+  runCli,
+  testTopology,
+} from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { testAuditConfig } from "../testing/testAuditConfig";
 import { buildApp } from "./app";
 import { applyOutcome, type OutcomeFields } from "./applyOutcome";
 import { createAuditMetrics } from "./auditMetrics";
 import { recordOutcomes } from "./recordOutcomes";
 import { type Audit, startAudit } from "./startAudit";
-import { publishEvent, testAuditConfig } from "./testSupport";
 import { WebhookEvent } from "./WebhookEvent";
 
 const TOKEN = "test-admin-token";
@@ -357,42 +365,29 @@ describe("the admin API", () => {
 });
 
 describe("the CLI's dlq and replay commands", () => {
-  async function run(argv: string[], env: Record<string, string>) {
-    const { main } = await import("@hookstream/cli");
-    const { PassThrough } = await import("node:stream");
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const chunks: string[] = [];
-    const errs: string[] = [];
-    out.on("data", (c) => chunks.push(String(c)));
-    err.on("data", (c) => errs.push(String(c)));
-    const code = await main(argv, { env, out, err });
-    return { code, out: chunks.join(""), err: errs.join("") };
-  }
-
   it("call the admin API and say clearly when they are refused or it is unreachable", async () => {
     const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
     const env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
 
-    const list = await run(["dlq", "list", "--handler", "response"], env);
+    const list = await runCli(["dlq", "list", "--handler", "response"], env);
     expect(list).toMatchObject({ code: 0 });
     expect(list.out).toMatch(/evt_dlq_3/);
 
-    const replayed = await run(["replay", "evt_replay", "--handler", "response", "--force"], env);
+    const replayed = await runCli(["replay", "evt_replay", "--handler", "response", "--force"], env);
     expect(replayed.code).toBe(0);
     expect(replayed.out).toMatch(/replayed evt_replay to response \(forced\)/);
 
-    const redrive = await run(["dlq", "replay", "--type", "response.completed"], env);
+    const redrive = await runCli(["dlq", "replay", "--type", "response.completed"], env);
     expect(redrive.out).toMatch(/1 dead letter\(s\) replayed/);
 
-    const refused = await run(["dlq", "list"], { ...env, ADMIN_TOKEN: "wrong" });
+    const refused = await runCli(["dlq", "list"], { ...env, ADMIN_TOKEN: "wrong" });
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/refused by the admin API \(403\)/);
 
-    const unknown = await run(["replay", "evt_nowhere"], env);
+    const unknown = await runCli(["replay", "evt_nowhere"], env);
     expect(unknown.err).toMatch(/404: no event evt_nowhere/);
 
-    const away = await run(["dlq", "list"], { ...env, HOOKSTREAM_ADMIN_URL: "http://127.0.0.1:9" });
+    const away = await runCli(["dlq", "list"], { ...env, HOOKSTREAM_ADMIN_URL: "http://127.0.0.1:9" });
     expect(away.err).toMatch(/does not answer at http:\/\/127\.0\.0\.1:9/);
   });
 });

@@ -1,10 +1,17 @@
 import { createLogger } from "@hookstream/observability";
-import { deleteStreams, eventBody, eventually, PostgresProcess, testTopology } from "@hookstream/testing";
+import {
+  deleteStreams,
+  eventBody,
+  eventually,
+  PostgresProcess,
+  publishEvent,
+  testTopology,
+} from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { testAuditConfig } from "../testing/testAuditConfig";
 import { type Audit, startAudit } from "./startAudit";
-import { publishEvent, testAuditConfig } from "./testSupport";
 
 const topology = testTopology("auditout");
 const natsUrl = inject("natsUrl");

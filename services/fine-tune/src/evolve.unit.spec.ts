@@ -1,8 +1,8 @@
 import type { FineTuneStatus, JobSnapshot } from "@hookstream/contracts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { reorderedWithDuplicates, snapshotStream } from "../testing/snapshotStream";
 import { evolve, foldAll, type JobState, merge } from "./evolve";
-import { reorderedWithDuplicates, snapshotStream } from "./testSnapshots";
 
 function snap(
   eventId: string,

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { reorderedWithDuplicates, snapshotStream } from "../testing/snapshotStream";
 import { applyStates } from "./applyStates";
 import { FineTuneConfigSchema } from "./config";
 import { foldAll, type JobState, type SequencedSnapshot } from "./evolve";
@@ -14,7 +15,6 @@ import { parseSnapshot } from "./parseSnapshot";
 import { readStream } from "./readStream";
 import { rebuildProjection } from "./rebuildProjection";
 import { type FineTuneService, startFineTune } from "./startFineTune";
-import { reorderedWithDuplicates, snapshotStream } from "./testSnapshots";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const topology = testTopology("ftp");

@@ -3,28 +3,12 @@
  * here with the contract columns (DESIGN.md) rather than the audit service's migration:
  * packages never import a service, and the CLI must work with whatever the contract holds.
  */
-import { Writable } from "node:stream";
-import { createTestDatabase, freePort } from "@hookstream/testing";
+import { createTestDatabase, freePort, runCli } from "@hookstream/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { main } from "../main";
 
 const db = await createTestDatabase(inject("databaseUrl"), "cliev");
 const empty = await createTestDatabase(inject("databaseUrl"), "cliempty");
-
-async function run(argv: string[], env: NodeJS.ProcessEnv) {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, { env, out: sink((s) => (out += s)), err: sink((s) => (err += s)) });
-  return { code, out, err };
-}
 
 const ROWS: Array<[string, string, string]> = [
   ["evt_1", "fine_tuning.job.succeeded", "processed"],
@@ -65,7 +49,7 @@ afterAll(async () => {
 
 describe("hookstream events", () => {
   it("lists rows newest first, filtered by status and type, bounded by --limit", async () => {
-    const all = await run(["events", "--json"], { DATABASE_URL: db.url });
+    const all = await runCli(["events", "--json"], { DATABASE_URL: db.url });
     expect(all.code, all.err).toBe(0);
     expect(JSON.parse(all.out).map((r: { event_id: string }) => r.event_id)).toEqual([
       "evt_5",
@@ -75,13 +59,13 @@ describe("hookstream events", () => {
       "evt_1",
     ]);
 
-    const filtered = await run(
+    const filtered = await runCli(
       ["events", "--status", "processed", "--type", "fine_tuning.job.succeeded", "--json"],
       { DATABASE_URL: db.url },
     );
     expect(JSON.parse(filtered.out).map((r: { event_id: string }) => r.event_id)).toEqual(["evt_1"]);
 
-    const limited = await run(["events", "--limit", "2"], { DATABASE_URL: db.url });
+    const limited = await runCli(["events", "--limit", "2"], { DATABASE_URL: db.url });
     expect(limited.code).toBe(0);
     expect(limited.out.trim().split("\n")).toHaveLength(2);
     expect(limited.out).toContain("evt_5");
@@ -89,7 +73,7 @@ describe("hookstream events", () => {
   });
 
   it("refuses an unknown status with a usage error", async () => {
-    const r = await run(["events", "--status", "done"], { DATABASE_URL: db.url });
+    const r = await runCli(["events", "--status", "done"], { DATABASE_URL: db.url });
     expect(r.code).toBe(2);
     expect(r.err).toContain("--status must be one of");
   });
@@ -97,7 +81,7 @@ describe("hookstream events", () => {
 
 describe("hookstream stats", () => {
   it("counts rows by status and by type", async () => {
-    const r = await run(["stats", "--json"], { DATABASE_URL: db.url });
+    const r = await runCli(["stats", "--json"], { DATABASE_URL: db.url });
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out)).toEqual({
       total: 5,
@@ -109,7 +93,7 @@ describe("hookstream stats", () => {
         "response.failed": 1,
       },
     });
-    const text = await run(["stats"], { DATABASE_URL: db.url });
+    const text = await runCli(["stats"], { DATABASE_URL: db.url });
     expect(text.out).toMatch(/events: 5/);
   });
 });
@@ -117,7 +101,7 @@ describe("hookstream stats", () => {
 describe("errors a person can act on", () => {
   it("says the audit service has not run its migrations when the table is missing", async () => {
     for (const cmd of ["events", "stats"]) {
-      const r = await run([cmd], { DATABASE_URL: empty.url });
+      const r = await runCli([cmd], { DATABASE_URL: empty.url });
       expect(r.code).toBe(1);
       expect(r.err.trim().split("\n")).toHaveLength(1);
       expect(r.err).toContain("the audit service has not run its migrations");
@@ -126,7 +110,7 @@ describe("errors a person can act on", () => {
 
   it("says the database cannot be reached, in one line, when nothing listens", async () => {
     const port = await freePort();
-    const r = await run(["stats"], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/hookstream` });
+    const r = await runCli(["stats"], { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/hookstream` });
     expect(r.code).toBe(1);
     expect(r.err.trim().split("\n")).toHaveLength(1);
     expect(r.err).toContain(`cannot reach the database at 127.0.0.1:${port}`);
@@ -135,7 +119,7 @@ describe("errors a person can act on", () => {
   it("says the gateway cannot be reached and to start it", async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/webhooks/openai`;
-    const r = await run(["send", "fine_tuning.job.succeeded", "--url", url], {});
+    const r = await runCli(["send", "fine_tuning.job.succeeded", "--url", url], {});
     expect(r.code).toBe(1);
     expect(r.err).toContain(`cannot reach the gateway at ${url} (ECONNREFUSED): is it running? (npm start)`);
   });

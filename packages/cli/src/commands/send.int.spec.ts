@@ -1,10 +1,8 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
-import { TEST_SECRET } from "@hookstream/testing";
+import { runCli, TEST_SECRET } from "@hookstream/testing";
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../main";
 
 /** A stand-in gateway that checks each request with the openai SDK's own verifier. */
 const verified: Array<{ id: string; type: string; data: unknown }> = [];
@@ -30,23 +28,9 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function run(argv: string[], env: NodeJS.ProcessEnv) {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, { env, out: sink((s) => (out += s)), err: sink((s) => (err += s)) });
-  return { code, out, err };
-}
-
 describe("hookstream send", () => {
   it("signs so that the openai SDK's webhooks.unwrap accepts it", async () => {
-    const r = await run(
+    const r = await runCli(
       [
         "send",
         "fine_tuning.job.succeeded",
@@ -70,13 +54,13 @@ describe("hookstream send", () => {
   });
 
   it("refuses bad --data with a clear message and exit code 2", async () => {
-    const r = await run(["send", "batch.completed", "--data", "{nope", "--url", url], {});
+    const r = await runCli(["send", "batch.completed", "--data", "{nope", "--url", url], {});
     expect(r.code).toBe(2);
     expect(r.err).toContain("--data is not JSON");
   });
 
   it("asks for an event type", async () => {
-    const r = await run(["send"], {});
+    const r = await runCli(["send"], {});
     expect(r.code).toBe(2);
     expect(r.err).toContain("an event type is needed");
   });

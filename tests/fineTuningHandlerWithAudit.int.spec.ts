@@ -1,6 +1,12 @@
+/**
+ * The fine-tuning handler end to end with the audit beside it (two services, so it
+ * lives in tests/): retries, 404s, exhaustion, duplicates, two instances, DLQ replay and
+ * ignored types, each checked in the handler's effects and in webhook_events.status.
+ */
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, type Outcome } from "@hookstream/contracts";
+import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
 import {
   type HandlerConfig,
   handlerConfigSchema,
@@ -22,7 +28,6 @@ import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { fineTuningHandler } from "./fineTuningHandler";
 
 const logger = pino({ level: "silent" });
 const topology = testTopology("fth");

@@ -1,6 +1,6 @@
 import { FINE_TUNE_STATUSES, type FineTuneStatus } from "@hookstream/contracts";
 import fc from "fast-check";
-import type { SequencedSnapshot } from "./evolve";
+import type { SequencedSnapshot } from "../src/evolve";
 
 /**
  * Snapshots of a few jobs as a stream would hold them (seq = position): each job has
