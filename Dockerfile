@@ -36,8 +36,11 @@ FROM base AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
  && rm -rf /var/lib/apt/lists/*
+# a small young generation, one GC thread and two malloc arenas keep an idle service
+# under 90 MiB RSS (BENCHMARKS.md, "Footprint"); add --enable-source-maps to debug
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--enable-source-maps \
+    NODE_OPTIONS="--max-semi-space-size=1 --single-threaded-gc" \
+    MALLOC_ARENA_MAX=2 \
     HEALTHCHECK_PORT=3000
 COPY --from=manifests /manifests/ ./
 RUN npm ci --omit=dev \
