@@ -15,7 +15,7 @@ import { parse, parseAllDocuments } from "yaml";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const K8S = join(ROOT, "deploy", "k8s");
 const OVERLAYS = readdirSync(join(K8S, "overlays"));
-/** every durable consumer of the system (DESIGN.md): each must drive a KEDA trigger */
+/** every durable consumer of the system (the catalog, docs/architecture.md): each must drive a KEDA trigger */
 /**
  * The durables that carry the system's work, from the catalog: replay and advisory
  * durables see traffic only when someone replays or a handler dies, so they do not scale pods.

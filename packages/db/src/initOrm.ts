@@ -25,7 +25,7 @@ export interface InitOrmOptions {
 /**
  * Creates the database if missing, connects, and runs the owner's migrations.
  * Migrations are listed explicitly: file discovery differs under tsx, vitest and
- * built JS (STACK.md).
+ * built JS (docs/architecture.md, "Platform notes").
  */
 export async function initOrm({
   url,

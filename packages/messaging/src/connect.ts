@@ -135,8 +135,9 @@ export function natsConnectionOptions(opts: Omit<ConnectOptions, "logger">): Con
 /**
  * Connects and keeps reconnecting forever: an outage of NATS delays work, it never
  * ends a process. `noAsyncTraces` skips capturing a stack per request (measured
- * ~2× publish throughput here, STACK.md). A refused login or a permission error is
- * logged with the server's reason, so a wrong role shows up in the service's log.
+ * ~2× publish throughput here; docs/architecture.md, "Platform notes"). A refused login
+ * or a permission error is logged with the server's reason, so a wrong role shows up in
+ * the service's log.
  */
 export async function connectNats({ logger, ...opts }: ConnectOptions): Promise<NatsConnection> {
   if (opts.credsFile) readFileSync(opts.credsFile); // fail at start, naming the file, not at the first reconnect

@@ -109,7 +109,7 @@ export function runConsumer(opts: RunConsumerOptions): ConsumerRunner {
   return { done: loop.done, stop: loop.stop };
 }
 
-/** `term()` without a reason: on 2.9.10 a reason does not stop redelivery (STACK.md). */
+/** `term()` without a reason: on 2.9.10 a reason does not stop redelivery (docs/architecture.md, "Platform notes"). */
 export function settle(msg: JsMsg, decision: AckDecision): void {
   switch (decision.kind) {
     case "ack":

@@ -45,7 +45,7 @@ export function ackFloorAgeSeconds(info: ConsumerInfo, nowMs: number): number {
 /**
  * `hookstream_consumer_pending{stream,durable}` (messages not yet delivered) and
  * `hookstream_consumer_ack_pending{stream,durable}` (delivered, not yet acked), read
- * from consumer info when Prometheus scrapes (DESIGN.md, "Operations (contract)").
+ * from consumer info when Prometheus scrapes (docs/architecture.md, "Promises": observable).
  * `hookstream_consumer_ack_floor_age_seconds{stream,durable}` tells how long work has
  * waited without the ack floor moving (the "lag older than N minutes" alert).
  * The gauges share one read per scrape. A durable whose info cannot be read in time

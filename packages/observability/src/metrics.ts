@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 
-/** Every metric name starts with this (DESIGN.md, "Operations (contract)"). */
+/** Every metric name starts with this (a contract: dashboards and alerts rely on it). */
 export const METRIC_PREFIX = "hookstream_";
 
 /**

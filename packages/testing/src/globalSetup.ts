@@ -23,7 +23,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * Finds the services the tests run against, in this order (STACK.md): NATS_URL /
+ * Finds the services the tests run against, in this order (docs/architecture.md, "Platform notes"): NATS_URL /
  * DATABASE_URL when set; else containers when a container runtime answers; else the
  * local defaults. Fails with a clear message when one does not answer.
  */

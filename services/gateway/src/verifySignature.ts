@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 /**
- * Standard Webhooks verification as OpenAI signs (DESIGN.md, gateway contract):
+ * Standard Webhooks verification as OpenAI signs (docs/architecture.md, "HTTP answers"):
  * HMAC-SHA256 over `${webhook-id}.${webhook-timestamp}.${raw body}`, keyed by the
  * base64-decoded secret after `whsec_`. A secret without the prefix is used as raw
  * UTF-8 text, exactly as the openai SDK's `webhooks.unwrap` does (OpenAI is the

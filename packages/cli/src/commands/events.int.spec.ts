@@ -1,6 +1,6 @@
 /**
  * `hookstream events` and `hookstream stats` against a real Postgres. The table is made
- * here with the contract columns (DESIGN.md) rather than the audit service's migration:
+ * here with the contract columns (docs/architecture.md, "Tables") rather than the audit service's migration:
  * packages never import a service, and the CLI must work with whatever the contract holds.
  */
 import { createTestDatabase, freePort, runCli } from "@hookstream/testing";

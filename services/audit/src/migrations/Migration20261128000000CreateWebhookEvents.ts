@@ -1,6 +1,6 @@
 import { Migration } from "@mikro-orm/migrations";
 
-/** The contract table `webhook_events` (DESIGN.md) plus `stream_seq` and `subject`. */
+/** The contract table `webhook_events` (docs/architecture.md, "Tables") plus `stream_seq` and `subject`. */
 export class Migration20261128000000CreateWebhookEvents extends Migration {
   override async up(): Promise<void> {
     this.addSql(`

@@ -5,7 +5,7 @@ import { Migration20261202000000CreateErasures } from "./Migration20261202000000
 import { Migration20261210000000AddEventProvider } from "./Migration20261210000000AddEventProvider";
 import { Migration20261210000001CreateWebhookDeliveries } from "./Migration20261210000001CreateWebhookDeliveries";
 
-/** Every migration of the audit service, in order (listed explicitly: STACK.md). */
+/** Every migration of the audit service, in order (listed explicitly: docs/architecture.md, "Platform notes"). */
 export const AUDIT_MIGRATIONS: MigrationEntry[] = [
   { name: "Migration20261128000000CreateWebhookEvents", class: Migration20261128000000CreateWebhookEvents },
   {

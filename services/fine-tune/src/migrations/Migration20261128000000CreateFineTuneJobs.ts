@@ -2,7 +2,7 @@ import { Migration } from "@mikro-orm/migrations";
 import { jobsTableDdl } from "../jobsTableDdl";
 
 /**
- * The contract table `fine_tune_jobs` (DESIGN.md) plus the ordering keys the fold
+ * The contract table `fine_tune_jobs` (docs/architecture.md, "Tables") plus the ordering keys the fold
  * needs: the stream sequence of the newest snapshot and the key of the snapshot the
  * status came from (a terminal status may come from an older snapshot than the newest).
  */
