@@ -58,8 +58,16 @@ function discoverServices(root = ROOT): string[] {
     .sort();
 }
 
-/** Connects and reads the first bytes the server sends (NATS greets with `INFO {...}`). */
-function probe(host: string, port: number, timeoutMs = 2_000): Promise<{ ok: boolean; greeting: string }> {
+/**
+ * Connects and, when `greets` (NATS sends `INFO {...}` first), reads the first line.
+ * Postgres says nothing until the client speaks: a connection is its answer.
+ */
+function probe(
+  host: string,
+  port: number,
+  greets: boolean,
+  timeoutMs = 2_000,
+): Promise<{ ok: boolean; greeting: string }> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     let greeting = "";
@@ -71,6 +79,7 @@ function probe(host: string, port: number, timeoutMs = 2_000): Promise<{ ok: boo
     socket.setTimeout(timeoutMs, () => done(connected));
     socket.once("connect", () => {
       connected = true;
+      if (!greets) done(true);
     });
     socket.on("data", (chunk) => {
       greeting += chunk.toString("utf8");
@@ -85,7 +94,7 @@ async function checkPrerequisites(env: NodeJS.ProcessEnv): Promise<string[]> {
   const problems: string[] = [];
   const natsUrl = (env.NATS_URL?.trim() || DEFAULT_NATS_URL).split(/[\s,]+/)[0] ?? DEFAULT_NATS_URL;
   const nats = new URL(natsUrl.includes("://") ? natsUrl : `nats://${natsUrl}`);
-  const natsAnswer = await probe(nats.hostname, Number(nats.port || 4222));
+  const natsAnswer = await probe(nats.hostname, Number(nats.port || 4222), true);
   if (!natsAnswer.ok) {
     problems.push(
       `NATS does not answer at ${nats.host}. Start it with JetStream:\n` +
@@ -96,7 +105,7 @@ async function checkPrerequisites(env: NodeJS.ProcessEnv): Promise<string[]> {
     problems.push(`NATS at ${nats.host} runs without JetStream: restart it with -js (and -sd <dir>).`);
   }
   const db = new URL(env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL);
-  if (!(await probe(db.hostname, Number(db.port || 5432))).ok) {
+  if (!(await probe(db.hostname, Number(db.port || 5432), false)).ok) {
     problems.push(
       `Postgres does not answer at ${db.host}. Start it:\n` +
         "    sudo pg_ctlcluster 15 main start   (or: docker compose up -d postgres)\n" +
