@@ -9,7 +9,7 @@ import {
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
 import { type GatewayMetrics, gatewayMetrics, observeResponses } from "./gatewayMetrics";
 import { eventOf, providerTable } from "./providers/index";
@@ -47,6 +47,20 @@ export class PublishTimeoutError extends Error {
 
 function sendError(reply: FastifyReply, code: number, error: string, message: string): FastifyReply {
   return reply.code(code).send({ error, message });
+}
+
+/** Counts and logs a refused webhook request and answers with the error. */
+function refuse(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  metrics: GatewayMetrics,
+  code: number,
+  error: string,
+  message: string,
+): FastifyReply {
+  metrics.rejected.inc({ reason: error });
+  req.log.info({ reason: error, status: code, ip: req.ip }, message);
+  return sendError(reply, code, error, message);
 }
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -108,19 +122,28 @@ export function registerWebhookRoute(
 
   app.post<{ Params: { provider: string } }>("/webhooks/:provider", async (req, reply) => {
     metrics.received.inc();
-    const reject = (code: number, error: string, message: string) => {
-      metrics.rejected.inc({ reason: error });
-      req.log.info({ reason: error, status: code, ip: req.ip }, message);
-      return sendError(reply, code, error, message);
-    };
     const provider = providers.get(req.params.provider);
     if (provider === undefined) {
-      return reject(404, "unknown_provider", `no webhook provider named "${req.params.provider}"`);
+      return refuse(
+        req,
+        reply,
+        metrics,
+        404,
+        "unknown_provider",
+        `no webhook provider named "${req.params.provider}"`,
+      );
     }
 
     const body = req.body;
     if (!Buffer.isBuffer(body)) {
-      return reject(415, "unsupported_media_type", "content-type must be application/json with a body");
+      return refuse(
+        req,
+        reply,
+        metrics,
+        415,
+        "unsupported_media_type",
+        "content-type must be application/json with a body",
+      );
     }
 
     const verified = verifySignature({
@@ -135,35 +158,53 @@ export function registerWebhookRoute(
     if (!verified.ok) {
       if (!limiter.allowFailure(req.ip, now())) {
         reply.header("retry-after", String(limiter.retryAfterSec()));
-        return reject(429, "rate_limited", "too many requests with failed authentication from this address");
+        return refuse(
+          req,
+          reply,
+          metrics,
+          429,
+          "rate_limited",
+          "too many requests with failed authentication from this address",
+        );
       }
-      return reject(401, verified.reason, verified.message);
+      return refuse(req, reply, metrics, 401, verified.reason, verified.message);
     }
 
     let parsed: unknown;
     try {
       parsed = JSON.parse(utf8.decode(body));
     } catch (err) {
-      return reject(400, "malformed_json", `the body is not valid UTF-8 JSON: ${(err as Error).message}`);
+      return refuse(
+        req,
+        reply,
+        metrics,
+        400,
+        "malformed_json",
+        `the body is not valid UTF-8 JSON: ${(err as Error).message}`,
+      );
     }
     // the provider's envelope gives the dedup id and the type (providers/eventOf.ts)
     const event = eventOf(provider, parsed, header(req.headers["webhook-id"]) ?? "");
-    if (!event.ok) return reject(400, "invalid_envelope", event.message);
-    const log = req.log.child({ event_id: event.id, event_type: event.type });
+    if (!event.ok) return refuse(req, reply, metrics, 400, "invalid_envelope", event.message);
+    // the event's fields go on each line written, not on a child logger made for every
+    // request (a child logger per request was the gateway's largest cost the reference
+    // does not pay: BENCHMARKS.md)
+    const fields = { event_id: event.id, event_type: event.type };
 
     if (!deps.isConnected()) {
       metrics.rejected.inc({ reason: "unavailable" });
-      log.warn("NATS is disconnected; asking the sender to retry");
+      req.log.warn(fields, "NATS is disconnected; asking the sender to retry");
       reply.header("retry-after", String(config.RETRY_AFTER_SEC));
       return sendError(reply, 503, "unavailable", "the event log is unavailable; retry later");
     }
 
+    // a fresh header set: append, not set (set first searches for the key to replace)
     const h = natsHeaders();
-    h.set(MessageHeader.WebhookId, header(req.headers["webhook-id"]) ?? "");
-    h.set(MessageHeader.WebhookTimestamp, header(req.headers["webhook-timestamp"]) ?? "");
-    h.set(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
-    h.set(MessageHeader.EventType, event.type);
-    h.set(MessageHeader.ReceivedAt, new Date(now()).toISOString());
+    h.append(MessageHeader.WebhookId, header(req.headers["webhook-id"]) ?? "");
+    h.append(MessageHeader.WebhookTimestamp, header(req.headers["webhook-timestamp"]) ?? "");
+    h.append(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
+    h.append(MessageHeader.EventType, event.type);
+    h.append(MessageHeader.ReceivedAt, new Date(now()).toISOString());
     injectTraceContext(h, requestTraceContext(req));
 
     const started = performance.now();
@@ -179,15 +220,15 @@ export function registerWebhookRoute(
       );
     } catch (err) {
       metrics.rejected.inc({ reason: "unavailable" });
-      log.warn({ err }, "JetStream did not acknowledge; asking the sender to retry");
+      req.log.warn({ ...fields, err }, "JetStream did not acknowledge; asking the sender to retry");
       reply.header("retry-after", String(config.RETRY_AFTER_SEC));
       return sendError(reply, 503, "unavailable", "the event log did not acknowledge in time; retry later");
     }
     metrics.publishSeconds.observe((performance.now() - started) / 1000);
     if (ack.duplicate) metrics.duplicates.inc();
     else metrics.published.inc({ type: event.type });
-    log.info(
-      { seq: ack.seq, duplicate: ack.duplicate },
+    req.log.info(
+      { ...fields, seq: ack.seq, duplicate: ack.duplicate },
       ack.duplicate ? "duplicate event" : "event accepted",
     );
     return { status: ack.duplicate ? "duplicate" : "accepted", event_id: event.id, seq: ack.seq };
