@@ -1,10 +1,9 @@
 import { isHandlerName, type Topology } from "@hookstream/contracts";
-import { isHttpError, RateLimitedError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
-import { BadRequestError } from "./adminErrors";
+import { adminErrorHandler, BadRequestError } from "./adminErrors";
 import type { AuditMetrics } from "./auditMetrics";
 import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
 import { registerEraseRoutes } from "./erasure/index";
@@ -103,20 +102,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   app.register(async (admin) => {
     admin.addHook("onRequest", deps.requireAdmin);
 
-    admin.setErrorHandler((err, _req, reply) => {
-      if (isHttpError(err)) {
-        if (err instanceof RateLimitedError) reply.header("retry-after", String(err.retryAfterSec));
-        return reply.code(err.statusCode).send({ error: err.code, message: err.message });
-      }
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status && status >= 400 && status < 500) {
-        return reply.code(status).send({ error: "bad_request", message: (err as Error).message });
-      }
-      reply.log.error({ err }, "admin request failed");
-      return reply
-        .code(503)
-        .send({ error: "unavailable", message: `could not complete: ${(err as Error).message}` });
-    });
+    admin.setErrorHandler(adminErrorHandler("admin request failed"));
 
     admin.get("/admin/events", async (req) => {
       const q = parse(EventsQuery, req.query);

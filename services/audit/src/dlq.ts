@@ -6,6 +6,7 @@ import {
   type Topology,
 } from "@hookstream/contracts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
 import { replayHeaders } from "./replayHeaders";
 
 export interface DlqFilter {
@@ -18,7 +19,11 @@ export function dlqFilterSubject(topology: Topology, filter: DlqFilter): string 
   return `${topology.subjects.dlqPrefix}.${filter.handler ?? "*"}.${filter.type ?? ">"}`;
 }
 
-function entryOf(topology: Topology, msg: JsMsg): DlqEntry {
+/** What a dead letter holds, as the admin API lists it: from its headers, the subject as fallback. */
+export function dlqEntryOf(
+  topology: Topology,
+  msg: { seq: number; subject: string; headers: MsgHdrs | undefined; storedAt: Date },
+): DlqEntry {
   const h = (name: string) => msg.headers?.get(name) || null;
   // subject dlq.<handler>.<type>: the headers say the same, the subject is the fallback
   const rest = msg.subject.slice(topology.subjects.dlqPrefix.length + 1);
@@ -35,7 +40,7 @@ function entryOf(topology: Topology, msg: JsMsg): DlqEntry {
     dead_at: h(DlqHeader.DeadAt),
     original_subject: h(DlqHeader.OriginalSubject),
     original_seq: num(h(DlqHeader.OriginalSeq)),
-    stored_at: new Date(Math.floor(msg.info.timestampNanos / 1e6)).toISOString(),
+    stored_at: msg.storedAt.toISOString(),
   };
 }
 
@@ -70,7 +75,15 @@ export async function readDlq(
       const batch = await consumer.fetch({ max_messages: max, expires: 1_000 });
       let last: JsMsg | null = null;
       for await (const msg of batch) {
-        out.push({ entry: entryOf(topology, msg), msg });
+        out.push({
+          entry: dlqEntryOf(topology, {
+            seq: msg.seq,
+            subject: msg.subject,
+            headers: msg.headers,
+            storedAt: new Date(Math.floor(msg.info.timestampNanos / 1e6)),
+          }),
+          msg,
+        });
         last = msg;
       }
       if (last === null || last.info.pending === 0) break;

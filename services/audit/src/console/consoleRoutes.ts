@@ -1,10 +1,9 @@
 import type { Topology } from "@hookstream/contracts";
-import { HttpError, RateLimitedError, UnavailableError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
-import { BadRequestError, NotFoundError } from "../adminErrors";
+import { adminErrorHandler, BadRequestError, NotFoundError } from "../adminErrors";
 import type { AuditMetrics } from "../auditMetrics";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";
@@ -57,26 +56,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
   app.register(async (admin) => {
     admin.addHook("onRequest", deps.requireAdmin);
-    admin.setErrorHandler((err, _req, reply) => {
-      if (err instanceof HttpError) {
-        const retry =
-          err instanceof RateLimitedError || err instanceof UnavailableError ? err.retryAfterSec : undefined;
-        if (retry !== undefined) reply.header("retry-after", String(retry));
-        return reply.code(err.statusCode).send({ error: err.code, message: err.message });
-      }
-      if (err instanceof BadRequestError)
-        return reply.code(400).send({ error: err.code, message: err.message });
-      if (err instanceof NotFoundError)
-        return reply.code(404).send({ error: err.code, message: err.message });
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status && status >= 400 && status < 500) {
-        return reply.code(status).send({ error: "bad_request", message: (err as Error).message });
-      }
-      reply.log.error({ err }, "console request failed");
-      return reply
-        .code(503)
-        .send({ error: "unavailable", message: `could not complete: ${(err as Error).message}` });
-    });
+    admin.setErrorHandler(adminErrorHandler("console request failed"));
 
     admin.get("/admin/events/search", async (req) => {
       const q = parse(SearchQuery, req.query);

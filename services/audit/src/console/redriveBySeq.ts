@@ -1,31 +1,7 @@
-import { type DlqEntry, DlqHeader, replaySubject, type Topology } from "@hookstream/contracts";
-import {
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StoredMsg,
-} from "@nats-io/jetstream";
+import { type DlqEntry, replaySubject, type Topology } from "@hookstream/contracts";
+import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { dlqEntryOf } from "../dlq";
 import { replayHeaders } from "../replayHeaders";
-
-function entryOf(topology: Topology, msg: StoredMsg): DlqEntry {
-  const h = (name: string) => msg.header?.get(name) || null;
-  const rest = msg.subject.slice(topology.subjects.dlqPrefix.length + 1);
-  const dot = rest.indexOf(".");
-  const num = (v: string | null) => (v !== null && /^\d+$/.test(v) ? Number(v) : null);
-  return {
-    seq: msg.seq,
-    subject: msg.subject,
-    handler: h(DlqHeader.Handler) ?? rest.slice(0, dot),
-    event_type: h(DlqHeader.EventType) ?? rest.slice(dot + 1),
-    event_id: h(DlqHeader.EventId),
-    attempts: num(h(DlqHeader.Attempts)),
-    error: h(DlqHeader.Error),
-    dead_at: h(DlqHeader.DeadAt),
-    original_subject: h(DlqHeader.OriginalSubject),
-    original_seq: num(h(DlqHeader.OriginalSeq)),
-    stored_at: msg.time.toISOString(),
-  };
-}
 
 /**
  * Redrives the dead letters the operator picked, by their DLQ sequence: the same
@@ -46,7 +22,12 @@ export async function redriveBySeq(
       throw err;
     });
     if (!msg) continue;
-    const entry = entryOf(topology, msg);
+    const entry = dlqEntryOf(topology, {
+      seq: msg.seq,
+      subject: msg.subject,
+      headers: msg.header,
+      storedAt: msg.time,
+    });
     await js.publish(replaySubject(topology, entry.handler, entry.event_type), msg.data, {
       headers: replayHeaders(msg.header, entry.handler, false),
     });
