@@ -16,8 +16,8 @@ import { deleteStreams, freePort, TEST_SECRET, testTopology, waitForPort } from 
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type LoadResult, openLoop, saturate, signRequests } from "./lib/load";
-import { type Proc, ROOT, SERVER_CPU, startNode, startService, waitReady } from "./lib/proc";
-import { fmt, type Run, round, summarize } from "./lib/stats";
+import { cpuMs, type Proc, ROOT, SERVER_CPU, startNode, startService, waitReady } from "./lib/proc";
+import { fmt, median, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
 const RUNS = Number(process.env.BENCH_RUNS || 3);
@@ -54,7 +54,9 @@ export default async function run(): Promise<GroupResult> {
   const nc = await connect({ servers: NATS_URL.split(",") });
   const jsm = await jetstreamManager(nc);
   const servers: Server[] = [];
-  const sat: Record<string, LoadResult[]> = { noop: [], reference: [], gateway: [] };
+  const sat: Record<string, LoadResult[]> = { noop: [], reference: [], gateway: [], gatewayNoTracing: [] };
+  // CPU time of the server process per request it answered, by server and run
+  const cpu: Record<string, number[]> = { noop: [], reference: [], gateway: [], gatewayNoTracing: [] };
   const fixed: Record<string, Awaited<ReturnType<typeof openLoop>>[]> = { reference: [], gateway: [] };
   try {
     // the reference publishes into a stream of the contract's settings in its own namespace
@@ -105,16 +107,37 @@ export default async function run(): Promise<GroupResult> {
     );
     servers.push(gateway);
 
+    // the same gateway with OpenTelemetry off (OTEL_SDK_DISABLED): what tracing costs per request
+    const gatewayNoTracing = await start(
+      "gatewayNoTracing",
+      (port) =>
+        startService(
+          "gateway",
+          {
+            NATS_URL,
+            GATEWAY_PORT: String(port),
+            GATEWAY_HOST: "127.0.0.1",
+            HOOKSTREAM_NAMESPACE: gwTopology.namespace,
+            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+            LOG_LEVEL: "warn",
+            OTEL_SDK_DISABLED: "true",
+          },
+          SERVER_CPU,
+        ),
+      "/readyz",
+    );
+    servers.push(gatewayNoTracing);
+
     // warm-up: JIT, connections, the stream's first blocks
     for (const s of servers)
       await saturate(s.url, signRequests(20_000, `w${s.name}`), { durationSec: 2, connections: CONNECTIONS });
     for (let i = 0; i < RUNS; i++) {
       for (const s of servers) {
-        const r = await saturate(s.url, signRequests(POOL, `${s.name}${i}`), {
-          durationSec: DURATION_SEC,
-          connections: CONNECTIONS,
-        });
+        const reqs = signRequests(POOL, `${s.name}${i}`);
+        const before = cpuMs(s.proc.child.pid);
+        const r = await saturate(s.url, reqs, { durationSec: DURATION_SEC, connections: CONNECTIONS });
         sat[s.name]?.push(r);
+        cpu[s.name]?.push(round(((cpuMs(s.proc.child.pid) - before) * 1000) / Math.max(1, r.requests)));
         console.error(
           `bench: gateway run ${i + 1}/${RUNS} ${s.name}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.tool})`,
         );
@@ -151,6 +174,7 @@ export default async function run(): Promise<GroupResult> {
     p50: r.p50,
     p99: r.p99,
   }));
+  const noTracing = summarize("req/s", pair(sat.gatewayNoTracing ?? [], sat.reference ?? []));
   const ref = summarize("req/s", refRuns);
   const noopM = summarize("req/s", noopRuns);
   const gw = summarize("req/s", gwRuns, {
@@ -159,6 +183,10 @@ export default async function run(): Promise<GroupResult> {
     noop_req_s: noopM.value,
     p99_vs_reference: round((summarize("req/s", gwRuns).p99 ?? Number.NaN) / (ref.p99 ?? Number.NaN), 2),
     tool: sat.gateway?.[0]?.tool,
+    cpu_us_per_req: median(cpu.gateway ?? []),
+    ceiling_cpu_us_per_req: median(cpu.reference ?? []),
+    no_tracing_req_s: noTracing.value,
+    no_tracing_ratio: noTracing.ratio,
   });
   const fixedRuns = (fixed.gateway ?? []).map((r, i) => {
     const c = fixed.reference?.[i];
@@ -181,10 +209,17 @@ export default async function run(): Promise<GroupResult> {
   const errors = Object.entries(sat)
     .map(([k, rs]) => `${k}: ${rs.reduce((a, r) => a + r.non2xx + r.errors, 0)} non-2xx or socket errors`)
     .join("; ");
-  const row = (name: string, rs: LoadResult[], m: ReturnType<typeof summarize>, ratio: string) => ({
+  const row = (
+    key: string,
+    name: string,
+    rs: LoadResult[],
+    m: ReturnType<typeof summarize>,
+    ratio: string,
+  ) => ({
     server: name,
     "req/s median (spread)": fmt(m),
     "runs req/s": rs.map((r) => r.rps).join(", "),
+    "CPU µs/req": median(cpu[key] ?? []),
     "p50 ms": m.p50 ?? "",
     "p99 ms": m.p99 ?? "",
     ratio,
@@ -196,22 +231,31 @@ export default async function run(): Promise<GroupResult> {
         title: "Gateway vs the minimal reference gateway and a no-op route (saturation)",
         command: `npm run bench -- gateway (${tool}, 1 thread, ${CONNECTIONS} connections, ${DURATION_SEC} s × ${RUNS} runs each, servers on core ${SERVER_CPU ?? "any"})`,
         rows: [
-          row("no-op fastify route (HTTP ceiling)", sat.noop ?? [], noopM, ""),
+          row("noop", "no-op fastify route (HTTP ceiling)", sat.noop ?? [], noopM, ""),
           row(
+            "reference",
             "reference: verify + parse + awaited publish (ceiling)",
             sat.reference ?? [],
             ref,
             `${ref.ratio ?? ""} of no-op`,
           ),
           row(
+            "gateway",
             "gateway (services/gateway, LOG_LEVEL=warn)",
             sat.gateway ?? [],
             gw,
             `${gw.ratio ?? ""} of reference`,
           ),
+          row(
+            "gatewayNoTracing",
+            "gateway with OTEL_SDK_DISABLED=true (no span, no trace ids)",
+            sat.gatewayNoTracing ?? [],
+            noTracing,
+            `${noTracing.ratio ?? ""} of reference`,
+          ),
         ],
         notes: [
-          `Gateway p99 / reference p99 at saturation: ${gw.p99_vs_reference}.`,
+          `Gateway p99 / reference p99 at saturation: ${gw.p99_vs_reference}. CPU µs/req: the server process's CPU time (user + system, /proc) during the run divided by the requests answered; the servers are CPU-bound on their core, so req/s follows it.`,
           `Each request is a distinct event signed beforehand (${POOL} per run per server); ${errors}.`,
           tool === "autocannon"
             ? "wrk could not be installed: autocannon ran instead, and it saturates its own core near 10k req/s, so the no-op figure is the generator's limit."

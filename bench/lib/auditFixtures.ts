@@ -67,7 +67,8 @@ export async function tableCeiling(url: string, total: number, label: string): P
     const t0 = performance.now();
     await client.query(
       `INSERT INTO webhook_events (event_id, event_type, webhook_id, "timestamp", signature, headers, payload,
-         status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at)
+         status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at,
+         provider)
        SELECT 'evt_' || $2 || '_' || g,
               t.type,
               'wh_evt_' || $2 || '_' || g,
@@ -88,7 +89,8 @@ export async function tableCeiling(url: string, total: number, label: string): P
               g,
               'bench.webhooks.openai.' || t.type,
               now(),
-              now()
+              now(),
+              'openai'
          FROM generate_series(1, $1::int) g
          CROSS JOIN LATERAL (SELECT (ARRAY['batch.completed','fine_tuning.job.succeeded','response.completed','eval.run.succeeded'])[1 + g % 4] AS type) t`,
       [total, label],

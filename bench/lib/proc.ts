@@ -142,3 +142,14 @@ export function machineLoad(): string {
   const [one, five] = os.loadavg();
   return `load average ${one?.toFixed(2)} (1 min), ${five?.toFixed(2)} (5 min)`;
 }
+
+/** CPU time (user + system) a process has used, in ms (from /proc; 10 ms ticks). */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -31,7 +31,7 @@ describe("messageHeaders", () => {
     const consumer = await js.consumers.get(stream);
     const [withHeaders, without] = [await consumer.next(), await consumer.next()];
     // the fast path reads fields nats.js keeps private: fail here, not silently slow, when they move
-    expect(withHeaders?.msg).toHaveProperty("_rdata");
+    expect((withHeaders as unknown as { msg: object }).msg).toHaveProperty("_rdata");
     expect(messageHeaders(withHeaders!)).toEqual(headerRecord(withHeaders!.headers));
     expect(messageHeaders(withHeaders!)).toMatchObject({
       Twice: "first",

@@ -60,6 +60,16 @@ function parseObject(text: string): Record<string, unknown> | null {
   }
 }
 
+/** The headers with U+0000 replaced; the same object when none has one (the usual case, no copy). */
+function cleanHeaders(h: Record<string, string>): Record<string, string> {
+  let dirty = false;
+  for (const k in h) if ((h[k] as string).includes(NUL)) dirty = true;
+  if (!dirty) return h;
+  const out: Record<string, string> = {};
+  for (const k in h) out[k] = clean(h[k] as string);
+  return out;
+}
+
 function webhookTime(header: string | undefined, createdAt: unknown): Date | null {
   const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : createdAt;
   return typeof seconds === "number" && Number.isFinite(seconds) ? new Date(seconds * 1000) : null;
@@ -92,8 +102,7 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     (foreign ? msg.headers[MessageHeader.MsgId] || bodyId : bodyId || msg.headers[MessageHeader.MsgId]) ||
     `${msg.subject}#${msg.seq}`;
   const { resourceType, resourceId } = resourceOf({ type: eventType, data });
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(msg.headers)) headers[k] = clean(v);
+  const headers = cleanHeaders(msg.headers);
   return {
     eventId: clean(eventId),
     eventType: clean(eventType),
