@@ -13,6 +13,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
@@ -168,6 +169,22 @@ function startChild(service: string, env: NodeJS.ProcessEnv, prefix: boolean): C
   return entry;
 }
 
+/**
+ * GET /readyz on a connection of its own that is closed after the answer: a pooled
+ * keep-alive connection would sit idle in each service and make its graceful close
+ * wait for it.
+ */
+function isReady(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.once("timeout", () => req.destroy());
+    req.once("error", () => resolve(false));
+  });
+}
+
 async function waitReady(children: Child[], env: NodeJS.ProcessEnv, stopping: () => boolean): Promise<void> {
   const urls = children.map((c) => {
     const port = env[portEnvName(c.service)]?.trim() || String(DEFAULT_PORTS[c.service] ?? "");
@@ -179,8 +196,7 @@ async function waitReady(children: Child[], env: NodeJS.ProcessEnv, stopping: ()
   while (pending.size > 0 && !stopping()) {
     for (const { service, url } of urls) {
       if (!pending.has(service)) continue;
-      const res = await fetch(`${url}/readyz`).catch(() => undefined);
-      if (res?.ok) pending.delete(service);
+      if (await isReady(`${url}/readyz`)) pending.delete(service);
     }
     if (!warned && Date.now() - started > 30_000 && pending.size > 0) {
       warned = true;
