@@ -5,7 +5,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyBaseLogger, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
-import { registerAdminRoutes } from "./adminRoutes";
+import { registerAdminRoutes } from "./admin/adminRoutes";
 import type { AuditMetrics } from "./auditMetrics";
 import { registerConsole } from "./console/index";
 

@@ -15,11 +15,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { testAuditConfig } from "../testing/testAuditConfig";
 import { buildApp } from "./app";
-import { applyOutcome, type OutcomeFields } from "./applyOutcome";
 import { createAuditMetrics } from "./auditMetrics";
-import { recordOutcomes } from "./recordOutcomes";
+import { WebhookEvent } from "./db/WebhookEvent";
+import { applyOutcome, type OutcomeFields } from "./outcomes/applyOutcome";
+import { recordOutcomes } from "./outcomes/recordOutcomes";
 import { type Audit, startAudit } from "./startAudit";
-import { WebhookEvent } from "./WebhookEvent";
 
 const TOKEN = "test-admin-token";
 const topology = testTopology("audit");

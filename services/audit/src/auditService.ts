@@ -1,13 +1,13 @@
 import { DURABLES, HANDLER_NAMES } from "@hookstream/contracts";
 import type { ServiceDefinition } from "@hookstream/runtime";
 import { buildAuditRoutes } from "./app";
-import { startAuditConsumers } from "./auditConsumers";
 import { createAuditMetrics } from "./auditMetrics";
 import { auditEnv } from "./config";
+import { AUDIT_MIGRATIONS } from "./db/migrations/index";
+import { WebhookEvent } from "./db/WebhookEvent";
 import { registerDeliveryRoutes, startDeliveryConsumer } from "./deliveries/index";
-import { AUDIT_MIGRATIONS } from "./migrations/index";
+import { startAuditConsumers } from "./ingest/auditConsumers";
 import { startRetention } from "./retention/index";
-import { WebhookEvent } from "./WebhookEvent";
 
 /**
  * The audit: every WEBHOOKS message into `webhook_events` (durable `audit`), every

@@ -3,7 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
-import { adminErrorHandler, BadRequestError, NotFoundError } from "../adminErrors";
+import { adminErrorHandler, BadRequestError, NotFoundError } from "../admin/adminErrors";
 import type { AuditMetrics } from "../auditMetrics";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";

@@ -2,8 +2,8 @@ import { type EventSummary, Outcome, type Topology } from "@hookstream/contracts
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { failedAttempts, STATUS_RANK } from "../applyOutcome";
-import { eventRowOf, headerRecord } from "../eventRow";
+import { eventRowOf, headerRecord } from "../ingest/eventRow";
+import { failedAttempts, STATUS_RANK } from "../outcomes/applyOutcome";
 import { SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
 
 /** What a watched event is waiting for before its row is final for now. */

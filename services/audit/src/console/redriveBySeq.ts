@@ -1,7 +1,7 @@
 import { type DlqEntry, replaySubject, type Topology } from "@hookstream/contracts";
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { dlqEntryOf } from "../dlq";
-import { replayHeaders } from "../replayHeaders";
+import { dlqEntryOf } from "../admin/dlq";
+import { replayHeaders } from "../replay/replayHeaders";
 
 /**
  * Redrives the dead letters the operator picked, by their DLQ sequence: the same

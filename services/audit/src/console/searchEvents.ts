@@ -1,8 +1,8 @@
 import { AUDIT_EVENT_STATUSES, type EventPage, type EventSummary } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { z } from "zod";
-import { BadRequestError } from "../adminErrors";
-import { parseSince } from "../since";
+import { BadRequestError } from "../admin/adminErrors";
+import { parseSince } from "../admin/since";
 import { SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
 
 export const SearchQuery = z.object({

@@ -15,7 +15,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
-import { sameEvent } from "../replayEvent";
+import { sameEvent } from "../replay/replayEvent";
 import { scanStream } from "./scanStream";
 
 export type ErasureTarget = { eventId: string } | { resourceType: string; resourceId: string };

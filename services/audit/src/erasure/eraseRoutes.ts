@@ -1,6 +1,6 @@
 import { EraseRequest } from "@hookstream/contracts";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { BadRequestError } from "../adminErrors";
+import { BadRequestError } from "../admin/adminErrors";
 import { type EraseDeps, eraseEverywhere } from "./eraseEverywhere";
 
 /**

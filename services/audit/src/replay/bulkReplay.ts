@@ -2,9 +2,9 @@ import type { BulkReplayProgress, BulkReplaySummary, HandlerName, Topology } fro
 import { inboxTable } from "@hookstream/handler-kit";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { MessageGoneError, republishEvent } from "../replayEvent";
-import type { AuditStatus } from "../WebhookEvent";
+import type { AuditStatus } from "../db/WebhookEvent";
 import { typesTakenBy } from "./handlerTakesType";
+import { MessageGoneError, republishEvent } from "./replayEvent";
 
 /** Which audited events a bulk replay re-runs on one handler (already validated). */
 export interface BulkReplayFilter {

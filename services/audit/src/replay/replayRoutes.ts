@@ -2,8 +2,8 @@ import { BulkReplayRequest, isHandlerName, type Topology } from "@hookstream/con
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance } from "fastify";
-import { BadRequestError } from "../adminErrors";
-import { parseSince } from "../since";
+import { BadRequestError } from "../admin/adminErrors";
+import { parseSince } from "../admin/since";
 import { type BulkReplayFilter, bulkReplay, DEFAULT_REPLAY_RATE } from "./bulkReplay";
 import { handlerTakesType, typesTakenBy } from "./handlerTakesType";
 

@@ -9,9 +9,9 @@ import { inboxTable } from "@hookstream/handler-kit";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type ReplayRequest, replayEvent } from "../replayEvent";
-import { WebhookEvent } from "../WebhookEvent";
+import { WebhookEvent } from "../db/WebhookEvent";
 import { replayDurableExists, watchReplayVerdict } from "./awaitReplayVerdict";
+import { type ReplayRequest, replayEvent } from "./replayEvent";
 
 /** Whether the handler's inbox has the event as handled (false when it has no inbox table here). */
 async function inboxCompleted(em: EntityManager, handler: HandlerName, eventId: string): Promise<boolean> {

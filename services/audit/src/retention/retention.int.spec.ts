@@ -5,8 +5,8 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { AUDIT_MIGRATIONS } from "../migrations/index";
-import { WebhookEvent } from "../WebhookEvent";
+import { AUDIT_MIGRATIONS } from "../db/migrations/index";
+import { WebhookEvent } from "../db/WebhookEvent";
 import { RETENTION_LOCK, type RetentionConfig, startRetention } from "./startRetention";
 
 const logger = pino({ level: "silent" });

@@ -7,7 +7,7 @@ import {
 } from "@hookstream/contracts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
-import { replayHeaders } from "./replayHeaders";
+import { replayHeaders } from "../replay/replayHeaders";
 
 export interface DlqFilter {
   handler?: HandlerName;

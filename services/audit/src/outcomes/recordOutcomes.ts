@@ -1,7 +1,7 @@
 import type { Outcome } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { insertAttempts } from "../console/attempts";
 import { applyOutcome, failedAttempts, STATUS_RANK } from "./applyOutcome";
-import { insertAttempts } from "./console/attempts";
 
 const rankOf = (column: string) =>
   `(CASE ${column} ${Object.entries(STATUS_RANK)

@@ -3,10 +3,10 @@ import { createLogger } from "@hookstream/observability";
 import { createTestDatabase } from "@hookstream/testing";
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { AUDIT_MIGRATIONS } from "../db/migrations/index";
+import { WebhookEvent } from "../db/WebhookEvent";
 import type { EventInsertRow } from "./eventRow";
 import { insertEvents } from "./insertEvents";
-import { AUDIT_MIGRATIONS } from "./migrations/index";
-import { WebhookEvent } from "./WebhookEvent";
 
 const db = await createTestDatabase(inject("databaseUrl"), "auditins");
 const orm = (await initOrm({

@@ -3,10 +3,10 @@ import { RetryableError, runBatchConsumer } from "@hookstream/messaging";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import type { AuditMetrics } from "./auditMetrics";
+import type { AuditMetrics } from "../auditMetrics";
+import { recordOutcomes } from "../outcomes/recordOutcomes";
 import { eventRowOf, messageHeaders } from "./eventRow";
 import { insertEvents } from "./insertEvents";
-import { recordOutcomes } from "./recordOutcomes";
 
 /**
  * The audit never dead-letters: the table is the record of everything that arrived,

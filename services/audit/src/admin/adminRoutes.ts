@@ -3,18 +3,18 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
-import { adminErrorHandler, BadRequestError } from "./adminErrors";
-import type { AuditMetrics } from "./auditMetrics";
-import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
-import { registerEraseRoutes } from "./erasure/index";
+import type { AuditMetrics } from "../auditMetrics";
+import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "../db/WebhookEvent";
+import { registerEraseRoutes } from "../erasure/index";
 import {
   DEFAULT_VERDICT_WAIT_MS,
   natsConnectionOf,
   registerReplayRoutes,
   replayWithVerdict,
-} from "./replay/index";
+} from "../replay/index";
+import { adminErrorHandler, BadRequestError } from "./adminErrors";
+import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
 import { parseSince } from "./since";
-import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "./WebhookEvent";
 
 export interface AdminDeps {
   /** the shared admin check (503 when no token is configured, 401/403, failures rate limited) */

@@ -7,7 +7,7 @@ import {
   resourceOf,
   type Topology,
 } from "@hookstream/contracts";
-import type { AuditStatus } from "./WebhookEvent";
+import type { AuditStatus } from "../db/WebhookEvent";
 
 /** What the audit needs of a WEBHOOKS message (a JsMsg reduced to plain data, for pure tests). */
 export interface RawEventMessage {

@@ -1,7 +1,7 @@
 import { makeTopology } from "@hookstream/contracts";
 import { describe, expect, it } from "vitest";
+import { parseSince } from "../admin/since";
 import { eventRowOf } from "./eventRow";
-import { parseSince } from "./since";
 
 const topology = makeTopology("");
 const now = new Date("2026-01-01T00:00:00Z");

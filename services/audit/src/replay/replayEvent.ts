@@ -8,10 +8,10 @@ import {
 } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { BadRequestError, NotFoundError } from "./adminErrors";
-import { handlerTakesType, typesTakenBy } from "./replay/handlerTakesType";
+import { BadRequestError, NotFoundError } from "../admin/adminErrors";
+import { WebhookEvent } from "../db/WebhookEvent";
+import { handlerTakesType, typesTakenBy } from "./handlerTakesType";
 import { replayHeaders } from "./replayHeaders";
-import { WebhookEvent } from "./WebhookEvent";
 
 /** The stored message is the event's (the seq was not reused): by its body id or its msg id. */
 export function sameEvent(msgId: string | undefined, data: Uint8Array, eventId: string): boolean {
