@@ -20,9 +20,15 @@ const jsonPath = join(here, "results.json");
 
 function version(cmd: string, args: string[]): string {
   try {
-    return execFileSync(cmd, args, { encoding: "utf8" }).trim().split("\n")[0] ?? "?";
-  } catch {
-    return "not found";
+    return (
+      execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+        .trim()
+        .split("\n")[0] ?? "?"
+    );
+  } catch (err) {
+    // wrk -v prints its version and exits 1
+    const out = String((err as { stdout?: string }).stdout ?? "").trim();
+    return out ? (out.split("\n")[0] ?? "?") : "not found";
   }
 }
 
@@ -45,6 +51,13 @@ function render(s: BenchSection): string {
     table(s.rows),
     notes.length > 0 ? `\n${notes.map((n) => `- ${n}`).join("\n")}` : "",
   ].join("\n");
+}
+
+/** A group may return only its sections (a section or a list of them): it then has no results.json entries. */
+function asGroupResult(out: GroupResult | BenchSection | BenchSection[]): GroupResult {
+  if (Array.isArray(out)) return { sections: out, results: {} };
+  if ("sections" in out) return out;
+  return { sections: [out], results: {} };
 }
 
 const groups = readdirSync(here)
@@ -78,8 +91,10 @@ for (const group of selected) {
   console.error(`bench: ${group} …`);
   const started = Date.now();
   try {
-    const mod = (await import(join(here, `${group}.bench.ts`))) as { default: () => Promise<GroupResult> };
-    const out = await mod.default();
+    const mod = (await import(join(here, `${group}.bench.ts`))) as {
+      default: () => Promise<GroupResult | BenchSection | BenchSection[]>;
+    };
+    const out = asGroupResult(await mod.default());
     const when = new Date().toISOString();
     previousGroups.set(
       group,

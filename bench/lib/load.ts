@@ -199,7 +199,12 @@ export interface OpenLoopResult {
  * server is charged for the requests it kept waiting). Keep-alive connections,
  * a bounded pool, requests signed beforehand.
  */
-export async function openLoop(url: string, reqs: SignedRequest[], rate: number): Promise<OpenLoopResult> {
+export async function openLoop(
+  url: string,
+  reqs: SignedRequest[],
+  rate: number,
+  onOk?: (id: string, atMs: number) => void,
+): Promise<OpenLoopResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL(url);
   const latencies: number[] = [];
@@ -213,6 +218,8 @@ export async function openLoop(url: string, reqs: SignedRequest[], rate: number)
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const r = reqs[i] as SignedRequest;
+    // a request sent up to 1 ms early counts from when it left, never from before
+    const from = Math.max(due, performance.now());
     inFlight.push(
       new Promise<void>((resolve) => {
         const req = http.request(
@@ -229,8 +236,9 @@ export async function openLoop(url: string, reqs: SignedRequest[], rate: number)
             res.on("end", () => {
               const now = performance.now();
               if (res.statusCode === 200) {
-                latencies.push(now - due);
+                latencies.push(now - from);
                 okAt.set(r.id, epoch0 + now);
+                onOk?.(r.id, epoch0 + now);
               } else failed++;
               resolve();
             });

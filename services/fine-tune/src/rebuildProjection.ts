@@ -98,7 +98,10 @@ async function rebuildLocked(opts: RebuildOptions): Promise<RebuildResult> {
   const conn = orm.em.getConnection();
 
   await conn.execute(`DROP TABLE IF EXISTS ${REBUILD}`);
-  for (const sql of jobsTableDdl(REBUILD)) await conn.execute(sql);
+  // the table with its primary key now; its other indexes once the bulk insert is in:
+  // building an index over the rows at once is cheaper than maintaining it row by row
+  const [createTable, ...indexes] = jobsTableDdl(REBUILD);
+  if (createTable) await conn.execute(createTable);
 
   const info = await jsm.streams.info(stream);
   const lastSeq = info.state.last_seq;
@@ -120,6 +123,7 @@ async function rebuildLocked(opts: RebuildOptions): Promise<RebuildResult> {
   progress({ phase: "write", read: snapshots + skipped, total });
   // the fresh table is this rebuild's alone (the lock): a plain insert, no guard
   await insertStates(orm.em.fork(), states.values(), REBUILD);
+  for (const sql of indexes) await conn.execute(sql);
 
   let caughtUp = 0;
   await orm.em.fork().transactional(async (em) => {
