@@ -4,6 +4,7 @@ import {
   injectTraceContext,
   type Registry,
   requestTraceContext,
+  traceLogFields,
   traceRequests,
 } from "@hookstream/observability";
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
@@ -59,7 +60,7 @@ function refuse(
   message: string,
 ): FastifyReply {
   metrics.rejected.inc({ reason: error });
-  req.log.info({ reason: error, status: code, ip: req.ip }, message);
+  req.log.info({ reason: error, status: code, ip: req.ip, ...traceLogFields(req) }, message);
   return sendError(reply, code, error, message);
 }
 
@@ -189,7 +190,7 @@ export function registerWebhookRoute(
     // the event's fields go on each line written, not on a child logger made for every
     // request (a child logger per request was the gateway's largest cost the reference
     // does not pay: BENCHMARKS.md)
-    const fields = { event_id: event.id, event_type: event.type };
+    const fields = { event_id: event.id, event_type: event.type, ...traceLogFields(req) };
 
     if (!deps.isConnected()) {
       metrics.rejected.inc({ reason: "unavailable" });

@@ -56,10 +56,11 @@ export function responseReason(payload: unknown): string {
  * (413, 415, 400 from the body parser) or the not-found handler.
  */
 export function observeResponses(app: FastifyInstance, metrics: GatewayMetrics): void {
-  app.addHook("onSend", async (req, reply, payload) => {
+  // a callback hook: an async one costs a promise on every response
+  app.addHook("onSend", (req, reply, payload, done) => {
     if (req.url.startsWith("/webhooks/")) {
       metrics.responses.inc({ code: String(reply.statusCode), reason: responseReason(payload) });
     }
-    return payload;
+    done(null, payload);
   });
 }

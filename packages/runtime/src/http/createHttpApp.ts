@@ -49,6 +49,9 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     // served as usual (NATS and Postgres are still up: the HTTP step closes first), not
     // answered by Fastify's own 503 whose body is not ours and has no Retry-After.
     return503OnClosing: false,
+    // no child logger per request (Fastify's default binds a request id nobody reads):
+    // routes put the fields that matter (event id, type, trace id) on the lines they write
+    childLoggerFactory: (logger) => logger,
     ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
