@@ -4,7 +4,7 @@ import { z } from "zod";
  * A subject token may not be empty and may not hold whitespace or the NATS
  * wildcards; the event type becomes part of the subject, so it must obey that.
  */
-const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /**
  * The envelope every OpenAI webhook event shares. `data` differs by type and is

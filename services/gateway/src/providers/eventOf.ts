@@ -1,8 +1,35 @@
-import { OpenAIEvent, StandardEvent } from "@hookstream/contracts";
+import { EVENT_TYPE_PATTERN, OpenAIEvent, StandardEvent } from "@hookstream/contracts";
 import type { Provider } from "./providers";
 
 /** What the gateway needs of a body: the dedup id (msgID) and the type (subject). */
 export type EventIdentity = { ok: true; id: string; type: string } | { ok: false; message: string };
+
+/**
+ * The common case of an OpenAI body, checked by hand: the same rules as the zod
+ * schema `OpenAIEvent` (which still checks, and words the error, whenever this says
+ * no). A zod parse per request was a measurable share of the gateway's CPU.
+ */
+export function validOpenAIEvent(body: unknown): body is { id: string; type: string } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const b = body as Record<string, unknown>;
+  const { id, type, created_at: createdAt, data, object } = b;
+  return (
+    typeof id === "string" &&
+    id.length >= 1 &&
+    id.length <= 256 &&
+    typeof type === "string" &&
+    type.length >= 1 &&
+    type.length <= 200 &&
+    EVENT_TYPE_PATTERN.test(type) &&
+    typeof createdAt === "number" &&
+    Number.isInteger(createdAt) &&
+    createdAt >= 0 &&
+    typeof data === "object" &&
+    data !== null &&
+    !Array.isArray(data) &&
+    (object === undefined || typeof object === "string")
+  );
+}
 
 /**
  * The id and type of a parsed body in the provider's envelope. OpenAI's carries its
@@ -10,6 +37,8 @@ export type EventIdentity = { ok: true; id: string; type: string } | { ok: false
  * spec makes the same on every retry of one message (so dedup works the same).
  */
 export function eventOf(provider: Provider, body: unknown, webhookId: string): EventIdentity {
+  if (provider.envelope === "openai" && validOpenAIEvent(body))
+    return { ok: true, id: body.id, type: body.type };
   const parsed = provider.envelope === "openai" ? OpenAIEvent.safeParse(body) : StandardEvent.safeParse(body);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
