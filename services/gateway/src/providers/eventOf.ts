@@ -22,7 +22,7 @@ export function validOpenAIEvent(body: unknown): body is { id: string; type: str
     type.length <= 200 &&
     EVENT_TYPE_PATTERN.test(type) &&
     typeof createdAt === "number" &&
-    Number.isInteger(createdAt) &&
+    Number.isSafeInteger(createdAt) &&
     createdAt >= 0 &&
     typeof data === "object" &&
     data !== null &&
