@@ -72,6 +72,9 @@ if (unknown.length > 0) {
 }
 const selected = wanted.length === 0 ? groups : groups.filter((g) => wanted.includes(g));
 
+// services run compiled, as in production: build them first (a turbo cache hit when nothing changed)
+execFileSync("npm", ["run", "build", "--silent"], { stdio: "ignore" });
+
 // the runner (publishers, pollers, the open-loop sender) stays off the servers' core
 pinSelfToLoadCore();
 const loadBefore = machineLoad();

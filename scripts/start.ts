@@ -18,16 +18,11 @@ import net from "node:net";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICE_ENV, serviceNodeFlags } from "./serviceFlags";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
 const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hookstream";
-/**
- * A small young generation and one GC thread (with two malloc arenas, below) keep an
- * idle service under 90 MiB RSS; the Dockerfile and the Kubernetes config set the same.
- * Stack traces point into the bundles (readable, not minified); NODE_OPTIONS=--enable-source-maps maps them to the sources.
- */
-const SERVICE_NODE_FLAGS = ["--max-semi-space-size=1", "--single-threaded-gc"];
 /** the services' own bound (SHUTDOWN_TIMEOUT_MS, default 15 s) plus time to load and exit */
 const EXTRA_STOP_MS = 5_000;
 
@@ -128,9 +123,9 @@ function startChild(service: string, env: NodeJS.ProcessEnv, prefix: boolean): C
   // node itself on the compiled service, no wrapper: a signal must reach the service. Detached:
   // Ctrl-C on a terminal reaches only this process, which then sends exactly one SIGTERM.
   // HOOKSTREAM_SUPERVISOR_PID: a service whose launcher vanished (SIGKILL) stops by itself.
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(env), main], {
     cwd: ROOT,
-    env: { MALLOC_ARENA_MAX: "2", ...env, HOOKSTREAM_SUPERVISOR_PID: String(process.pid) },
+    env: { ...SERVICE_ENV, ...env, HOOKSTREAM_SUPERVISOR_PID: String(process.pid) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

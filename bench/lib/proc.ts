@@ -1,7 +1,7 @@
 /**
  * Processes the benchmarks start: services as production runs them (their own
- * process, `main.ts` through tsx with the `source` condition, as the fault suite
- * does), servers of bench/servers, and load generators — pinned to a core with
+ * process, the compiled `dist/main.js` as the image runs it), servers of
+ * bench/servers (through tsx), and load generators — pinned to a core with
  * `taskset` when the machine has two or more, so a server and its load generator
  * never take each other's core.
  */
@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICE_ENV } from "../../scripts/serviceFlags";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CORES = os.cpus().length;
@@ -67,6 +68,10 @@ export function startNode(
     env: { ...process.env, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  return procOf(child);
+}
+
+function procOf(child: ChildProcess): Proc {
   const output: string[] = [];
   const keep = (b: Buffer) => {
     for (const line of b.toString("utf8").split("\n")) if (line) output.push(line);
@@ -88,9 +93,19 @@ export function startNode(
   };
 }
 
-/** A service of services/<name> as its own process. */
+/**
+ * A service of services/<name> as its own process, as production (the image) runs
+ * it: the compiled `dist/main.js` (bench/run.ts builds first), Node's defaults.
+ */
 export function startService(name: string, env: Record<string, string>, cpu: string | null = null): Proc {
-  return startNode(join(ROOT, "services", name, "src", "main.ts"), env, { cpu });
+  const [cmd, args] = pinned(cpu, process.execPath, [join(ROOT, "services", name, "dist", "main.js")]);
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    // NODE_OPTIONS of the runner (tsx, conditions) must not reach a compiled service
+    env: { ...process.env, NODE_OPTIONS: "", ...SERVICE_ENV, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return procOf(child);
 }
 
 /** Waits until GET url answers 2xx. */
