@@ -18,6 +18,7 @@ import net from "node:net";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICES } from "@hookstream/contracts";
 import { SERVICE_ENV, serviceNodeFlags } from "./serviceFlags";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -26,22 +27,15 @@ const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hookstream";
 /** the services' own bound (SHUTDOWN_TIMEOUT_MS, default 15 s) plus time to load and exit */
 const EXTRA_STOP_MS = 5_000;
 
-/** Contract ports (DESIGN.md); a service folder `fine-tuning-handler` reads `FINE_TUNING_HANDLER_PORT`. */
-const DEFAULT_PORTS: Record<string, number> = {
-  gateway: 3000,
-  audit: 3001,
-  "fine-tuning-handler": 3002,
-  "batch-handler": 3003,
-  "response-handler": 3004,
-  "fine-tune": 3005,
-};
-
 function say(message: string): void {
   process.stderr.write(`hookstream start: ${message}\n`);
 }
 
-function portEnvName(service: string): string {
-  return `${service.toUpperCase().replaceAll("-", "_")}_PORT`;
+/** The service's port from its catalog variable, else the catalog's default. */
+function portOf(service: string, env: NodeJS.ProcessEnv): string {
+  const spec = (SERVICES as Record<string, { portVar: string; defaultPort: number } | undefined>)[service];
+  if (!spec) return "";
+  return env[spec.portVar]?.trim() || String(spec.defaultPort);
 }
 
 /** Every folder under services/ that has a `src/main.ts`, in a stable order. */
@@ -182,7 +176,7 @@ function isReady(url: string): Promise<boolean> {
 
 async function waitReady(children: Child[], env: NodeJS.ProcessEnv, stopping: () => boolean): Promise<void> {
   const urls = children.map((c) => {
-    const port = env[portEnvName(c.service)]?.trim() || String(DEFAULT_PORTS[c.service] ?? "");
+    const port = portOf(c.service, env);
     return { service: c.service, url: port ? `http://127.0.0.1:${port}` : undefined };
   });
   const pending = new Set(urls.filter((u) => u.url).map((u) => u.service));

@@ -16,7 +16,7 @@ export const EVENT_TYPES = [
   "eval.run.succeeded",
 ] as const;
 
-/** The headers the gateway sets (DESIGN.md "Streams and subjects"). */
+/** The headers the gateway sets (docs/architecture.md, "Streams and subjects"). */
 export function gatewayHeaders(id: string, type: string): Record<string, string> {
   return {
     "Nats-Msg-Id": id,

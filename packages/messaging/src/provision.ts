@@ -226,7 +226,7 @@ export interface ConsumerSpec {
 /**
  * Creates or updates a durable pull consumer. Every instance of a service calls
  * this with the same name and so binds to the same consumer and shares its work.
- * No `backoff` list: on 2.9 it only applies to ack timeouts (STACK.md); nak delays
+ * No `backoff` list: on 2.9 it only applies to ack timeouts (docs/architecture.md, platform notes); nak delays
  * are computed by decideAck.
  */
 export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
