@@ -1,32 +1,23 @@
-import { handlerForType, type OpenAIEvent, type Topology } from "@hookstream/contracts";
+import { handlerForType, type OpenAIEvent } from "@hookstream/contracts";
 import { PermanentError, RetryableError } from "@hookstream/messaging";
-import type { JetStreamClient } from "@nats-io/jetstream";
-import type OpenAI from "openai";
 import type { Logger } from "pino";
 import { classifyOpenAIError } from "./classifyError";
 import type { HandlerContext } from "./HandlerDefinition";
-import type { HandlerConfig } from "./handlerConfig";
-import type { Inbox, InboxState } from "./inbox";
-import { createNotifier, type Notifier } from "./notify/index";
+import type { InboxState } from "./inbox";
+import { createNotifier } from "./notify/index";
 import { postJson } from "./postJson";
+import type { DeliveryDeps } from "./processDelivery";
 
-export interface HandlerContextDeps {
+/** One event's own facts, beside the service's parts the delivery already holds. */
+export interface HandlerContextDeps
+  extends Pick<DeliveryDeps, "config" | "js" | "topology" | "openai" | "inbox" | "notifier"> {
   event: OpenAIEvent;
   attempt: number;
   force: boolean;
-  config: HandlerConfig;
-  js: JetStreamClient;
-  topology: Topology;
+  /** the delivery's logger, with the event's fields bound */
   logger: Logger;
-  openai: OpenAI | null;
-  inbox: Inbox;
   /** the event's inbox state as claimed: the steps already done */
   state: InboxState;
-  /**
-   * the service's notifier (signing, delivery log, circuit breakers; handlerService
-   * makes one per instance); without it, one for this event alone, without metrics
-   */
-  notifier?: Notifier;
 }
 
 /**

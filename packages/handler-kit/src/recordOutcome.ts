@@ -7,6 +7,7 @@ import {
 } from "@hookstream/contracts";
 import {
   type AckDecision,
+  type DeadLetter,
   deadLetter,
   errorMessage,
   HandBackError,
@@ -44,14 +45,10 @@ export function eventRef(data: Uint8Array, headers: MsgHdrs | undefined, seq: nu
   return { id: `seq-${seq}`, type: "unknown" };
 }
 
-export interface DeadLetterReport {
+/** A dead letter as deadLetter() writes it, named by its event ref, with what the outcome needs. */
+export interface DeadLetterReport
+  extends Pick<DeadLetter, "data" | "headers" | "originalSubject" | "originalSeq" | "attempts" | "error"> {
   ref: EventRef;
-  data: Uint8Array;
-  headers: MsgHdrs | undefined;
-  originalSubject: string;
-  originalSeq: number;
-  attempts: number;
-  error: string;
   reason: string;
   /** the WEBHOOKS sequence, or null for a replay */
   streamSeq: number | null;
