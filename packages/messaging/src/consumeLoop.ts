@@ -40,6 +40,29 @@ export const HAND_BACK_DELAY_MS = 250;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** how often, and how long at most, stop() watches deliveries arriving before it unsubscribes */
+const QUIESCE_POLL_MS = 20;
+const QUIESCE_MAX_MS = 250;
+
+/**
+ * Waits until no more messages arrive on the iterator (two polls without a new one),
+ * at most QUIESCE_MAX_MS. `stop()` unsubscribes the iterator's inbox at once, and a
+ * message the server had already sent for an open pull request is then dropped by the
+ * client while the server counts it delivered: it would come back only after the ack
+ * wait. Letting deliveries on the wire land first means they are handed back too.
+ */
+async function quiesce(iter: ConsumerMessages): Promise<void> {
+  const deadline = Date.now() + QUIESCE_MAX_MS;
+  let seen = iter.getReceived();
+  let still = 0;
+  while (still < 2 && Date.now() < deadline) {
+    await sleep(QUIESCE_POLL_MS);
+    const now = iter.getReceived();
+    still = now === seen ? still + 1 : 0;
+    seen = now;
+  }
+}
+
 /**
  * Pulls from a durable consumer forever. `consume()` ends its iterator on some
  * faults (missed heartbeats while NATS is away, consumer deleted); the loop then
@@ -93,7 +116,9 @@ export function consumeLoop(opts: LoopOptions): Loop {
       //    a pull request whose inbox has no interest, so nothing more is delivered here —
       //    in particular not the messages handed back below (c14107e: naked while this
       //    iterator still pulled, they came straight back and spent deliveries).
-      iter?.stop();
+      const current = iter as ConsumerMessages | null;
+      if (current) await quiesce(current);
+      current?.stop();
       wake?.();
       await done;
       // 2. Finish what was started.
