@@ -75,6 +75,10 @@ export function consumeLoop(opts: LoopOptions): Loop {
   let wake: (() => void) | null = null;
   /** pulled, not started, and to be handed back: what the iterator still yields after stop */
   const buffered: JsMsg[] = [];
+  let markUnsubscribed: () => void = () => {};
+  const unsubscribed = new Promise<void>((resolve) => {
+    markUnsubscribed = resolve;
+  });
 
   const done = (async () => {
     while (!stopped) {
@@ -89,8 +93,13 @@ export function consumeLoop(opts: LoopOptions): Loop {
         // After `iter.stop()` the iterator still yields what it had buffered (nats.js 3.4
         // queues its own end behind those messages), then ends: collect them.
         for await (const msg of iter) {
-          if (stopped) buffered.push(msg);
-          else await opts.onMessage(msg, iter);
+          if (stopped) {
+            // Take nothing more until the iterator is stopped: a refill pull is queued
+            // behind the messages and sent only when the loop reaches it, so while stop()
+            // waits for deliveries on the wire the loop must not ask for more.
+            await unsubscribed;
+            buffered.push(msg);
+          } else await opts.onMessage(msg, iter);
         }
       } catch (err) {
         if (!stopped) logger.warn({ err, stream, durable }, "consumer interrupted; binding again");
@@ -119,6 +128,7 @@ export function consumeLoop(opts: LoopOptions): Loop {
       const current = iter as ConsumerMessages | null;
       if (current) await quiesce(current);
       current?.stop();
+      markUnsubscribed();
       wake?.();
       await done;
       // 2. Finish what was started.
