@@ -2,6 +2,23 @@ import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jet
 import type { NatsConnection } from "@nats-io/transport-node";
 
 /**
+ * An ordered, headers-only consumer of the stream. Right after a cluster lost its
+ * leader, creating one can time out while the stream elects a new leader: ask again,
+ * for up to `withinMs`.
+ */
+async function orderedConsumerOf(nc: NatsConnection, stream: string, withinMs = 30_000) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await jetstream(nc).consumers.get(stream, { headers_only: true });
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
  * How many messages of a stream carry each `Nats-Msg-Id`, read with an ordered,
  * headers-only consumer from the first to the last sequence. The check "each event
  * id is in WEBHOOKS exactly once" can fail, unlike a count of rows under a unique key.
@@ -11,7 +28,7 @@ export async function msgIdCounts(nc: NatsConnection, stream: string): Promise<M
   const { state } = await jsm.streams.info(stream);
   const counts = new Map<string, number>();
   if (state.messages === 0) return counts;
-  const consumer = await jetstream(nc).consumers.get(stream, { headers_only: true });
+  const consumer = await orderedConsumerOf(nc, stream);
   const iter = await consumer.consume({ max_messages: 1_000 });
   for await (const m of iter) {
     const id = m.headers?.get("Nats-Msg-Id") || `(no Nats-Msg-Id, seq ${m.seq})`;
