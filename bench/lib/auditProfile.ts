@@ -14,6 +14,7 @@ import {
   WebhookEvent,
 } from "@hookstream/audit";
 import { DURABLES, type Topology } from "@hookstream/contracts";
+import { streamSeqOf } from "@hookstream/messaging";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 
@@ -25,6 +26,7 @@ export type Breakdown = Record<Phase, number> & { total: number; messages: numbe
 export interface WritePath {
   name: string;
   headers(m: JsMsg): Record<string, string>;
+  seq(m: JsMsg): number;
   build(em: EntityManager, rows: EventInsertRow[]): unknown;
   run(em: EntityManager, built: unknown): Promise<number>;
 }
@@ -48,6 +50,7 @@ const EVENT_FIELDS = [
 export const ormValuesPath: WritePath = {
   name: "before: nats.js header objects, ORM query builder, multi-row VALUES",
   headers: (m) => headerRecord(m.headers),
+  seq: (m) => m.seq,
   build(em, rows) {
     const unique = new Map<string, EventInsertRow>();
     for (const row of rows) if (!unique.has(row.eventId)) unique.set(row.eventId, row);
@@ -68,8 +71,9 @@ export const ormValuesPath: WritePath = {
 
 /** Today's write: `eventInsertOf` + `runOnPool` (one unnest statement, 16 array parameters). */
 export const unnestPath: WritePath = {
-  name: "after: header block read once, unnest arrays on a pooled connection",
+  name: "after: header block scanned in place, sequence read from the reply subject, unnest arrays (times as epoch ms) on a pooled connection",
   headers: messageHeaders,
+  seq: streamSeqOf,
   build: (_em, rows) => eventInsertOf(rows),
   run: (em, built) => runOnPool(em, built as ReturnType<typeof eventInsertOf>),
 };
@@ -113,8 +117,8 @@ export async function profileAudit(opts: {
     lap("pull");
     const raw = msgs.map((m) => ({
       subject: m.subject,
-      seq: m.seq,
-      headers: headerRecord(m.headers),
+      seq: path.seq(m),
+      headers: path.headers(m),
       data: m.data,
     }));
     for (const m of raw) JSON.parse(decoder.decode(m.data));

@@ -98,7 +98,12 @@ function procOf(child: ChildProcess): Proc {
  * it: the compiled `dist/main.js` (bench/run.ts builds first), Node's defaults.
  */
 export function startService(name: string, env: Record<string, string>, cpu: string | null = null): Proc {
-  const [cmd, args] = pinned(cpu, process.execPath, [join(ROOT, "services", name, "dist", "main.js")]);
+  // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile a service under load
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const [cmd, args] = pinned(cpu, process.execPath, [
+    ...nodeArgs,
+    join(ROOT, "services", name, "dist", "main.js"),
+  ]);
   const child = spawn(cmd, args, {
     cwd: ROOT,
     // NODE_OPTIONS of the runner (tsx, conditions) must not reach a compiled service

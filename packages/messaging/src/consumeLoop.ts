@@ -8,8 +8,8 @@ export interface LoopOptions {
   /** messages pulled ahead and buffered */
   maxMessages: number;
   logger: Logger;
-  /** called for each message, in order; may wait (back-pressure) */
-  onMessage(msg: JsMsg, iter: ConsumerMessages): Promise<void>;
+  /** called for each message, in order; may return a promise to wait on (back-pressure) */
+  onMessage(msg: JsMsg, iter: ConsumerMessages): Promise<void> | undefined;
   /** called when the iterator ends, before it is restarted or the loop stops */
   onIteratorEnd?(): Promise<void>;
   /**
@@ -99,7 +99,11 @@ export function consumeLoop(opts: LoopOptions): Loop {
             // waits for deliveries on the wire the loop must not ask for more.
             await unsubscribed;
             buffered.push(msg);
-          } else await opts.onMessage(msg, iter);
+          } else {
+            // most messages are only buffered: no promise to wait on for them
+            const wait = opts.onMessage(msg, iter);
+            if (wait) await wait;
+          }
         }
       } catch (err) {
         if (!stopped) logger.warn({ err, stream, durable }, "consumer interrupted; binding again");

@@ -8,3 +8,4 @@ export * from "./provision";
 export * from "./publishOutcome";
 export * from "./runBatchConsumer";
 export * from "./runConsumer";
+export * from "./streamSeq";

@@ -9,7 +9,7 @@ import { settle } from "./runConsumer";
 /** headers read for a batch span's links (withBatchSpan keeps the first 128) */
 const MAX_LINKED_HEADERS = 128;
 
-export interface RunBatchConsumerOptions {
+export interface RunBatchConsumerOptions<P = undefined> {
   js: JetStreamClient;
   stream: string;
   durable: string;
@@ -30,8 +30,14 @@ export interface RunBatchConsumerOptions {
    * next batch overlaps the database's work on the current one too
    */
   concurrency?: number;
+  /**
+   * Work done on each message as it arrives (decoding, building its row), so that it
+   * overlaps the batches being written instead of delaying the next one. Its result
+   * reaches handleBatch beside the message; undefined when it threw (the error is logged).
+   */
+  prepare?(msg: JsMsg): P;
   /** commits the whole batch or throws; every message is then nak'd by its own delivery count */
-  handleBatch(msgs: JsMsg[]): Promise<void>;
+  handleBatch(msgs: JsMsg[], prepared: Array<P | undefined>): Promise<void>;
   random?: () => number;
 }
 
@@ -42,29 +48,43 @@ export interface RunBatchConsumerOptions {
  * acked one by one (never AckAll: instances share the durable) and only after their
  * batch committed.
  */
-export function runBatchConsumer(opts: RunBatchConsumerOptions) {
+export function runBatchConsumer<P = undefined>(opts: RunBatchConsumerOptions<P>) {
   const maxBatch = opts.maxBatch ?? 500;
   const maxWaitMs = opts.maxWaitMs ?? 20;
   const concurrency = Math.max(1, opts.concurrency ?? 1);
+  const prepare = opts.prepare;
   let batch: JsMsg[] = [];
+  /** prepare()'s result for each message of `batch`, same order */
+  let prepared: Array<P | undefined> = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const writing = new Set<Promise<void>>();
 
-  async function write(msgs: JsMsg[]): Promise<void> {
+  function prepareOne(msg: JsMsg): P | undefined {
+    if (!prepare) return undefined;
+    try {
+      return prepare(msg);
+    } catch (err) {
+      opts.logger.warn({ err, subject: msg.subject }, "cannot prepare a message; handleBatch gets undefined");
+      return undefined;
+    }
+  }
+
+  async function write(msgs: JsMsg[], ready: Array<P | undefined>): Promise<void> {
     let error: unknown | null = null;
     try {
       // one span per batch, linked to the trace of each message in it
       await withBatchSpan(
         `${opts.durable} batch`,
-        // the span links to at most 128 traces; decoding every message's headers for it
-        // cost the audit a fifth of its time per message (profile in BENCHMARKS.md)
-        msgs.slice(0, MAX_LINKED_HEADERS).map((m) => m.headers),
+        // the span links to at most 128 traces, read only when the span is recorded:
+        // decoding every message's headers for it cost the audit a fifth of its time
+        // per message (profile in BENCHMARKS.md)
+        () => msgs.slice(0, MAX_LINKED_HEADERS).map((m) => m.headers),
         {
           "messaging.system": "nats",
           "messaging.consumer.group.name": opts.durable,
           "messaging.batch.message_count": msgs.length,
         },
-        () => opts.handleBatch(msgs),
+        () => opts.handleBatch(msgs, ready),
       );
     } catch (err) {
       error = err;
@@ -81,9 +101,16 @@ export function runBatchConsumer(opts: RunBatchConsumerOptions) {
     if (timer) clearTimeout(timer);
     timer = null;
     while (batch.length > 0 && writing.size < concurrency) {
-      const msgs = batch.length > maxBatch ? batch.splice(0, maxBatch) : batch;
-      if (msgs === batch) batch = [];
-      const done: Promise<void> = write(msgs)
+      let msgs = batch;
+      let ready = prepared;
+      if (batch.length > maxBatch) {
+        msgs = batch.splice(0, maxBatch);
+        ready = prepared.splice(0, maxBatch);
+      } else {
+        batch = [];
+        prepared = [];
+      }
+      const done: Promise<void> = write(msgs, ready)
         .catch((err: unknown) => opts.logger.warn({ err }, "cannot settle a batch"))
         .then(() => {
           writing.delete(done);
@@ -102,19 +129,25 @@ export function runBatchConsumer(opts: RunBatchConsumerOptions) {
     }
   }
 
+  async function backPressure(): Promise<void> {
+    while (batch.length >= maxBatch && writing.size > 0) await Promise.race(writing);
+  }
+
   const loop = consumeLoop({
     js: opts.js,
     stream: opts.stream,
     durable: opts.durable,
     maxMessages: maxBatch * 2,
     logger: opts.logger,
-    async onMessage(msg, iter) {
+    onMessage(msg, iter) {
       batch.push(msg);
+      prepared.push(prepareOne(msg));
       if (batch.length >= maxBatch || iter.getPending() === 0) {
         startWrites();
         // back-pressure: at most one full batch waits beside those being written
-        while (batch.length >= maxBatch && writing.size > 0) await Promise.race(writing);
+        if (batch.length >= maxBatch && writing.size > 0) return backPressure();
       } else if (timer === null) timer = setTimeout(startWrites, maxWaitMs);
+      return undefined;
     },
     onIteratorEnd: drain,
   });

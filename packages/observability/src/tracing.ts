@@ -177,18 +177,19 @@ const MAX_BATCH_LINKS = 128;
 
 /**
  * A span for work on a batch of messages (the audit's inserts, the projection's fold):
- * one span linked to the trace of each message, since a batch has many parents.
+ * one span linked to the trace of each message, since a batch has many parents. The
+ * headers are asked for only when the span is recorded (reading them costs).
  */
 export function withBatchSpan<T>(
   name: string,
-  headers: Array<HeaderCarrier | undefined>,
+  headers: () => Array<HeaderCarrier | undefined>,
   attributes: Attributes,
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   const links: Link[] = [];
   // links are only worth reading when the span is recorded
   if (active?.recording) {
-    for (const h of headers) {
+    for (const h of headers()) {
       if (links.length >= MAX_BATCH_LINKS) break;
       const sc = trace.getSpanContext(extractTraceContext(h));
       if (sc && isSpanContextValid(sc)) links.push({ context: sc });

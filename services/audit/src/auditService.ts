@@ -25,7 +25,8 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
     ackWaitMs: config.AUDIT_ACK_WAIT_MS,
   }),
   // two batches in flight per instance, a few instances
-  maxAckPendingOf: (config, _durable, catalog) => Math.max(catalog, config.AUDIT_BATCH_SIZE * 8),
+  maxAckPendingOf: (config, _durable, catalog) =>
+    Math.max(catalog, config.AUDIT_BATCH_SIZE * Math.max(8, (config.AUDIT_WRITERS + 2) * 2)),
   start(ctx) {
     const { config, js, jsm, topology, logger, registry } = ctx;
     const orm = ctx.orm();
@@ -50,6 +51,7 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
       metrics,
       policy: events.policy,
       maxBatch: config.AUDIT_BATCH_SIZE,
+      concurrency: config.AUDIT_WRITERS,
       now: ctx.now,
     });
     // the delivery log: every outbound notification attempt (deliveries/)

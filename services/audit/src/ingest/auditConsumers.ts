@@ -1,11 +1,11 @@
 import { DURABLES, Outcome, type RetryPolicy, type Topology } from "@hookstream/contracts";
-import { RetryableError, runBatchConsumer } from "@hookstream/messaging";
+import { RetryableError, runBatchConsumer, streamSeqOf } from "@hookstream/messaging";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
 import { recordOutcomes } from "../outcomes/recordOutcomes";
-import { eventRowOf, messageHeaders } from "./eventRow";
+import { type EventInsertRow, eventRowOf, messageHeaders } from "./eventRow";
 import { insertEvents } from "./insertEvents";
 
 /**
@@ -47,6 +47,24 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
   const policy = opts.policy ?? AUDIT_RETRY;
   const now = opts.now ?? (() => new Date());
 
+  // one clock reading per millisecond: rows built in the same one share it (and its text)
+  let clockMs = Number.NaN;
+  let clockAt = now();
+  const clock = (): Date => {
+    const ms = Date.now();
+    if (ms !== clockMs) {
+      clockMs = ms;
+      clockAt = now();
+    }
+    return clockAt;
+  };
+  const rowOf = (m: JsMsg, at: Date): EventInsertRow =>
+    eventRowOf(
+      { subject: m.subject, seq: streamSeqOf(m), headers: messageHeaders(m), data: m.data },
+      topology,
+      at,
+    );
+
   const events = runBatchConsumer({
     js,
     stream: topology.streams.webhooks,
@@ -56,15 +74,10 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
     maxBatch: opts.maxBatch,
     // two batches at once: Node decodes one while Postgres writes the other (BENCHMARKS.md)
     concurrency: opts.concurrency ?? 2,
-    async handleBatch(msgs: JsMsg[]) {
-      const at = now();
-      const rows = msgs.map((m) =>
-        eventRowOf(
-          { subject: m.subject, seq: m.seq, headers: messageHeaders(m), data: m.data },
-          topology,
-          at,
-        ),
-      );
+    // each row is built as its message arrives, while earlier batches are being written
+    prepare: (m: JsMsg) => rowOf(m, clock()),
+    async handleBatch(msgs: JsMsg[], prepared: Array<EventInsertRow | undefined>) {
+      const rows = msgs.map((m, i) => prepared[i] ?? rowOf(m, clock()));
       const timer = metrics.insertSeconds.startTimer();
       let inserted: number;
       try {

@@ -15,16 +15,22 @@ export interface EventInsert {
 // not 16 × rows. The ORM's multi-row VALUES built and bound 16 parameters per row,
 // which the profile in BENCHMARKS.md showed as the audit's largest cost. Plain
 // columns travel as array literals; the jsonb columns as one JSON array each, built
-// by joining JSON texts (no escaping) and split back into elements in order.
+// by joining JSON texts (no escaping) and split back into elements in order; times
+// as epoch milliseconds (no date text to format in Node or to parse in Postgres).
 const jsonbColumn = (n: number) =>
   `ARRAY(SELECT v FROM jsonb_array_elements($${n}::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY i)`;
 const INSERT_SQL = `
 INSERT INTO webhook_events (event_id, event_type, webhook_id, "timestamp", signature, headers, payload,
   status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at,
   provider)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], ${jsonbColumn(6)},
+SELECT u.id, u.type, u.wid, to_timestamp(u.ts / 1000.0), u.sig, u.headers, u.payload, u.status, u.metadata,
+  u.retry, u.rtype, u.rid, u.seq, u.subject, to_timestamp(u.created / 1000.0), to_timestamp(u.updated / 1000.0),
+  u.provider
+FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], ${jsonbColumn(6)},
   ${jsonbColumn(7)}, $8::text[], ${jsonbColumn(9)}, $10::int[], $11::text[], $12::text[], $13::bigint[],
-  $14::text[], $15::timestamptz[], $16::timestamptz[], $17::text[])
+  $14::text[], $15::float8[], $16::float8[], $17::text[])
+  AS u(id, type, wid, ts, sig, headers, payload, status, metadata, retry, rtype, rid, seq, subject, created,
+    updated, provider)
 ON CONFLICT (event_id) DO UPDATE SET
   event_type = excluded.event_type, webhook_id = excluded.webhook_id, "timestamp" = excluded."timestamp",
   signature = excluded.signature, headers = excluded.headers, payload = excluded.payload,
@@ -40,7 +46,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
   const id: string[] = [];
   const type: string[] = [];
   const webhookId: Array<string | null> = [];
-  const ts: Array<string | null> = [];
+  const ts: Array<number | null> = [];
   const sig: Array<string | null> = [];
   const headers: string[] = [];
   const payload: string[] = [];
@@ -51,26 +57,16 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
   const resId: Array<string | null> = [];
   const seq: number[] = [];
   const subject: string[] = [];
-  const created: string[] = [];
-  const updated: string[] = [];
+  const created: number[] = [];
+  const updated: number[] = [];
   const provider: Array<string | null> = [];
-  // a batch shares one clock reading: format it once
-  let lastDate: Date | null = null;
-  let lastIso = "";
-  const iso = (d: Date) => {
-    if (d !== lastDate) {
-      lastDate = d;
-      lastIso = d.toISOString();
-    }
-    return lastIso;
-  };
   for (const row of rows) {
     if (seen.has(row.eventId)) continue;
     seen.add(row.eventId);
     id.push(row.eventId);
     type.push(row.eventType);
     webhookId.push(row.webhookId);
-    ts.push(row.timestamp === null ? null : row.timestamp.toISOString());
+    ts.push(row.timestamp === null ? null : row.timestamp.getTime());
     sig.push(row.signature);
     headers.push(JSON.stringify(row.headers));
     payload.push(row.payloadJson ?? JSON.stringify(row.payload));
@@ -81,8 +77,8 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     resId.push(row.resourceId);
     seq.push(row.streamSeq);
     subject.push(row.subject);
-    created.push(iso(row.createdAt));
-    updated.push(iso(row.updatedAt));
+    created.push(row.createdAt.getTime());
+    updated.push(row.updatedAt.getTime());
     provider.push(row.provider ?? null);
   }
   const json = (texts: string[]) => `[${texts.join(",")}]`;
