@@ -1,5 +1,5 @@
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "@hookstream/observability";
-import type { FastifyInstance } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 
 export function gatewayMetrics(registry: Registry) {
   return {
@@ -51,16 +51,13 @@ export function responseReason(payload: unknown): string {
 }
 
 /**
- * Counts every answer on a `/webhooks/…` route into `hookstream_gateway_responses_total`
+ * Counts an answer on a `/webhooks/…` route into `hookstream_gateway_responses_total`
  * (status code and reason), whichever path produced it: the route, the error handler
- * (413, 415, 400 from the body parser) or the not-found handler.
+ * (413, 415, 400 from the body parser) or the not-found handler. Called by the request
+ * tracing's send hook (traceRequests' onAnswer), so one hook serves both.
  */
-export function observeResponses(app: FastifyInstance, metrics: GatewayMetrics): void {
-  // a callback hook: an async one costs a promise on every response
-  app.addHook("onSend", (req, reply, payload, done) => {
-    if (req.url.startsWith("/webhooks/")) {
-      metrics.responses.inc({ code: String(reply.statusCode), reason: responseReason(payload) });
-    }
-    done(null, payload);
-  });
+export function countAnswer(metrics: GatewayMetrics) {
+  return (_req: FastifyRequest, reply: FastifyReply, payload: unknown): void => {
+    metrics.responses.inc({ code: String(reply.statusCode), reason: responseReason(payload) });
+  };
 }
