@@ -80,12 +80,19 @@ async function ceiling(client: pg.Client, total: number): Promise<number> {
   return total / (ms / 1000);
 }
 
+interface RebuildTimes {
+  snapshots: number;
+  jobs: number;
+  ms: number;
+  phasesMs?: { replay: number; write: number; swap: number };
+}
+
 interface RebuildAnswer {
-  result?: { snapshots: number; jobs: number; ms: number };
+  result?: RebuildTimes;
   error?: string;
 }
 
-async function rebuild(port: number): Promise<{ snapshots: number; jobs: number; ms: number }> {
+async function rebuild(port: number): Promise<RebuildTimes> {
   const res = await fetch(`http://127.0.0.1:${port}/admin/rebuild`, {
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}` },
@@ -143,7 +150,8 @@ export default async function run(): Promise<GroupResult> {
       const value = r.snapshots / (r.ms / 1000);
       runs.push({ value: Math.round(value), ceiling: Math.round(roof), ratio: round(value / roof, 3) });
       console.error(
-        `bench: rebuild run ${i + 1}/${RUNS}: ${Math.round(value)} snapshots/s, ceiling ${Math.round(roof)} rows/s`,
+        `bench: rebuild run ${i + 1}/${RUNS}: ${Math.round(value)} snapshots/s, ceiling ${Math.round(roof)} rows/s; ` +
+          `replay ${r.phasesMs?.replay} ms, write ${r.phasesMs?.write} ms, swap ${r.phasesMs?.swap} ms`,
       );
     }
   } finally {

@@ -1,47 +1,59 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { streamSeqOf } from "./streamSeq";
+import { pendingOf, streamSeqOf } from "./streamSeq";
 
-const fallback = (reply: string | undefined) => ({
+/** A message whose nats.js parse must not be reached. */
+const fromReply = (reply: string | undefined) => ({
   reply,
   get seq(): number {
     throw new Error("parsed by nats.js");
   },
+  get info(): { pending: number } {
+    throw new Error("parsed by nats.js");
+  },
 });
 
-describe("streamSeqOf", () => {
-  it("reads the stream sequence of the old 9-token reply subject", () => {
-    expect(streamSeqOf(fallback("$JS.ACK.WEBHOOKS.audit.1.4711.17.1700000000000000000.3"))).toBe(4711);
+// nats.js's own message class (not exported: loaded from its file)
+const require = createRequire(import.meta.url);
+const { toJsMsg } = require(require.resolve("@nats-io/jetstream").replace(/mod\.js$/, "jsmsg.js")) as {
+  toJsMsg(m: unknown): { seq: number; info: { pending: number } };
+};
+
+describe("streamSeqOf and pendingOf", () => {
+  it("read the old 9-token reply subject", () => {
+    const m = fromReply("$JS.ACK.WEBHOOKS.audit.1.4711.17.1700000000000000000.3");
+    expect(streamSeqOf(m)).toBe(4711);
+    expect(pendingOf(m)).toBe(3);
   });
 
-  it("reads it from the 11- and 12-token subjects (domain and account hash)", () => {
-    expect(streamSeqOf(fallback("$JS.ACK._.HASH.WEBHOOKS.audit.2.98765.4.1700000000000000000.0"))).toBe(
-      98765,
-    );
-    expect(streamSeqOf(fallback("$JS.ACK.hub.HASH.WEBHOOKS.audit.1.12.4.1700000000000000000.0.x9Zk"))).toBe(
-      12,
-    );
+  it("read the 11- and 12-token subjects (domain and account hash)", () => {
+    const eleven = fromReply("$JS.ACK._.HASH.WEBHOOKS.audit.2.98765.4.1700000000000000000.0");
+    expect(streamSeqOf(eleven)).toBe(98765);
+    expect(pendingOf(eleven)).toBe(0);
+    const twelve = fromReply("$JS.ACK.hub.HASH.WEBHOOKS.audit.1.12.4.1700000000000000000.250.x9Zk");
+    expect(streamSeqOf(twelve)).toBe(12);
+    expect(pendingOf(twelve)).toBe(250);
   });
 
-  it("agrees with nats.js's own parser on subjects it builds", async () => {
-    // nats.js's own message class (not exported: loaded from its file)
-    const require = createRequire(import.meta.url);
-    const { toJsMsg } = require(require.resolve("@nats-io/jetstream").replace(/mod\.js$/, "jsmsg.js")) as {
-      toJsMsg(m: unknown): { seq: number };
-    };
+  it("agree with nats.js's own parser on the subjects it reads", () => {
     for (const reply of [
       "$JS.ACK.S.c.1.42.1.1700000000000000000.0",
+      "$JS.ACK.S.c.7.1.1.1700000000000000000.99999",
       "$JS.ACK.dom.acc.S.c.3.9007199254740991.7.1700000000000000000.5.r",
+      "$JS.ACK._.acc.S.c.3.8.7.1700000000000000000.12",
     ]) {
       const js = toJsMsg({ reply, subject: "x", data: new Uint8Array(), sid: 1 });
-      expect(streamSeqOf({ reply, seq: 0 })).toBe(js.seq);
+      const ours = { reply, seq: 0, info: { pending: -1 } };
+      expect(streamSeqOf(ours)).toBe(js.seq);
+      expect(pendingOf(ours)).toBe(js.info.pending);
     }
   });
 
-  it("falls back to msg.seq for anything else", () => {
-    expect(streamSeqOf({ reply: "_INBOX.abc", seq: 5 })).toBe(5);
-    expect(streamSeqOf({ reply: undefined, seq: 6 })).toBe(6);
-    expect(streamSeqOf({ reply: "$JS.ACK.S.c.1.notanumber.1.1.0", seq: 7 })).toBe(7);
-    expect(streamSeqOf({ reply: "$JS.ACK.S.c.1.2", seq: 8 })).toBe(8);
+  it("fall back to nats.js for anything else", () => {
+    const other = (reply: string | undefined) => ({ reply, seq: 5, info: { pending: 6 } });
+    for (const reply of ["_INBOX.abc", undefined, "$JS.ACK.S.c.1.notanumber.1.1.x", "$JS.ACK.S.c.1.2"]) {
+      expect(streamSeqOf(other(reply))).toBe(5);
+      expect(pendingOf(other(reply))).toBe(6);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { pendingOf, streamSeqOf } from "@hookstream/messaging";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { DeliverPolicy } from "@nats-io/jetstream";
 
@@ -37,7 +38,9 @@ export async function readStream(
     max_messages: 10_000,
     callback: (msg) => {
       if (finished) return;
-      if (msg.seq > opts.toSeq) {
+      // read from the reply subject: nats.js's msg.seq/msg.info build an object per message
+      const seq = streamSeqOf(msg);
+      if (seq > opts.toSeq) {
         finished = true;
         end();
         return;
@@ -51,7 +54,7 @@ export async function readStream(
         return;
       }
       count++;
-      if (msg.seq >= opts.toSeq || msg.info.pending === 0) {
+      if (seq >= opts.toSeq || pendingOf(msg) === 0) {
         finished = true;
         end();
       }

@@ -19,6 +19,8 @@ export interface RebuildResult {
   skipped: number;
   caughtUp: number;
   ms: number;
+  /** where the time went: replaying the stream and folding, writing the fresh table and its indexes, catch-up and swap */
+  phasesMs: { replay: number; write: number; swap: number };
 }
 
 const LIVE = "fine_tune_jobs";
@@ -120,10 +122,12 @@ async function rebuildLocked(opts: RebuildOptions): Promise<RebuildResult> {
     } else skipped++;
     if ((snapshots + skipped) % 10_000 === 0) progress({ phase: "replay", read: snapshots + skipped, total });
   });
+  const replayed = performance.now();
   progress({ phase: "write", read: snapshots + skipped, total });
   // the fresh table is this rebuild's alone (the lock): a plain insert, no guard
   await insertStates(orm.em.fork(), states.values(), REBUILD);
   for (const sql of indexes) await conn.execute(sql);
+  const written = performance.now();
 
   let caughtUp = 0;
   await orm.em.fork().transactional(async (em) => {
@@ -152,5 +156,17 @@ async function rebuildLocked(opts: RebuildOptions): Promise<RebuildResult> {
     for (const sql of renameJobsTableSql(REBUILD, LIVE)) await tx.execute(sql, [], "run", ctx);
   });
   progress({ phase: "done", read: snapshots + skipped + caughtUp, total });
-  return { snapshots, jobs: states.size, skipped, caughtUp, ms: Math.round(performance.now() - started) };
+  const ended = performance.now();
+  return {
+    snapshots,
+    jobs: states.size,
+    skipped,
+    caughtUp,
+    ms: Math.round(ended - started),
+    phasesMs: {
+      replay: Math.round(replayed - started),
+      write: Math.round(written - replayed),
+      swap: Math.round(ended - written),
+    },
+  };
 }
