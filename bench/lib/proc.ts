@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SERVICE_ENV } from "../../scripts/serviceFlags";
+import { productionNodeFlags, SERVICE_ENV } from "../../scripts/serviceFlags";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CORES = os.cpus().length;
@@ -95,12 +95,14 @@ function procOf(child: ChildProcess): Proc {
 
 /**
  * A service of services/<name> as its own process, as production (the image) runs
- * it: the compiled `dist/main.js` (bench/run.ts builds first), Node's defaults.
+ * it: the compiled `dist/main.js` (bench/run.ts builds first) with its production
+ * flags (scripts/serviceFlags.ts: Node's defaults but for the audit's young generation).
  */
 export function startService(name: string, env: Record<string, string>, cpu: string | null = null): Proc {
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile a service under load
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const [cmd, args] = pinned(cpu, process.execPath, [
+    ...productionNodeFlags(name),
     ...nodeArgs,
     join(ROOT, "services", name, "dist", "main.js"),
   ]);

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { CONSUMERS } from "@hookstream/contracts";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { productionNodeFlags } from "../../scripts/serviceFlags";
 
 /**
  * deploy/ checked without a cluster: every kustomize overlay builds, every object
@@ -105,9 +106,11 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
       expect(pod.terminationGracePeriodSeconds, where).toBeGreaterThan(preStopSec + shutdownMs / 1000);
       expect(c.resources.requests.memory && c.resources.limits.memory, where).toBeTruthy();
       expect(c.image, where).toMatch(/:[0-9][\w.-]*(@sha256:[a-f0-9]+)?$/);
+      // the service's production node flags (scripts/serviceFlags.ts), as the benchmarks run it
       expect(c.command, where).toEqual([
         "node",
-        expect.stringMatching(/^services\/[a-z-]+\/dist\/main\.js$/),
+        ...productionNodeFlags(c.name),
+        `services/${c.name}/dist/main.js`,
       ]);
       expect(pod.topologySpreadConstraints?.length, where).toBeGreaterThan(0);
       expect(d.spec.replicas, `${where}: the autoscaler owns replicas`).toBeUndefined();
@@ -221,7 +224,7 @@ describe("docker-compose.yml", () => {
     const app = Object.entries(compose.services).filter(([, s]) => s.command?.[0] === "node");
     expect(app).toHaveLength(6);
     for (const [name, s] of app) {
-      expect(s.command).toEqual(["node", `services/${name}/dist/main.js`]);
+      expect(s.command).toEqual(["node", ...productionNodeFlags(name), `services/${name}/dist/main.js`]);
       expect(existsSync(join(ROOT, "services", name, "src", "main.ts")), name).toBe(true);
       expect(s.environment?.OPENAI_WEBHOOK_SECRET).toMatch(/^\$\{OPENAI_WEBHOOK_SECRET:\?/);
       expect(s.environment?.ADMIN_TOKEN).toMatch(/^\$\{ADMIN_TOKEN:\?/);
