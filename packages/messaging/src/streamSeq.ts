@@ -47,6 +47,15 @@ export function streamSeqOf(msg: Pick<JsReply, "reply" | "seq">): number {
   return seq > 0 ? seq : msg.seq;
 }
 
+/** The consumer's delivery sequence of a JetStream message (1, 2, 3… for each message it delivers). */
+export function deliverySeqOf(msg: Pick<JsReply, "reply"> & { info: { deliverySequence: number } }): number {
+  const reply = msg.reply;
+  if (reply === undefined || !reply.startsWith("$JS.ACK.")) return msg.info.deliverySequence;
+  const index = seqToken(dotsIn(reply));
+  const dseq = index < 0 ? Number.NaN : replyNumber(reply, index, 1);
+  return Number.isNaN(dseq) ? msg.info.deliverySequence : dseq;
+}
+
 /** How many messages the consumer still had to deliver after this one (the reply's `pending`). */
 export function pendingOf(msg: Pick<JsReply, "reply" | "info">): number {
   const reply = msg.reply;

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { pendingOf, streamSeqOf } from "./streamSeq";
+import { deliverySeqOf, pendingOf, streamSeqOf } from "./streamSeq";
 
 /** A message whose nats.js parse must not be reached. */
 const fromReply = (reply: string | undefined) => ({
@@ -8,7 +8,7 @@ const fromReply = (reply: string | undefined) => ({
   get seq(): number {
     throw new Error("parsed by nats.js");
   },
-  get info(): { pending: number } {
+  get info(): { pending: number; deliverySequence: number } {
     throw new Error("parsed by nats.js");
   },
 });
@@ -16,7 +16,7 @@ const fromReply = (reply: string | undefined) => ({
 // nats.js's own message class (not exported: loaded from its file)
 const require = createRequire(import.meta.url);
 const { toJsMsg } = require(require.resolve("@nats-io/jetstream").replace(/mod\.js$/, "jsmsg.js")) as {
-  toJsMsg(m: unknown): { seq: number; info: { pending: number } };
+  toJsMsg(m: unknown): { seq: number; info: { pending: number; deliverySequence: number } };
 };
 
 describe("streamSeqOf and pendingOf", () => {
@@ -24,6 +24,7 @@ describe("streamSeqOf and pendingOf", () => {
     const m = fromReply("$JS.ACK.WEBHOOKS.audit.1.4711.17.1700000000000000000.3");
     expect(streamSeqOf(m)).toBe(4711);
     expect(pendingOf(m)).toBe(3);
+    expect(deliverySeqOf(m)).toBe(17);
   });
 
   it("read the 11- and 12-token subjects (domain and account hash)", () => {
@@ -43,17 +44,23 @@ describe("streamSeqOf and pendingOf", () => {
       "$JS.ACK._.acc.S.c.3.8.7.1700000000000000000.12",
     ]) {
       const js = toJsMsg({ reply, subject: "x", data: new Uint8Array(), sid: 1 });
-      const ours = { reply, seq: 0, info: { pending: -1 } };
+      const ours = { reply, seq: 0, info: { pending: -1, deliverySequence: -1 } };
       expect(streamSeqOf(ours)).toBe(js.seq);
       expect(pendingOf(ours)).toBe(js.info.pending);
+      expect(deliverySeqOf(ours)).toBe(js.info.deliverySequence);
     }
   });
 
   it("fall back to nats.js for anything else", () => {
-    const other = (reply: string | undefined) => ({ reply, seq: 5, info: { pending: 6 } });
-    for (const reply of ["_INBOX.abc", undefined, "$JS.ACK.S.c.1.notanumber.1.1.x", "$JS.ACK.S.c.1.2"]) {
+    const other = (reply: string | undefined) => ({
+      reply,
+      seq: 5,
+      info: { pending: 6, deliverySequence: 7 },
+    });
+    for (const reply of ["_INBOX.abc", undefined, "$JS.ACK.S.c.x.notanumber.y.z.w", "$JS.ACK.S.c.1.2"]) {
       expect(streamSeqOf(other(reply))).toBe(5);
       expect(pendingOf(other(reply))).toBe(6);
+      expect(deliverySeqOf(other(reply))).toBe(7);
     }
   });
 });

@@ -1,16 +1,30 @@
-import { pendingOf, streamSeqOf } from "@hookstream/messaging";
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { DeliverPolicy } from "@nats-io/jetstream";
+import { deliverySeqOf, pendingOf, streamSeqOf } from "@hookstream/messaging";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+
+/** A replay that lost a message on the way (a gap in the consumer's delivery sequence). */
+export class ReplayGapError extends Error {
+  constructor(expected: number, got: number) {
+    super(`replay interrupted: delivery ${got} arrived where ${expected} was expected; run it again`);
+    this.name = "ReplayGapError";
+  }
+}
 
 /**
  * Reads a stream in order, from `fromSeq` up to and including `toSeq`, through an
- * ordered consumer (ephemeral, flow-controlled, no acks): the fastest way to replay.
- * `filterSubject` narrows it (one subject only: nats-server 2.9).
+ * ephemeral consumer of its own (no acks, in memory, removed afterwards and by the
+ * server after 30 s without a client): the fastest way to replay. `filterSubject`
+ * narrows it (one subject only: nats-server 2.9).
+ *
+ * Not nats.js's ordered consumer: that one parses every message's reply subject into
+ * an object to watch for gaps and recreates itself after one, which cost about a
+ * fifth of a rebuild's replay (BENCHMARKS.md, "Projection rebuild"). Here the delivery
+ * sequence is read from the reply subject and a gap fails the read (ReplayGapError):
+ * a rebuild is then run again, never finished with a message missing.
  *
  * Messages come through the consumer's callback, not an async iterator: an iterator
- * costs a promise and an await per message, which (with the async hooks tracing
- * installs) was most of a rebuild's replay time. `onMessage` is called in stream
- * order; a promise it returns is awaited before readStream returns (no back-pressure).
+ * costs a promise and an await per message. `onMessage` is called in stream order; a
+ * promise it returns is awaited before readStream returns (no back-pressure).
  */
 export async function readStream(
   js: JetStreamClient,
@@ -19,12 +33,19 @@ export async function readStream(
   onMessage: (msg: JsMsg) => void | Promise<void>,
 ): Promise<number> {
   if (opts.toSeq < opts.fromSeq) return 0;
-  const consumer = await js.consumers.get(stream, {
+  const jsm = await js.jetstreamManager();
+  const info = await jsm.consumers.add(stream, {
+    ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: opts.fromSeq,
-    ...(opts.filterSubject ? { filter_subjects: opts.filterSubject } : {}),
+    ...(opts.filterSubject ? { filter_subject: opts.filterSubject } : {}),
+    mem_storage: true,
+    num_replicas: 1,
+    inactive_threshold: nanos(30_000),
   });
+  const consumer = await js.consumers.get(stream, info.name);
   let count = 0;
+  let delivered = 0;
   let finished = false;
   const pending: Promise<void>[] = [];
   let fail: (err: unknown) => void = () => {};
@@ -33,44 +54,44 @@ export async function readStream(
     end = resolve;
     fail = reject;
   });
+  const stop = (err?: unknown) => {
+    finished = true;
+    if (err === undefined) end();
+    else fail(err);
+  };
   const messages = await consumer.consume({
     // read ahead generously: replay is the rebuild's longest step
     max_messages: 10_000,
     callback: (msg) => {
       if (finished) return;
+      const dseq = deliverySeqOf(msg);
+      if (dseq !== delivered + 1) return stop(new ReplayGapError(delivered + 1, dseq));
+      delivered = dseq;
       // read from the reply subject: nats.js's msg.seq/msg.info build an object per message
       const seq = streamSeqOf(msg);
-      if (seq > opts.toSeq) {
-        finished = true;
-        end();
-        return;
-      }
+      if (seq > opts.toSeq) return stop();
       try {
         const result = onMessage(msg);
         if (result instanceof Promise) pending.push(result);
       } catch (err) {
-        finished = true;
-        fail(err);
-        return;
+        return stop(err);
       }
       count++;
-      if (seq >= opts.toSeq || pendingOf(msg) === 0) {
-        finished = true;
-        end();
-      }
+      if (seq >= opts.toSeq || pendingOf(msg) === 0) stop();
     },
   });
   void messages.closed().then(
     (err) => {
-      if (!finished && err) fail(err);
+      if (!finished) stop(err ?? new Error("replay interrupted: the consumer closed before the end"));
     },
-    (err: unknown) => fail(err),
+    (err: unknown) => stop(err),
   );
   try {
     await done;
     await Promise.all(pending);
   } finally {
     messages.stop();
+    await jsm.consumers.delete(stream, info.name).catch(() => {});
   }
   return count;
 }
