@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeTopology } from "@hookstream/contracts";
+import { readStream } from "@hookstream/fine-tune";
 import {
   connectNats,
   DEFAULT_STREAM_OPTIONS,
@@ -116,6 +117,29 @@ describe("deploy/nats/accounts.conf", () => {
     expect(await msg?.ackAck()).toBe(true);
     const ack = await js.publish("outcomes.batch.processed", '{"eventId":"evt_1"}');
     expect(ack.stream).toBe("WEBHOOK_OUTCOMES");
+  });
+
+  it("lets the fine-tune service replay FINE_TUNING for a rebuild (its own consumer, removed after)", async () => {
+    const writer = jetstream(await connectAs("fine-tuning"));
+    for (let i = 1; i <= 3; i++) await writer.publish("fine_tuning.jobs.ftjob-auth", `{"n":${i}}`);
+    const nc = await connectAs("fine-tune");
+    const js = jetstream(nc);
+    const info = await (await jetstreamManager(nc)).streams.info("FINE_TUNING");
+    const seen: string[] = [];
+    const n = await readStream(
+      js,
+      "FINE_TUNING",
+      { fromSeq: info.state.first_seq, toSeq: info.state.last_seq },
+      (m) => {
+        seen.push(m.string());
+      },
+    );
+    expect(n).toBe(info.state.messages);
+    expect(seen.slice(-3)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    const admin = await jetstreamManager(await connectAs("admin"));
+    expect(
+      (await admin.consumers.list("FINE_TUNING").next()).filter((c) => c.name.startsWith("replay-")),
+    ).toEqual([]);
   });
 
   it("refuses a handler that publishes to webhooks.>", async () => {

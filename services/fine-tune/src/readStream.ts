@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { deliverySeqOf, pendingOf, streamSeqOf } from "@hookstream/messaging";
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
@@ -35,6 +36,9 @@ export async function readStream(
   if (opts.toSeq < opts.fromSeq) return 0;
   const jsm = await js.jetstreamManager();
   const info = await jsm.consumers.add(stream, {
+    // named: its create subject ends in the name, which the fine-tune role's NATS
+    // permissions allow (`$JS.API.CONSUMER.CREATE.FINE_TUNING.>`, deploy/nats/accounts.conf)
+    name: `replay-${randomUUID()}`,
     ack_policy: AckPolicy.None,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: opts.fromSeq,
