@@ -31,6 +31,13 @@ const TRACER_NAME = "hookstream";
 
 export interface TracingOptions {
   serviceName: string;
+  /**
+   * Register OpenTelemetry's AsyncLocalStorage context manager (default true), which
+   * makes `context.active()` follow async calls at the cost of a hook on every promise
+   * the process creates. A service that passes its trace context by hand (the gateway:
+   * the request's context goes into the message it publishes) turns it off.
+   */
+  asyncContext?: boolean;
   /** read for OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_SDK_DISABLED; process.env by default */
   env?: Record<string, string | undefined>;
   /** export every span here, synchronously (tests: an InMemorySpanExporter) */
@@ -40,6 +47,8 @@ export interface TracingOptions {
 export interface Tracing {
   /** true when spans are recorded and exported */
   recording: boolean;
+  /** false when OTEL_SDK_DISABLED: no spans and no trace ids at all */
+  enabled: boolean;
   /** flushes what is buffered and stops exporting */
   shutdown(): Promise<void>;
 }
@@ -61,7 +70,7 @@ export function initTracing(opts: TracingOptions): Tracing {
   if (active) return active;
   const env = opts.env ?? process.env;
   if (env.OTEL_SDK_DISABLED === "true") {
-    active = { recording: false, shutdown: async () => {} };
+    active = { recording: false, enabled: false, shutdown: async () => {} };
     return active;
   }
   const processors: SpanProcessor[] = [];
@@ -75,15 +84,22 @@ export function initTracing(opts: TracingOptions): Tracing {
     sampler: recording ? new ParentBasedSampler({ root: new AlwaysOnSampler() }) : new AlwaysOffSampler(),
     spanProcessors: processors,
   });
-  // sets the W3C propagator and the AsyncLocalStorage context manager
-  provider.register();
+  // sets the W3C propagator and (unless turned off) the AsyncLocalStorage context manager
+  provider.register(opts.asyncContext === false ? { contextManager: null } : {});
   active = {
     recording,
+    enabled: true,
     async shutdown() {
       await provider.shutdown();
     },
   };
   return active;
+}
+
+/** What initTracing set up: recording spans, ids only, or nothing (before initTracing: nothing). */
+export function tracingMode(): "record" | "ids" | "off" {
+  if (!active?.enabled) return "off";
+  return active.recording ? "record" : "ids";
 }
 
 /** The subset of NATS `MsgHdrs` used here (no dependency on the NATS client). */

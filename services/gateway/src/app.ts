@@ -1,18 +1,12 @@
 import net from "node:net";
 import { MessageHeader, type Topology } from "@hookstream/contracts";
-import {
-  injectTraceContext,
-  type Registry,
-  requestTraceContext,
-  traceLogFields,
-  traceRequests,
-} from "@hookstream/observability";
+import { injectRequestTrace, type Registry, traceLogFields, traceRequests } from "@hookstream/observability";
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
-import { countAnswer, type GatewayMetrics, gatewayMetrics } from "./gatewayMetrics";
+import { countResponse, type GatewayMetrics, gatewayMetrics } from "./gatewayMetrics";
 import { eventOf, providerTable } from "./providers/index";
 import { verifySignature } from "./verifySignature";
 
@@ -46,7 +40,15 @@ export class PublishTimeoutError extends Error {
   override readonly name = "PublishTimeoutError";
 }
 
-function sendError(reply: FastifyReply, code: number, error: string, message: string): FastifyReply {
+/** Answers a webhook request with an error, counted by status and code. */
+function sendError(
+  metrics: GatewayMetrics,
+  reply: FastifyReply,
+  code: number,
+  error: string,
+  message: string,
+): FastifyReply {
+  countResponse(metrics, code, error);
   return reply.code(code).send({ error, message });
 }
 
@@ -61,7 +63,7 @@ function refuse(
 ): FastifyReply {
   metrics.rejected.inc({ reason: error });
   req.log.info({ reason: error, status: code, ip: req.ip, ...traceLogFields(req) }, message);
-  return sendError(reply, code, error, message);
+  return sendError(metrics, reply, code, error, message);
 }
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -89,10 +91,14 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
   return app;
 }
 
-/** The route counts its own rejections; these are Fastify's (size, media type, framing). */
+/**
+ * The route counts its own rejections and answers; these are Fastify's (size, media
+ * type, framing, unknown routes) and unexpected errors.
+ */
 export function countShellRejections(metrics: GatewayMetrics) {
-  return (statusCode: number, code: string) => {
+  return (statusCode: number, code: string, req: FastifyRequest) => {
     if (statusCode >= 400 && statusCode < 500 && statusCode !== 404) metrics.rejected.inc({ reason: code });
+    if (req.url.startsWith("/webhooks/")) countResponse(metrics, statusCode, code);
   };
 }
 
@@ -113,9 +119,8 @@ export function registerWebhookRoute(
   // `openai` and every WEBHOOK_PROVIDERS sender, keys decoded once
   const providers = providerTable(config, topology);
   const limiter = new FailureLimiter(config.AUTH_FAILURE_BURST, config.AUTH_FAILURES_PER_SEC);
-  // a span per webhook request (its traceparent goes into the published message), and
-  // every answer counted by status and reason as it is sent
-  traceRequests(app, { prefix: "/webhooks/", onAnswer: countAnswer(metrics) });
+  // the trace of each webhook request (its traceparent goes into the published message)
+  traceRequests(app, { prefix: "/webhooks/" });
   app.addHook("preClose", () => drainConnections(app));
 
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
@@ -196,7 +201,7 @@ export function registerWebhookRoute(
       metrics.rejected.inc({ reason: "unavailable" });
       req.log.warn(fields, "NATS is disconnected; asking the sender to retry");
       reply.header("retry-after", String(config.RETRY_AFTER_SEC));
-      return sendError(reply, 503, "unavailable", "the event log is unavailable; retry later");
+      return sendError(metrics, reply, 503, "unavailable", "the event log is unavailable; retry later");
     }
 
     // a fresh header set: append, not set (set first searches for the key to replace)
@@ -206,7 +211,7 @@ export function registerWebhookRoute(
     h.append(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
     h.append(MessageHeader.EventType, event.type);
     h.append(MessageHeader.ReceivedAt, new Date(now()).toISOString());
-    injectTraceContext(h, requestTraceContext(req));
+    injectRequestTrace(req, h);
 
     const started = performance.now();
     let ack: PubAck;
@@ -223,7 +228,13 @@ export function registerWebhookRoute(
       metrics.rejected.inc({ reason: "unavailable" });
       req.log.warn({ ...fields, err }, "JetStream did not acknowledge; asking the sender to retry");
       reply.header("retry-after", String(config.RETRY_AFTER_SEC));
-      return sendError(reply, 503, "unavailable", "the event log did not acknowledge in time; retry later");
+      return sendError(
+        metrics,
+        reply,
+        503,
+        "unavailable",
+        "the event log did not acknowledge in time; retry later",
+      );
     }
     metrics.publishSeconds.observe((performance.now() - started) / 1000);
     if (ack.duplicate) metrics.duplicates.inc();
@@ -232,7 +243,9 @@ export function registerWebhookRoute(
       { ...fields, seq: ack.seq, duplicate: ack.duplicate },
       ack.duplicate ? "duplicate event" : "event accepted",
     );
-    return { status: ack.duplicate ? "duplicate" : "accepted", event_id: event.id, seq: ack.seq };
+    const status = ack.duplicate ? "duplicate" : "accepted";
+    countResponse(metrics, 200, status);
+    return { status, event_id: event.id, seq: ack.seq };
   });
 }
 

@@ -1,5 +1,4 @@
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "@hookstream/observability";
-import type { FastifyReply, FastifyRequest } from "fastify";
 
 export function gatewayMetrics(registry: Registry) {
   return {
@@ -41,23 +40,12 @@ export function gatewayMetrics(registry: Registry) {
 }
 export type GatewayMetrics = ReturnType<typeof gatewayMetrics>;
 
-// the answer's first field: `{"status":"accepted",…}` or `{"error":"invalid_signature",…}`
-const FIRST_FIELD = /^\{"(?:status|error)":"([a-z_]{1,40})"/;
-
-/** The `reason` label of an answer: the status or error code at the start of its JSON body. */
-export function responseReason(payload: unknown): string {
-  if (typeof payload !== "string") return "other";
-  return FIRST_FIELD.exec(payload)?.[1] ?? "other";
-}
-
 /**
  * Counts an answer on a `/webhooks/…` route into `hookstream_gateway_responses_total`
- * (status code and reason), whichever path produced it: the route, the error handler
- * (413, 415, 400 from the body parser) or the not-found handler. Called by the request
- * tracing's send hook (traceRequests' onAnswer), so one hook serves both.
+ * by status code and reason (accepted, duplicate, or the error code): the route counts
+ * its own answers and the HTTP shell's error answers (413, 415, 400 from the body
+ * parser, 404) come through its onErrorAnswer. No hook per request.
  */
-export function countAnswer(metrics: GatewayMetrics) {
-  return (_req: FastifyRequest, reply: FastifyReply, payload: unknown): void => {
-    metrics.responses.inc({ code: String(reply.statusCode), reason: responseReason(payload) });
-  };
+export function countResponse(metrics: GatewayMetrics, code: number, reason: string): void {
+  metrics.responses.inc({ code: String(code), reason });
 }

@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from "fastify";
 import { HttpError, RateLimitedError, UnavailableError } from "./httpErrors";
@@ -18,7 +19,7 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   trustProxy?: boolean;
   /** told about every error answer (the gateway counts rejections by reason) */
-  onErrorAnswer?: (statusCode: number, code: string) => void;
+  onErrorAnswer?: (statusCode: number, code: string, req: FastifyRequest) => void;
 }
 
 export function sendError(reply: FastifyReply, statusCode: number, error: string, message: string) {
@@ -61,13 +62,19 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     if (code === "unsupported_media_type") return "content-type must be application/json";
     return message;
   };
-  const answer = (reply: FastifyReply, statusCode: number, code: string, message: string) => {
-    opts.onErrorAnswer?.(statusCode, code);
+  const answer = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    statusCode: number,
+    code: string,
+    message: string,
+  ) => {
+    opts.onErrorAnswer?.(statusCode, code, req);
     return sendError(reply, statusCode, code, message);
   };
 
   app.setNotFoundHandler((req, reply) =>
-    answer(reply, 404, "not_found", `no route ${req.method} ${req.url}`),
+    answer(req, reply, 404, "not_found", `no route ${req.method} ${req.url}`),
   );
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) {
@@ -75,14 +82,15 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       if (err instanceof UnavailableError && err.retryAfterSec !== undefined) {
         reply.header("retry-after", String(err.retryAfterSec));
       }
-      return answer(reply, err.statusCode, err.code, err.message);
+      return answer(req, reply, err.statusCode, err.code, err.message);
     }
     const known = "code" in err && typeof err.code === "string" ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
-    if (known) return answer(reply, known[0], known[1], clientErrorMessage(known[1], err.message));
+    if (known) return answer(req, reply, known[0], known[1], clientErrorMessage(known[1], err.message));
     const status = "statusCode" in err ? err.statusCode : undefined;
-    if (status && status >= 400 && status < 500) return answer(reply, status, "bad_request", err.message);
+    if (status && status >= 400 && status < 500)
+      return answer(req, reply, status, "bad_request", err.message);
     req.log.error({ err }, "unexpected error");
-    return answer(reply, 500, "internal_error", "unexpected error");
+    return answer(req, reply, 500, "internal_error", "unexpected error");
   });
   registerHealthRoutes(app, {
     registry: opts.registry,

@@ -91,6 +91,11 @@ export interface ServiceDefinition<S extends z.ZodRawShape, C extends BaseConfig
   /** the retry policy a durable runs under, after the service's own variables (default: the catalog's) */
   retryOf?: (config: C, durable: DurableName, catalog: RetryPolicy) => RetryPolicy;
   maxAckPendingOf?: (config: C, durable: DurableName, catalog: number) => number;
+  /**
+   * false: the service passes its trace context by hand and needs no async context
+   * tracking (initTracing's `asyncContext`), which costs a hook on every promise
+   */
+  asyncTraceContext?: boolean;
   /** wires the domain once everything is connected and provisioned */
   start(ctx: ServiceContext<C>): Promise<ServiceParts> | ServiceParts;
 }
@@ -132,7 +137,7 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
   const spec = SERVICES[def.name];
   const topology = makeTopology(config.HOOKSTREAM_NAMESPACE);
   const registry = createRegistry(def.name);
-  const tracing = initTracing({ serviceName: def.name });
+  const tracing = initTracing({ serviceName: def.name, asyncContext: def.asyncTraceContext !== false });
   const steps: ShutdownStep[] = [];
   const closeEarly = async () => {
     for (const s of steps.reverse()) await Promise.resolve(s.close()).catch(() => undefined);
