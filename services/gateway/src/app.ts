@@ -8,7 +8,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
 import { countResponse, type GatewayMetrics, gatewayMetrics } from "./gatewayMetrics";
-import { eventOf, providerTable } from "./providers/index";
+import { eventOf, type Provider, providerTable } from "./providers/index";
 import { verifySignature } from "./verifySignature";
 
 export interface GatewayDeps {
@@ -35,10 +35,6 @@ export interface GatewayDeps {
   /** null when ready, else why not (for /readyz) */
   readiness: () => Promise<string | null>;
   now?: () => number;
-}
-
-export class PublishTimeoutError extends Error {
-  override readonly name = "PublishTimeoutError";
 }
 
 /** Answers a webhook request with an error, counted by status and code. */
@@ -136,127 +132,134 @@ export function registerWebhookRoute(
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  app.post<{ Params: { provider: string } }>("/webhooks/:provider", ACCEPTED_SCHEMA, async (req, reply) => {
-    metrics.received.inc();
-    const provider = providers.get(req.params.provider);
-    if (provider === undefined) {
-      return refuse(
-        req,
-        reply,
-        metrics,
-        404,
-        "unknown_provider",
-        `no webhook provider named "${req.params.provider}"`,
-      );
-    }
-
-    const body = req.body;
-    if (!Buffer.isBuffer(body)) {
-      return refuse(
-        req,
-        reply,
-        metrics,
-        415,
-        "unsupported_media_type",
-        "content-type must be application/json with a body",
-      );
-    }
-
-    const verified = verifySignature({
-      keys: provider.keys,
-      webhookId: header(req.headers["webhook-id"]),
-      timestamp: header(req.headers["webhook-timestamp"]),
-      signatureHeader: header(req.headers["webhook-signature"]),
-      body,
-      nowMs: now(),
-      toleranceSec: provider.toleranceSec,
-    });
-    if (!verified.ok) {
-      if (!limiter.allowFailure(req.ip, now())) {
-        reply.header("retry-after", String(limiter.retryAfterSec()));
+  // One static route per provider (a static match is cheaper than a parameter's), and
+  // the parametric one answering 404 for any other name. `fixed` is the route's provider.
+  const webhook =
+    (fixed: Provider | undefined) =>
+    async (req: FastifyRequest<{ Params: { provider?: string } }>, reply: FastifyReply) => {
+      metrics.received.inc();
+      const provider = fixed ?? providers.get(req.params.provider ?? "");
+      if (provider === undefined) {
         return refuse(
           req,
           reply,
           metrics,
-          429,
-          "rate_limited",
-          "too many requests with failed authentication from this address",
+          404,
+          "unknown_provider",
+          `no webhook provider named "${req.params.provider}"`,
         );
       }
-      return refuse(req, reply, metrics, 401, verified.reason, verified.message);
-    }
 
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(utf8Text(body));
-    } catch (err) {
-      return refuse(
-        req,
-        reply,
-        metrics,
-        400,
-        "malformed_json",
-        `the body is not valid UTF-8 JSON: ${(err as Error).message}`,
-      );
-    }
-    // the provider's envelope gives the dedup id and the type (providers/eventOf.ts)
-    const event = eventOf(provider, parsed, header(req.headers["webhook-id"]) ?? "");
-    if (!event.ok) return refuse(req, reply, metrics, 400, "invalid_envelope", event.message);
-    // the event's fields go on each line written, not on a child logger made for every
-    // request (a child logger per request was the gateway's largest cost the reference
-    // does not pay: BENCHMARKS.md)
-    const fields = { event_id: event.id, event_type: event.type, ...traceLogFields(req) };
+      const body = req.body;
+      if (!Buffer.isBuffer(body)) {
+        return refuse(
+          req,
+          reply,
+          metrics,
+          415,
+          "unsupported_media_type",
+          "content-type must be application/json with a body",
+        );
+      }
 
-    if (!deps.isConnected()) {
-      metrics.rejected.inc({ reason: "unavailable" });
-      req.log.warn(fields, "NATS is disconnected; asking the sender to retry");
-      reply.header("retry-after", String(config.RETRY_AFTER_SEC));
-      return sendError(metrics, reply, 503, "unavailable", "the event log is unavailable; retry later");
-    }
+      const verified = verifySignature({
+        keys: provider.keys,
+        webhookId: header(req.headers["webhook-id"]),
+        timestamp: header(req.headers["webhook-timestamp"]),
+        signatureHeader: header(req.headers["webhook-signature"]),
+        body,
+        nowMs: now(),
+        toleranceSec: provider.toleranceSec,
+      });
+      if (!verified.ok) {
+        if (!limiter.allowFailure(req.ip, now())) {
+          reply.header("retry-after", String(limiter.retryAfterSec()));
+          return refuse(
+            req,
+            reply,
+            metrics,
+            429,
+            "rate_limited",
+            "too many requests with failed authentication from this address",
+          );
+        }
+        return refuse(req, reply, metrics, 401, verified.reason, verified.message);
+      }
 
-    // a fresh header set: append, not set (set first searches for the key to replace)
-    const h = natsHeaders();
-    h.append(MessageHeader.WebhookId, header(req.headers["webhook-id"]) ?? "");
-    h.append(MessageHeader.WebhookTimestamp, header(req.headers["webhook-timestamp"]) ?? "");
-    h.append(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
-    h.append(MessageHeader.EventType, event.type);
-    h.append(MessageHeader.ReceivedAt, new Date(now()).toISOString());
-    injectRequestTrace(req, h);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(utf8Text(body));
+      } catch (err) {
+        return refuse(
+          req,
+          reply,
+          metrics,
+          400,
+          "malformed_json",
+          `the body is not valid UTF-8 JSON: ${(err as Error).message}`,
+        );
+      }
+      // the provider's envelope gives the dedup id and the type (providers/eventOf.ts)
+      const event = eventOf(provider, parsed, header(req.headers["webhook-id"]) ?? "");
+      if (!event.ok) return refuse(req, reply, metrics, 400, "invalid_envelope", event.message);
+      // the event's fields go on each line written, not on a child logger made for every
+      // request (a child logger per request was the gateway's largest cost the reference
+      // does not pay: BENCHMARKS.md)
+      const fields = { event_id: event.id, event_type: event.type, ...traceLogFields(req) };
 
-    const started = performance.now();
-    let ack: PubAck;
-    try {
-      ack = await publishWithin(
-        js.publish(provider.subjectPrefix + event.type, body, {
+      if (!deps.isConnected()) {
+        metrics.rejected.inc({ reason: "unavailable" });
+        req.log.warn(fields, "NATS is disconnected; asking the sender to retry");
+        reply.header("retry-after", String(config.RETRY_AFTER_SEC));
+        return sendError(metrics, reply, 503, "unavailable", "the event log is unavailable; retry later");
+      }
+
+      // a fresh header set: append, not set (set first searches for the key to replace)
+      const h = natsHeaders();
+      h.append(MessageHeader.WebhookId, header(req.headers["webhook-id"]) ?? "");
+      h.append(MessageHeader.WebhookTimestamp, header(req.headers["webhook-timestamp"]) ?? "");
+      h.append(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
+      h.append(MessageHeader.EventType, event.type);
+      h.append(MessageHeader.ReceivedAt, new Date(now()).toISOString());
+      injectRequestTrace(req, h);
+
+      const started = performance.now();
+      let ack: PubAck;
+      try {
+        // bounded by the client's request timeout, whose timer starts with the request even
+        // while a reconnect buffers it (natsOutage.int.spec.ts)
+        ack = await js.publish(provider.subjectPrefix + event.type, body, {
           msgID: event.id,
           headers: h,
           timeout: config.PUBLISH_TIMEOUT_MS,
-        }),
-        config.PUBLISH_TIMEOUT_MS,
+        });
+      } catch (err) {
+        metrics.rejected.inc({ reason: "unavailable" });
+        req.log.warn({ ...fields, err }, "JetStream did not acknowledge; asking the sender to retry");
+        reply.header("retry-after", String(config.RETRY_AFTER_SEC));
+        return sendError(
+          metrics,
+          reply,
+          503,
+          "unavailable",
+          "the event log did not acknowledge in time; retry later",
+        );
+      }
+      metrics.publishSeconds.observe((performance.now() - started) / 1000);
+      if (ack.duplicate) metrics.duplicates.inc();
+      else metrics.published.inc({ type: event.type });
+      req.log.info(
+        { ...fields, seq: ack.seq, duplicate: ack.duplicate },
+        ack.duplicate ? "duplicate event" : "event accepted",
       );
-    } catch (err) {
-      metrics.rejected.inc({ reason: "unavailable" });
-      req.log.warn({ ...fields, err }, "JetStream did not acknowledge; asking the sender to retry");
-      reply.header("retry-after", String(config.RETRY_AFTER_SEC));
-      return sendError(
-        metrics,
-        reply,
-        503,
-        "unavailable",
-        "the event log did not acknowledge in time; retry later",
-      );
-    }
-    metrics.publishSeconds.observe((performance.now() - started) / 1000);
-    if (ack.duplicate) metrics.duplicates.inc();
-    else metrics.published.inc({ type: event.type });
-    req.log.info(
-      { ...fields, seq: ack.seq, duplicate: ack.duplicate },
-      ack.duplicate ? "duplicate event" : "event accepted",
-    );
-    const status = ack.duplicate ? "duplicate" : "accepted";
-    countResponse(metrics, 200, status);
-    return { status, event_id: event.id, seq: ack.seq };
-  });
+      const status = ack.duplicate ? "duplicate" : "accepted";
+      countResponse(metrics, 200, status);
+      return { status, event_id: event.id, seq: ack.seq };
+    };
+  for (const provider of providers.values()) {
+    app.post(`/webhooks/${encodeURIComponent(provider.name)}`, ACCEPTED_SCHEMA, webhook(provider));
+  }
+  app.post("/webhooks/:provider", ACCEPTED_SCHEMA, webhook(undefined));
 }
 
 /** The 200 answer's shape: Fastify compiles a serializer for it instead of JSON.stringify. */
@@ -298,13 +301,4 @@ async function drainConnections(app: FastifyInstance): Promise<void> {
   const open = () => new Promise<number>((resolve) => server.getConnections((_err, n) => resolve(n ?? 0)));
   const deadline = Date.now() + DRAIN_CONNECTIONS_MS;
   while (Date.now() < deadline && (await open()) > 0) await new Promise((r) => setTimeout(r, 25));
-}
-
-/** The client has its own timeout; this bound holds even if a reconnect buffers the request. */
-function publishWithin(p: Promise<PubAck>, ms: number): Promise<PubAck> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new PublishTimeoutError(`no JetStream ack within ${ms} ms`)), ms + 50);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

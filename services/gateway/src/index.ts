@@ -1,4 +1,4 @@
-export { buildApp, type GatewayDeps, PublishTimeoutError } from "./app";
+export { buildApp, type GatewayDeps } from "./app";
 export { effectiveBodyLimit, GatewayConfig } from "./config";
 export { gatewayService } from "./gatewayService";
 export { type Gateway, startGateway } from "./startGateway";
