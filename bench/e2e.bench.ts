@@ -22,7 +22,7 @@ const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const SERVER_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS || 60);
 const PROBE_SECONDS = Number(process.env.BENCH_E2E_PROBE_SECONDS || 8);
-const LADDER = (process.env.BENCH_E2E_RATES || "500,1000,2000,3000,4000,5000,6000,8000")
+const LADDER = (process.env.BENCH_E2E_RATES || "500,1000,1500,2000,2500,3000,4000,5000,6000,8000")
   .split(",")
   .map(Number);
 const P99_LIMIT_MS = 50;
