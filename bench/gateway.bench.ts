@@ -33,6 +33,8 @@ interface Server {
   name: string;
   proc: Proc;
   url: string;
+  /** the stream it publishes to, emptied before each of its measurements */
+  stream?: string;
 }
 
 /** Starts a server; `readyPath` null: ready once its port accepts connections. */
@@ -128,12 +130,22 @@ export default async function run(): Promise<GroupResult> {
     );
     servers.push(gatewayNoTracing);
 
+    reference.stream = refTopology.streams.webhooks;
+    gateway.stream = gwTopology.streams.webhooks;
+    gatewayNoTracing.stream = gwTopology.streams.webhooks;
+    // Each measurement starts on an empty stream: the gateways share one stream and would
+    // otherwise publish into twice the messages (and duplicate-window ids) the reference does
+    const emptied = async (s: Server) => {
+      if (s.stream) await jsm.streams.purge(s.stream);
+      return s;
+    };
     // warm-up: JIT, connections, the stream's first blocks
     for (const s of servers)
       await saturate(s.url, signRequests(20_000, `w${s.name}`), { durationSec: 2, connections: CONNECTIONS });
     for (let i = 0; i < RUNS; i++) {
       for (const s of servers) {
         const reqs = signRequests(POOL, `${s.name}${i}`);
+        await emptied(s);
         const before = cpuMs(s.proc.child.pid);
         const r = await saturate(s.url, reqs, { durationSec: DURATION_SEC, connections: CONNECTIONS });
         sat[s.name]?.push(r);
@@ -143,6 +155,7 @@ export default async function run(): Promise<GroupResult> {
         );
       }
       for (const s of [reference, gateway]) {
+        await emptied(s);
         const r = await openLoop(s.url, signRequests(FIXED_RATE * FIXED_SEC, `f${s.name}${i}`), FIXED_RATE);
         fixed[s.name]?.push(r);
         console.error(
