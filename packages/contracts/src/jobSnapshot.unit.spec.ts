@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isJobSnapshot, JobSnapshot } from "./jobSnapshot";
+import { FINE_TUNE_STATUSES, isJobSnapshot, JobSnapshot } from "./jobSnapshot";
 
 const job = {
   id: "ftjob-1",
@@ -66,17 +66,7 @@ describe("isJobSnapshot, the hand-written JobSnapshot check", () => {
     const int = fc.oneof(fc.integer(), fc.constant(2 ** 53), fc.double());
     const jobFields = {
       id: mostly(text),
-      status: mostly(
-        fc.constantFrom(
-          "validating_files",
-          "queued",
-          "running",
-          "succeeded",
-          "failed",
-          "cancelled",
-          "paused",
-        ),
-      ),
+      status: mostly(fc.constantFrom(...FINE_TUNE_STATUSES, "paused")),
       model: mostly(text, fc.constant(null)),
       fine_tuned_model: mostly(text, fc.constant(null)),
       trained_tokens: mostly(int, fc.constant(null)),

@@ -11,57 +11,55 @@
 interface JsReply {
   reply?: string;
   seq: number;
-  info: { pending: number };
+  info: { pending: number; deliverySequence: number };
 }
 
-/** Index of the stream sequence token in a reply subject with `dots` dots, or -1. */
-function seqToken(dots: number): number {
-  return dots === 8 ? 5 : dots === 10 || dots === 11 ? 7 : -1;
-}
+/** Tokens after the stream sequence: the delivery sequence, the timestamp, the pending count. */
+const DELIVERY_SEQ = 1;
+const PENDING = 3;
 
-/** The number in token `index` (and the 3 after it when `plus` is 3) of a reply subject; NaN if not one. */
-function replyNumber(reply: string, index: number, plus = 0): number {
+/**
+ * The number `after` tokens past the stream sequence in a JetStream reply subject (0:
+ * the stream sequence itself); NaN when the subject is not one or the token is not a
+ * non-negative safe integer.
+ */
+function replyNumber(reply: string | undefined, after: number): number {
+  if (reply === undefined || !reply.startsWith("$JS.ACK.")) return Number.NaN;
+  let dots = 0;
+  for (let i = reply.indexOf("."); i !== -1; i = reply.indexOf(".", i + 1)) dots++;
+  const seqToken = dots === 8 ? 5 : dots === 10 || dots === 11 ? 7 : -1;
+  if (seqToken < 0) return Number.NaN;
   let start = 0;
-  for (let t = 0; t < index + plus; t++) {
-    start = reply.indexOf(".", start) + 1;
-    if (start === 0) return Number.NaN;
-  }
+  for (let t = 0; t < seqToken + after; t++) start = reply.indexOf(".", start) + 1;
   const end = reply.indexOf(".", start);
   const text = end === -1 ? reply.slice(start) : reply.slice(start, end);
   const n = text === "" ? Number.NaN : Number(text);
   return Number.isSafeInteger(n) && n >= 0 ? n : Number.NaN;
 }
 
-function dotsIn(reply: string): number {
-  let dots = 0;
-  for (let i = reply.indexOf("."); i !== -1; i = reply.indexOf(".", i + 1)) dots++;
-  return dots;
-}
-
 /** The stream sequence of a JetStream message. */
 export function streamSeqOf(msg: Pick<JsReply, "reply" | "seq">): number {
-  const reply = msg.reply;
-  if (reply === undefined || !reply.startsWith("$JS.ACK.")) return msg.seq;
-  const index = seqToken(dotsIn(reply));
-  const seq = index < 0 ? Number.NaN : replyNumber(reply, index);
+  const seq = replyNumber(msg.reply, 0);
   return seq > 0 ? seq : msg.seq;
 }
 
 /** The consumer's delivery sequence of a JetStream message (1, 2, 3… for each message it delivers). */
 export function deliverySeqOf(msg: Pick<JsReply, "reply"> & { info: { deliverySequence: number } }): number {
-  const reply = msg.reply;
-  if (reply === undefined || !reply.startsWith("$JS.ACK.")) return msg.info.deliverySequence;
-  const index = seqToken(dotsIn(reply));
-  const dseq = index < 0 ? Number.NaN : replyNumber(reply, index, 1);
+  const dseq = replyNumber(msg.reply, DELIVERY_SEQ);
   return Number.isNaN(dseq) ? msg.info.deliverySequence : dseq;
 }
 
 /** How many messages the consumer still had to deliver after this one (the reply's `pending`). */
-export function pendingOf(msg: Pick<JsReply, "reply" | "info">): number {
-  const reply = msg.reply;
-  if (reply === undefined || !reply.startsWith("$JS.ACK.")) return msg.info.pending;
-  const index = seqToken(dotsIn(reply));
-  // pending is the third token after the stream sequence (sseq, dseq, ts, pending)
-  const pending = index < 0 ? Number.NaN : replyNumber(reply, index, 3);
+export function pendingOf(msg: Pick<JsReply, "reply"> & { info: { pending: number } }): number {
+  const pending = replyNumber(msg.reply, PENDING);
   return Number.isNaN(pending) ? msg.info.pending : pending;
+}
+
+// Buffer's own UTF-8 slice works on any Uint8Array and skips TextDecoder's per-call setup
+// (a third of a small payload's decode); invalid bytes become U+FFFD alike
+const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/** A message's bytes (its payload, or its header block up to `end`) as UTF-8 text. */
+export function messageText(bytes: Uint8Array, end = bytes.length): string {
+  return utf8Slice.call(bytes, 0, end);
 }

@@ -29,7 +29,7 @@ function isTerminal(status: FineTuneStatus): boolean {
   return TERMINAL_FINE_TUNE_STATUSES.has(status);
 }
 
-/** (at1, seq1) after (at2, seq2): the ordering key of snapshots, compared like `compare`. */
+/** (at1, seq1) after (at2, seq2): the ordering key of snapshots (a missing part counts as 0). */
 function after(at1: number, seq1: number, at2: number, seq2: number): boolean {
   const d = (at1 ?? 0) - (at2 ?? 0);
   return d !== 0 ? d > 0 : (seq1 ?? 0) - (seq2 ?? 0) > 0;
@@ -79,8 +79,8 @@ export function evolve(job: JobState | null, { snapshot, seq }: SequencedSnapsho
  * the same row as applying the snapshots one by one.
  */
 export function merge(a: JobState, b: JobState): JobState {
-  // the comparisons of `compare` spelled out: a rebuild merges once per snapshot, and
-  // the key arrays it built were a third of the fold's time (BENCHMARKS.md)
+  // plain comparisons, no key arrays: a rebuild merges once per snapshot, and the arrays
+  // the comparison used to build were a third of the fold's time (BENCHMARKS.md)
   const newer = after(b.lastEventAt, b.lastStreamSeq, a.lastEventAt, a.lastStreamSeq) ? b : a;
   const older = newer === b ? a : b;
   const terminalA = isTerminal(a.status);

@@ -7,6 +7,7 @@ import {
   resourceOf,
   type Topology,
 } from "@hookstream/contracts";
+import { messageText } from "@hookstream/messaging";
 import type { AuditStatus } from "../db/WebhookEvent";
 
 /** What the audit needs of a WEBHOOKS message (a JsMsg reduced to plain data, for pure tests). */
@@ -47,10 +48,6 @@ export interface EventInsertRow {
 // Postgres text and jsonb refuse U+0000; such a character would make the row fail forever.
 const NUL = String.fromCharCode(0);
 const clean = (s: string) => (s.includes(NUL) ? s.replaceAll(NUL, "\uFFFD") : s);
-// Buffer's own UTF-8 slice works on any Uint8Array and skips TextDecoder's per-call setup
-// (a third of a small body's decode); invalid bytes become U+FFFD alike
-const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
-const utf8 = (bytes: Uint8Array, end = bytes.length) => utf8Slice.call(bytes, 0, end);
 
 function parseObject(text: string): Record<string, unknown> | null {
   try {
@@ -85,7 +82,7 @@ function webhookTime(header: string | undefined, createdAt: unknown): Date | nul
  * `Event-Type`, else the body, else the subject.
  */
 export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date): EventInsertRow {
-  const text = utf8(msg.data);
+  const text = messageText(msg.data);
   // JSON may also spell U+0000 as an escape; such a body is kept raw
   const body = text.includes(NUL) || text.includes("\\u0000") ? null : parseObject(text);
   const data =
@@ -159,7 +156,7 @@ export function messageHeaders(msg: {
   if (!(raw instanceof Uint8Array) || typeof size !== "number") return headerRecord(msg.headers);
   const out: Record<string, string> = {};
   if (size < 0) return out;
-  const text = utf8(raw, size);
+  const text = messageText(raw, size);
   if (!text.startsWith("NATS/1.0")) return headerRecord(msg.headers);
   // "NATS/1.0[ status]\r\nKey: value\r\n…\r\n\r\n", scanned in place (no split, no line strings)
   let at = text.indexOf("\r\n") + 2;
