@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
 import { recordOutcomes } from "../outcomes/recordOutcomes";
 import { type EventInsertRow, eventRowOf, messageHeaders } from "./eventRow";
-import { insertEvents } from "./insertEvents";
+import { createEventWriter } from "./insertEvents";
 
 /**
  * The audit never dead-letters: the table is the record of everything that arrived,
@@ -65,6 +65,14 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
       at,
     );
 
+  const writer = createEventWriter({
+    // at most once per pause: a conflict (the usual reason) is expected, not a fault
+    onCopyFailed: (err) =>
+      logger.info(
+        { code: (err as { code?: string }).code, reason: err instanceof Error ? err.message : String(err) },
+        "COPY could not take a batch; written by INSERT … ON CONFLICT, COPY paused",
+      ),
+  });
   const events = runBatchConsumer({
     js,
     stream: topology.streams.webhooks,
@@ -81,7 +89,7 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
       const timer = metrics.insertSeconds.startTimer();
       let inserted: number;
       try {
-        inserted = await insertEvents(orm.em.fork(), rows);
+        inserted = (await writer.write(orm.em.fork(), rows)).inserted;
       } catch (err) {
         metrics.batchFailures.inc({ durable: DURABLES.audit });
         throw retryable("cannot write webhook_events", err);

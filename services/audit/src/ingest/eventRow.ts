@@ -26,12 +26,13 @@ export interface EventInsertRow {
   timestamp: Date | null;
   signature: string | null;
   headers: Record<string, string>;
-  payload: unknown;
   /**
-   * `payload` as JSON text when the body parsed as an object: the body itself, so
-   * the hot path sends the bytes that arrived instead of re-serializing them
+   * The payload column as JSON text: the body itself when it parsed as an object (the
+   * bytes that arrived are stored, never re-serialized), else `{ "raw": <text> }`. Text,
+   * not the parsed object: a row waits for its batch to be written, and a parsed body
+   * held that long was copied by every young-generation collection meanwhile.
    */
-  payloadJson?: string | undefined;
+  payloadJson: string;
   status: AuditStatus;
   metadata: Record<string, unknown>;
   retryCount: number;
@@ -110,8 +111,7 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     timestamp: webhookTime(msg.headers[MessageHeader.WebhookTimestamp], body?.created_at),
     signature: msg.headers[MessageHeader.WebhookSignature] ?? null,
     headers,
-    payload: body ?? { raw: clean(text) },
-    payloadJson: body ? text : undefined,
+    payloadJson: body ? text : JSON.stringify({ raw: clean(text) }),
     status: foreign || handlerForType(eventType) === null ? "ignored" : "pending",
     metadata: body ? {} : { unparsed: true },
     retryCount: 0,

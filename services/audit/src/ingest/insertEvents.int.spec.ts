@@ -6,7 +6,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { AUDIT_MIGRATIONS } from "../db/migrations/index";
 import { WebhookEvent } from "../db/WebhookEvent";
 import type { EventInsertRow } from "./eventRow";
-import { insertEvents } from "./insertEvents";
+import { copyValue, createEventWriter, insertEvents } from "./insertEvents";
 
 const db = await createTestDatabase(inject("databaseUrl"), "auditins");
 const orm = (await initOrm({
@@ -33,7 +33,7 @@ function row(eventId: string, over: Partial<EventInsertRow> = {}): EventInsertRo
     timestamp: new Date("2026-11-29T09:59:59Z"),
     signature: "v1,abc=",
     headers: { "Nats-Msg-Id": eventId },
-    payload: { id: eventId },
+    payloadJson: JSON.stringify({ id: eventId }),
     status: "pending",
     metadata: {},
     retryCount: 0,
@@ -57,22 +57,31 @@ async function read(eventId: string) {
   return found;
 }
 
-describe("insertEvents", () => {
+/** The two ways rows go in: the INSERT … ON CONFLICT statement, and COPY (which falls back to it). */
+const WAYS = [
+  { way: "INSERT … ON CONFLICT", key: "insert", write: (rows: EventInsertRow[]) => insertEvents(em(), rows) },
+  {
+    way: "COPY",
+    key: "copy",
+    write: async (rows: EventInsertRow[]) => (await createEventWriter().write(em(), rows)).inserted,
+  },
+] as const;
+
+describe.each(WAYS)("writing events by $way", ({ key, write }) => {
   it("stores text with quotes, backslashes, braces, commas, NULL-looking words and unicode unchanged", async () => {
-    const tricky = 'a "quoted", {braced} \\ back\\slash, NULL, é ☃ 🚀, \t tab';
+    const tricky = 'a "quoted", {braced} \\ back\\slash, \\N, NULL, é ☃ 🚀, \t tab, \n line, \r return';
     const payload = { id: "evt_tricky", text: tricky, nested: { arr: [1, "two", null], empty: "" } };
-    const written = await insertEvents(em(), [
-      row("evt_tricky", {
+    const written = await write([
+      row(`evt_tricky_${key}`, {
         eventType: tricky,
         webhookId: "NULL",
         signature: "",
         headers: { "Webhook-Id": tricky, Empty: "" },
-        payload,
         payloadJson: JSON.stringify(payload),
         metadata: { note: tricky },
         resourceId: tricky,
       }),
-      row("evt_nulls", {
+      row(`evt_nulls_${key}`, {
         webhookId: null,
         timestamp: null,
         signature: null,
@@ -81,7 +90,7 @@ describe("insertEvents", () => {
       }),
     ]);
     expect(written).toBe(2);
-    const t = await read("evt_tricky");
+    const t = await read(`evt_tricky_${key}`);
     expect(t).toMatchObject({
       event_type: tricky,
       webhook_id: "NULL",
@@ -92,7 +101,7 @@ describe("insertEvents", () => {
       resource_id: tricky,
     });
     expect(new Date(t?.created_at as string).toISOString()).toBe(at.toISOString());
-    expect(await read("evt_nulls")).toMatchObject({
+    expect(await read(`evt_nulls_${key}`)).toMatchObject({
       webhook_id: null,
       timestamp: null,
       signature: null,
@@ -102,26 +111,110 @@ describe("insertEvents", () => {
   });
 
   it("keeps the first row of an id twice in one batch and counts only new rows", async () => {
-    const first = row("evt_twice", { payload: { n: 1 } });
-    expect(await insertEvents(em(), [first, row("evt_twice", { payload: { n: 2 } })])).toBe(1);
-    expect((await read("evt_twice"))?.payload).toEqual({ n: 1 });
-    expect(await insertEvents(em(), [row("evt_twice", { payload: { n: 3 } })])).toBe(0);
-    expect((await read("evt_twice"))?.payload).toEqual({ n: 1 });
+    const id = `evt_twice_${key}`;
+    const first = row(id, { payloadJson: '{"n":1}' });
+    expect(await write([first, row(id, { payloadJson: '{"n":2}' })])).toBe(1);
+    expect((await read(id))?.payload).toEqual({ n: 1 });
+    expect(await write([row(id, { payloadJson: '{"n":3}' })])).toBe(0);
+    expect((await read(id))?.payload).toEqual({ n: 1 });
   });
 
   it("keeps rows in order across columns in a large batch", async () => {
     const rows = Array.from({ length: 2_500 }, (_, i) =>
-      row(`evt_many_${i}`, { payload: { i }, headers: { i: String(i) }, streamSeq: i, resourceId: `r${i}` }),
+      row(`evt_many_${key}_${i}`, {
+        payloadJson: JSON.stringify({ i }),
+        headers: { i: String(i) },
+        streamSeq: i,
+        resourceId: `r${i}`,
+      }),
     );
-    expect(await insertEvents(em(), rows)).toBe(2_500);
+    expect(await write(rows)).toBe(2_500);
+    const prefix = `evt_many_${key}_`;
     const bad = await em()
       .getConnection()
       .execute<Array<{ n: string }>>(
-        "SELECT count(*) AS n FROM webhook_events WHERE event_id LIKE 'evt_many_%' AND NOT (payload->>'i' = stream_seq::text AND headers->>'i' = stream_seq::text AND resource_id = 'r' || stream_seq AND event_id = 'evt_many_' || stream_seq)",
+        "SELECT count(*) AS n FROM webhook_events WHERE event_id LIKE ? || '%' AND NOT (payload->>'i' = stream_seq::text AND headers->>'i' = stream_seq::text AND resource_id = 'r' || stream_seq AND event_id = ? || stream_seq)",
+        [prefix, prefix],
       );
     expect(Number(bad[0]?.n)).toBe(0);
   });
 
+  it("fills in an outcome's placeholder and keeps the status the outcomes decided", async () => {
+    const id = `evt_placeholder_${key}`;
+    await em()
+      .getConnection()
+      .execute(
+        "INSERT INTO webhook_events (event_id, event_type, status) VALUES (?, 'batch.completed', 'processed')",
+        [id],
+      );
+    // both count: the placeholder gets the event for the first time
+    expect(await write([row(id), row(`${id}_other`)])).toBe(2);
+    expect(await read(id)).toMatchObject({
+      subject: "t.webhooks.openai.batch.completed",
+      webhook_id: `wh_${id}`,
+    });
+    const [status] = await em()
+      .getConnection()
+      .execute<Array<{ status: string }>>("SELECT status FROM webhook_events WHERE event_id = ?", [id]);
+    expect(status?.status).toBe("processed");
+    expect(await read(`${id}_other`)).toMatchObject({ subject: "t.webhooks.openai.batch.completed" });
+  });
+});
+
+describe("the COPY writer", () => {
+  it("writes a batch of new events by COPY", async () => {
+    const writer = createEventWriter();
+    expect(await writer.write(em(), [row("evt_copy_1"), row("evt_copy_2")])).toEqual({
+      inserted: 2,
+      path: "copy",
+    });
+  });
+
+  it("writes a batch COPY refuses by INSERT, then leaves COPY aside for the pause", async () => {
+    let now = 1_000;
+    const failures: unknown[] = [];
+    const writer = createEventWriter({
+      copyPauseMs: 10_000,
+      now: () => now,
+      onCopyFailed: (e) => failures.push(e),
+    });
+    await writer.write(em(), [row("evt_pause_1", { payloadJson: '{"first":true}' })]);
+    // evt_pause_1 is there: COPY fails on the unique index, nothing of its batch is written by it
+    const again = await writer.write(em(), [
+      row("evt_pause_1", { payloadJson: '{"first":false}' }),
+      row("evt_pause_2"),
+    ]);
+    expect(again).toEqual({ inserted: 1, path: "insert" });
+    expect(failures).toHaveLength(1);
+    expect((failures[0] as { code?: string }).code).toBe("23505");
+    expect((await read("evt_pause_1"))?.payload).toEqual({ first: true });
+    expect(await read("evt_pause_2")).toBeDefined();
+    const ids = await em()
+      .getConnection()
+      .execute<Array<{ n: string }>>(
+        "SELECT count(*) AS n FROM webhook_events WHERE event_id LIKE 'evt_pause_%'",
+      );
+    expect(Number(ids[0]?.n)).toBe(2);
+    now += 9_999;
+    expect((await writer.write(em(), [row("evt_pause_3")])).path).toBe("insert");
+    now += 1;
+    expect(await writer.write(em(), [row("evt_pause_4")])).toEqual({ inserted: 1, path: "copy" });
+    // the connection COPY failed on went back to the pool in a usable state
+    expect(await read("evt_pause_4")).toBeDefined();
+  });
+});
+
+describe("COPY text values", () => {
+  it("escape backslash, tab, newline and carriage return, and spell NULL as \\N", () => {
+    expect(copyValue("a\\b\tc\nd\re")).toBe("a\\\\b\\tc\\nd\\re");
+    expect(copyValue('plain "text", {x}')).toBe('plain "text", {x}');
+    expect(copyValue("\\N")).toBe("\\\\N");
+    expect(copyValue(null)).toBe("\\N");
+    expect(copyValue(12)).toBe("12");
+  });
+});
+
+describe("array literals", () => {
   it("spells array literals as Postgres reads them", () => {
     expect(arrayLiteral(["a", null, 'q"b\\', 3])).toBe('{"a",NULL,"q\\"b\\\\",3}');
     expect(arrayLiteral([])).toBe("{}");
