@@ -2,10 +2,15 @@
  * Where the audit's time goes: the consumer's steps run one after the other on a
  * real backlog, each timed alone, for a write path given as an argument. Run with
  * the path the audit had before this benchmark (the ORM query builder's multi-row
- * VALUES, kept here) and with today's `insertEvents`, on the same kind of backlog.
+ * VALUES, kept here), with the unnest statement (today's INSERT, the fallback for a
+ * batch COPY refuses) and with COPY (today's way in for new events), on the same
+ * kind of backlog.
  */
 import {
+  copyEvents,
+  type EventCopy,
   type EventInsertRow,
+  eventCopyOf,
   eventInsertOf,
   eventRowOf,
   headerRecord,
@@ -56,7 +61,10 @@ export const ormValuesPath: WritePath = {
     for (const row of rows) if (!unique.has(row.eventId)) unique.set(row.eventId, row);
     const qb = em
       .createQueryBuilder(WebhookEvent)
-      .insert([...unique.values()].map(({ payloadJson: _, ...r }) => r))
+      // today's rows carry the body as text, the old ones parsed (in decode): parsed back here
+      .insert(
+        [...unique.values()].map(({ payloadJson, ...r }) => ({ ...r, payload: JSON.parse(payloadJson) })),
+      )
       .onConflict(["eventId"])
       .merge([...EVENT_FIELDS])
       .where({ subject: null });
@@ -69,13 +77,25 @@ export const ormValuesPath: WritePath = {
   },
 };
 
-/** Today's write: `eventInsertOf` + `runOnPool` (one unnest statement, 16 array parameters). */
+/** The INSERT: `eventInsertOf` + `runOnPool` (one unnest statement, 17 array parameters). */
 export const unnestPath: WritePath = {
-  name: "after: header block scanned in place, sequence read from the reply subject, unnest arrays (times as epoch ms) on a pooled connection",
+  name: "after, INSERT (the fallback): header block scanned in place, sequence read from the reply subject, unnest arrays (times as epoch ms) on a pooled connection",
   headers: messageHeaders,
   seq: streamSeqOf,
   build: (_em, rows) => eventInsertOf(rows),
   run: (em, built) => runOnPool(em, built as ReturnType<typeof eventInsertOf>),
+};
+
+/** Today's way in for new events: `eventCopyOf` + `copyEvents` (COPY … FROM STDIN). */
+export const copyPath: WritePath = {
+  name: "after, COPY (new events): as above, rows sent as COPY text",
+  headers: messageHeaders,
+  seq: streamSeqOf,
+  build: (_em, rows) => eventCopyOf(rows),
+  async run(em, built) {
+    await copyEvents(em, built as EventCopy);
+    return (built as EventCopy).rows;
+  },
 };
 
 /**

@@ -138,8 +138,14 @@ export function copyValue(v: string | number | null | undefined): string {
   return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIALS, copyEscape) : v;
 }
 
+export interface EventCopy {
+  text: string;
+  /** distinct event ids in the text */
+  rows: number;
+}
+
 /** The COPY text (one line per event id, the first row of each) of the same columns as the INSERT. */
-export function eventCopyOf(rows: EventInsertRow[]): { text: string; rows: number } {
+export function eventCopyOf(rows: EventInsertRow[]): EventCopy {
   const distinct = distinctEvents(rows);
   // rows built in the same millisecond share one Date: format each once
   let lastDate: Date | null = null;
@@ -209,14 +215,22 @@ export async function runOnPool(em: EntityManager, statement: EventInsert): Prom
   );
 }
 
-/** Sends COPY text; resolves once the rows are committed (COPY is one statement, autocommitted). */
-function copyIn(conn: PgLike, text: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const stream = conn.query(copyFrom(COPY_SQL));
-    stream.on("error", reject);
-    stream.on("finish", resolve);
-    stream.end(text);
-  });
+/**
+ * Sends COPY text on a connection of the ORM's pool; resolves once the rows are
+ * committed (COPY is one statement, autocommitted), rejects with Postgres's error
+ * (nothing written) otherwise.
+ */
+export function copyEvents(em: EntityManager, copy: EventCopy): Promise<void> {
+  return onPoolConnection(
+    em,
+    (conn) =>
+      new Promise<void>((resolve, reject) => {
+        const stream = conn.query(copyFrom(COPY_SQL));
+        stream.on("error", reject);
+        stream.on("finish", resolve);
+        stream.end(copy.text);
+      }),
+  );
 }
 
 export interface EventWriter {
@@ -252,14 +266,12 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
       if (now() >= copyFrom) {
         const copy = eventCopyOf(rows);
         if (copy.rows === 0) return { inserted: 0, path: "copy" };
-        const copied = await onPoolConnection(em, (conn) =>
-          copyIn(conn, copy.text).then(
-            () => true,
-            (err: unknown) => {
-              opts.onCopyFailed?.(err);
-              return false;
-            },
-          ),
+        const copied = await copyEvents(em, copy).then(
+          () => true,
+          (err: unknown) => {
+            opts.onCopyFailed?.(err);
+            return false;
+          },
         );
         if (copied) return { inserted: copy.rows, path: "copy" };
         copyFrom = now() + pauseMs;
