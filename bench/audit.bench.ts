@@ -28,7 +28,7 @@ import {
   profileAudit,
   unnestPath,
 } from "./lib/auditProfile";
-import { type Proc, startService, waitReady } from "./lib/proc";
+import { type Proc, settle, startService, waitReady } from "./lib/proc";
 import { fmt, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
@@ -133,11 +133,15 @@ export default async function run(): Promise<GroupResult> {
       publishRate = await publishBacklog(js, topology, TOTAL, `r${i}`);
       // the machine's speed drifts by a fifth within minutes here: the ceiling is taken
       // right before and right after the drain, and the drain is compared with their mean
+      // each of the three starts settled: nothing of the step before still being written back
+      settle();
       const before = await tableCeiling(db.url, TOTAL, `c${i}`);
+      settle();
       const audit = await startAudit({ ...env, ...AUDIT_ENV });
       const value = await drainRate(client, TOTAL);
       await audit.stop();
       await client.query("TRUNCATE webhook_events RESTART IDENTITY");
+      settle();
       const after = await tableCeiling(db.url, TOTAL, `d${i}`);
       const ceiling = (before + after) / 2;
       runs.push({ value: Math.round(value), ceiling: Math.round(ceiling), ratio: round(value / ceiling, 3) });

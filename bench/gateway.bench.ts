@@ -6,7 +6,8 @@
  *   awaited publish with msgID; no logging, metrics or tracing): the ceiling the
  *   gateway's ratio is taken against.
  * Saturation: Debian's wrk (one thread, 64 connections) with pre-signed unique
- * requests (bench/lib/signed.lua); the three servers alternate, BENCH_RUNS times.
+ * requests (bench/lib/signed.lua); the servers take turns, BENCH_RUNS times, in an
+ * order reversed every other run, each on an emptied stream with the disk settled.
  * Fixed rate: an open-loop sender at 1,000 req/s, gateway and reference alternating.
  *
  * The gateway runs as production runs it (services/gateway/src/main.ts) at
@@ -16,7 +17,7 @@ import { deleteStreams, freePort, TEST_SECRET, testTopology, waitForPort } from 
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type LoadResult, openLoop, saturate, signRequests } from "./lib/load";
-import { cpuMs, type Proc, ROOT, SERVER_CPU, startNode, startService, waitReady } from "./lib/proc";
+import { cpuMs, type Proc, ROOT, SERVER_CPU, settle, startNode, startService, waitReady } from "./lib/proc";
 import { fmt, median, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
@@ -143,9 +144,11 @@ export default async function run(): Promise<GroupResult> {
     for (const s of servers)
       await saturate(s.url, signRequests(20_000, `w${s.name}`), { durationSec: 2, connections: CONNECTIONS });
     for (let i = 0; i < RUNS; i++) {
-      for (const s of servers) {
+      // the order alternates run by run, so that no server always follows the same one
+      for (const s of i % 2 === 0 ? servers : [...servers].reverse()) {
         const reqs = signRequests(POOL, `${s.name}${i}`);
         await emptied(s);
+        settle();
         const before = cpuMs(s.proc.child.pid);
         const r = await saturate(s.url, reqs, { durationSec: DURATION_SEC, connections: CONNECTIONS });
         sat[s.name]?.push(r);
@@ -154,8 +157,9 @@ export default async function run(): Promise<GroupResult> {
           `bench: gateway run ${i + 1}/${RUNS} ${s.name}: ${r.rps} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms (${r.tool})`,
         );
       }
-      for (const s of [reference, gateway]) {
+      for (const s of i % 2 === 0 ? [reference, gateway] : [gateway, reference]) {
         await emptied(s);
+        settle();
         const r = await openLoop(s.url, signRequests(FIXED_RATE * FIXED_SEC, `f${s.name}${i}`), FIXED_RATE);
         fixed[s.name]?.push(r);
         console.error(

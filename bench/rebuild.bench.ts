@@ -14,7 +14,7 @@ import { createTestDatabase, deleteStreams, freePort, testTopology } from "@hook
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
-import { type Proc, startService, waitReady } from "./lib/proc";
+import { type Proc, settle, startService, waitReady } from "./lib/proc";
 import { fmt, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
@@ -147,8 +147,11 @@ export default async function run(): Promise<GroupResult> {
     for (let i = 0; i < RUNS; i++) {
       // the machine's speed drifts within minutes: the ceiling is taken right before and
       // right after the rebuild, and the rebuild compared with their mean
+      settle();
       const before = await ceiling(client, TOTAL);
+      settle();
       const r = await rebuild(port);
+      settle();
       const roof = (before + (await ceiling(client, TOTAL))) / 2;
       jobs = r.jobs;
       const value = r.snapshots / (r.ms / 1000);

@@ -175,3 +175,19 @@ export function cpuMs(pid: number | undefined): number {
     return Number.NaN;
   }
 }
+
+/**
+ * Starts the next measurement from the same state as the others: the kernel's dirty
+ * pages written out (`sync`). Without it a measurement could run while the one before
+ * it (tens of MB of stream blocks) was still being written back. (A Postgres
+ * CHECKPOINT before each step was tried and left out: it made each step begin with
+ * full-page writes for every index page it touched, a worst case no steady write
+ * load sees, and the drain's many small commits pay it more than one large INSERT.)
+ */
+export function settle(): void {
+  try {
+    execFileSync("sync", { stdio: "ignore" });
+  } catch {
+    // no sync(1): nothing to flush with
+  }
+}

@@ -10,7 +10,7 @@ import { consoleEnv } from "./console/consoleConfig";
 export const auditEnv = {
   ...consoleEnv,
   /** most messages written in one INSERT (17 parameters each, Postgres allows 65535) */
-  AUDIT_BATCH_SIZE: intVar(1_000, { min: 1, max: 3_000 }),
+  AUDIT_BATCH_SIZE: intVar(2_000, { min: 1, max: 5_000 }),
   /** batches written at once per instance, each on its own connection (decoding overlaps Postgres's work) */
   AUDIT_WRITERS: intVar(2, { min: 1, max: 8 }),
   /** longest nak delay while Postgres is away; deliveries are unlimited */

@@ -144,29 +144,37 @@ export interface EventCopy {
   rows: number;
 }
 
-/** The COPY text (one line per event id, the first row of each) of the same columns as the INSERT. */
-export function eventCopyOf(rows: EventInsertRow[]): EventCopy {
-  const distinct = distinctEvents(rows);
-  // rows built in the same millisecond share one Date: format each once
-  let lastDate: Date | null = null;
+/** toISOString, remembering the last time it formatted. */
+function isoMemo(): (d: Date) => string {
+  let lastMs = Number.NaN;
   let lastIso = "";
-  const iso = (d: Date): string => {
-    if (d !== lastDate) {
-      lastDate = d;
+  return (d) => {
+    const ms = d.getTime();
+    if (ms !== lastMs) {
+      lastMs = ms;
       lastIso = d.toISOString();
     }
     return lastIso;
   };
+}
+
+/** The COPY text (one line per event id, the first row of each) of the same columns as the INSERT. */
+export function eventCopyOf(rows: EventInsertRow[]): EventCopy {
+  const distinct = distinctEvents(rows);
+  // a batch's times repeat (rows built in the same millisecond, webhooks signed in the
+  // same second): each distinct one is formatted once
+  const created = isoMemo();
+  const signed = isoMemo();
   const lines: string[] = [];
   for (const r of distinct) {
     lines.push(
       `${copyValue(r.eventId)}\t${copyValue(r.eventType)}\t${copyValue(r.webhookId)}\t${
-        r.timestamp === null ? "\\N" : r.timestamp.toISOString()
+        r.timestamp === null ? "\\N" : signed(r.timestamp)
       }\t${copyValue(r.signature)}\t${copyValue(JSON.stringify(r.headers))}\t${copyValue(r.payloadJson)}\t${
         r.status
       }\t${isEmpty(r.metadata) ? "{}" : copyValue(JSON.stringify(r.metadata))}\t${r.retryCount}\t${copyValue(
         r.resourceType,
-      )}\t${copyValue(r.resourceId)}\t${r.streamSeq}\t${copyValue(r.subject)}\t${iso(r.createdAt)}\t${iso(
+      )}\t${copyValue(r.resourceId)}\t${r.streamSeq}\t${copyValue(r.subject)}\t${created(r.createdAt)}\t${created(
         r.updatedAt,
       )}\t${copyValue(r.provider ?? null)}\n`,
     );
