@@ -131,3 +131,67 @@ describe("stop hands back what was pulled but not started (issue 8, defect 3: sh
     expect(written.some((w) => w.by === "b" && w.attempts.includes(2))).toBe(true);
   });
 });
+
+describe("runBatchConsumer's back-pressure", () => {
+  /** How many messages were prepared beside the first batch while it was being written. */
+  async function preparedDuringFirstWrite(durable: string, maxWaitingBatches?: number): Promise<number> {
+    const sent = await consumerWith(durable, 120);
+    let prepared = 0;
+    let atFirstCommit = -1;
+    let firstBatch = 0;
+    const written: string[] = [];
+    let release: () => void = () => {};
+    const firstWrite = new Promise<void>((r) => {
+      release = r;
+    });
+    const c = runBatchConsumer({
+      js,
+      stream: topology.streams.webhooks,
+      durable,
+      policy: { ...policy, maxDeliver: -1 },
+      logger,
+      maxBatch: 10,
+      maxWaitingBatches,
+      prepare: () => {
+        prepared++;
+      },
+      async handleBatch(msgs: JsMsg[]) {
+        if (atFirstCommit === -1) {
+          firstBatch = msgs.length;
+          // held until the loop has stopped taking messages
+          await firstWrite;
+          atFirstCommit = prepared;
+        }
+        written.push(...msgs.map((m) => m.string()));
+      },
+    });
+    // the loop stops at its limit: wait until the count no longer moves, then let the write end
+    let last = -1;
+    await eventually(
+      async () => {
+        const now = prepared;
+        const still = now === last && now > 0;
+        last = now;
+        await sleep(100);
+        return still;
+      },
+      { timeoutMs: 10_000, message: `${durable}: the loop stops taking messages` },
+    );
+    release();
+    await settled(durable);
+    await c.stop();
+    expect(written.sort()).toEqual([...sent].sort());
+    // (the first batch may be short: it is written as soon as nothing more is buffered)
+    return atFirstCommit - firstBatch;
+  }
+
+  it("stops taking messages at one full batch beside the one being written, by default", async () => {
+    // one full batch waits beside the one being written, then the loop waits
+    expect(await preparedDuringFirstWrite("bp-default")).toBe(10);
+  });
+
+  it("keeps building rows ahead up to maxWaitingBatches full batches", async () => {
+    // three full batches wait beside the one being written
+    expect(await preparedDuringFirstWrite("bp-ahead", 3)).toBe(30);
+  });
+});

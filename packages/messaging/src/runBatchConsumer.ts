@@ -36,6 +36,12 @@ export interface RunBatchConsumerOptions<P = undefined> {
    * reaches handleBatch beside the message; undefined when it threw (the error is logged).
    */
   prepare?(msg: JsMsg): P;
+  /**
+   * full batches that may wait beside those being written (default 1). With more,
+   * `prepare` keeps working ahead while every writer waits on the database, instead of
+   * the loop stopping at the first full batch
+   */
+  maxWaitingBatches?: number;
   /** commits the whole batch or throws; every message is then nak'd by its own delivery count */
   handleBatch(msgs: JsMsg[], prepared: Array<P | undefined>): Promise<void>;
   random?: () => number;
@@ -53,6 +59,7 @@ export function runBatchConsumer<P = undefined>(opts: RunBatchConsumerOptions<P>
   const maxWaitMs = opts.maxWaitMs ?? 20;
   const concurrency = Math.max(1, opts.concurrency ?? 1);
   const prepare = opts.prepare;
+  const waitingLimit = maxBatch * Math.max(1, opts.maxWaitingBatches ?? 1);
   let batch: JsMsg[] = [];
   /** prepare()'s result for each message of `batch`, same order */
   let prepared: Array<P | undefined> = [];
@@ -130,7 +137,7 @@ export function runBatchConsumer<P = undefined>(opts: RunBatchConsumerOptions<P>
   }
 
   async function backPressure(): Promise<void> {
-    while (batch.length >= maxBatch && writing.size > 0) await Promise.race(writing);
+    while (batch.length >= waitingLimit && writing.size > 0) await Promise.race(writing);
   }
 
   const loop = consumeLoop({
@@ -144,8 +151,8 @@ export function runBatchConsumer<P = undefined>(opts: RunBatchConsumerOptions<P>
       prepared.push(prepareOne(msg));
       if (batch.length >= maxBatch || iter.getPending() === 0) {
         startWrites();
-        // back-pressure: at most one full batch waits beside those being written
-        if (batch.length >= maxBatch && writing.size > 0) return backPressure();
+        // back-pressure: at most maxWaitingBatches full batches wait beside those being written
+        if (batch.length >= waitingLimit && writing.size > 0) return backPressure();
       } else if (timer === null) timer = setTimeout(startWrites, maxWaitMs);
       return undefined;
     },

@@ -6,7 +6,7 @@ import { auditEnv } from "./config";
 import { AUDIT_MIGRATIONS } from "./db/migrations/index";
 import { WebhookEvent } from "./db/WebhookEvent";
 import { registerDeliveryRoutes, startDeliveryConsumer } from "./deliveries/index";
-import { startAuditConsumers } from "./ingest/auditConsumers";
+import { AUDIT_WAITING_BATCHES, startAuditConsumers } from "./ingest/auditConsumers";
 import { startRetention } from "./retention/index";
 
 /**
@@ -24,9 +24,13 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
     maxDelayMs: config.AUDIT_MAX_NAK_DELAY_MS,
     ackWaitMs: config.AUDIT_ACK_WAIT_MS,
   }),
-  // two batches in flight per instance, a few instances
+  // each instance holds the batches being written, those waiting and one being pulled;
+  // room for two instances at full speed (more share it)
   maxAckPendingOf: (config, _durable, catalog) =>
-    Math.max(catalog, config.AUDIT_BATCH_SIZE * Math.max(8, (config.AUDIT_WRITERS + 2) * 2)),
+    Math.max(
+      catalog,
+      config.AUDIT_BATCH_SIZE * Math.max(8, (config.AUDIT_WRITERS + AUDIT_WAITING_BATCHES + 1) * 2),
+    ),
   start(ctx) {
     const { config, js, jsm, topology, logger, registry } = ctx;
     const orm = ctx.orm();
