@@ -4,7 +4,7 @@ import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type AckDecision, runBatchConsumer, runConsumer } from "./index";
+import { type AckDecision, type RunBatchConsumerOptions, runBatchConsumer, runConsumer } from "./index";
 import { DEFAULT_STREAM_OPTIONS, ensureConsumer, ensureStreams } from "./provision";
 
 // Issue 8, defect 3: on stop, what was pulled but not started must go to another
@@ -25,6 +25,22 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** runBatchConsumer on `durable` in batches of 10, retrying without limit. */
+function batchConsumer<P>(
+  durable: string,
+  opts: Pick<RunBatchConsumerOptions<P>, "handleBatch" | "prepare" | "maxWaitingBatches">,
+) {
+  return runBatchConsumer<P>({
+    js,
+    stream: topology.streams.webhooks,
+    durable,
+    policy: { ...policy, maxDeliver: -1 },
+    logger,
+    maxBatch: 10,
+    ...opts,
+  });
+}
 
 async function consumerWith(durable: string, count: number): Promise<string[]> {
   await ensureConsumer(jsm, {
@@ -101,13 +117,7 @@ describe("stop hands back what was pulled but not started (issue 8, defect 3: sh
     const sent = await consumerWith(durable, 200);
     const written: Array<{ by: string; data: string[]; attempts: number[] }> = [];
     const make = (by: string, writeMs: number) =>
-      runBatchConsumer({
-        js,
-        stream: topology.streams.webhooks,
-        durable,
-        policy: { ...policy, maxDeliver: -1 },
-        logger,
-        maxBatch: 10,
+      batchConsumer(durable, {
         async handleBatch(msgs: JsMsg[]) {
           await sleep(writeMs);
           written.push({
@@ -144,13 +154,7 @@ describe("runBatchConsumer's back-pressure", () => {
     const firstWrite = new Promise<void>((r) => {
       release = r;
     });
-    const c = runBatchConsumer({
-      js,
-      stream: topology.streams.webhooks,
-      durable,
-      policy: { ...policy, maxDeliver: -1 },
-      logger,
-      maxBatch: 10,
+    const c = batchConsumer(durable, {
       maxWaitingBatches,
       prepare: () => {
         prepared++;

@@ -40,9 +40,10 @@ ON CONFLICT (event_id) DO UPDATE SET
   provider = excluded.provider
 WHERE webhook_events.subject IS NULL`;
 
-function isEmpty(o: Record<string, unknown>): boolean {
-  for (const _ in o) return false;
-  return true;
+/** The metadata column as JSON text ("{}", the usual value, without serializing). */
+function metadataJson(metadata: Record<string, unknown>): string {
+  for (const _ in metadata) return JSON.stringify(metadata);
+  return "{}";
 }
 
 /** The first row of each event id, in order. */
@@ -87,7 +88,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     headers.push(JSON.stringify(row.headers));
     payload.push(row.payloadJson);
     status.push(row.status);
-    metadata.push(isEmpty(row.metadata) ? "{}" : JSON.stringify(row.metadata));
+    metadata.push(metadataJson(row.metadata));
     retry.push(row.retryCount);
     resType.push(row.resourceType);
     resId.push(row.resourceId);
@@ -172,7 +173,7 @@ export function eventCopyOf(rows: EventInsertRow[]): EventCopy {
         r.timestamp === null ? "\\N" : signed(r.timestamp)
       }\t${copyValue(r.signature)}\t${copyValue(JSON.stringify(r.headers))}\t${copyValue(r.payloadJson)}\t${
         r.status
-      }\t${isEmpty(r.metadata) ? "{}" : copyValue(JSON.stringify(r.metadata))}\t${r.retryCount}\t${copyValue(
+      }\t${copyValue(metadataJson(r.metadata))}\t${r.retryCount}\t${copyValue(
         r.resourceType,
       )}\t${copyValue(r.resourceId)}\t${r.streamSeq}\t${copyValue(r.subject)}\t${created(r.createdAt)}\t${created(
         r.updatedAt,
@@ -268,10 +269,10 @@ export interface EventWriterOptions {
 export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
   const pauseMs = opts.copyPauseMs ?? 10_000;
   const now = opts.now ?? Date.now;
-  let copyFrom = 0;
+  let copyPausedUntil = 0;
   return {
     async write(em, rows) {
-      if (now() >= copyFrom) {
+      if (now() >= copyPausedUntil) {
         const copy = eventCopyOf(rows);
         if (copy.rows === 0) return { inserted: 0, path: "copy" };
         const copied = await copyEvents(em, copy).then(
@@ -282,7 +283,7 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
           },
         );
         if (copied) return { inserted: copy.rows, path: "copy" };
-        copyFrom = now() + pauseMs;
+        copyPausedUntil = now() + pauseMs;
       }
       return { inserted: await insertEvents(em, rows), path: "insert" };
     },
