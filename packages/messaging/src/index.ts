@@ -1,3 +1,4 @@
+export * from "./ackedPublisher";
 export * from "./connect";
 export * from "./consumeLoop";
 export * from "./deadLetter";

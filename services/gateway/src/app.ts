@@ -1,9 +1,10 @@
 import { isUtf8 } from "node:buffer";
 import net from "node:net";
 import { MessageHeader, type Topology } from "@hookstream/contracts";
+import type { EventPublisher } from "@hookstream/messaging";
 import { injectRequestTrace, type Registry, traceLogFields, traceRequests } from "@hookstream/observability";
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
-import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import type { PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
@@ -25,7 +26,11 @@ export interface GatewayDeps {
   > &
     Partial<Pick<GatewayConfig, "WEBHOOK_PROVIDERS">>;
   topology: Topology;
-  js: JetStreamClient;
+  /**
+   * publishes an event and waits for JetStream's ack: the service's ackedPublisher
+   * (messaging), or nats.js's JetStreamClient, which has the same shape
+   */
+  publisher: EventPublisher;
   logger: FastifyBaseLogger;
   registry: Registry;
   /** the server's max_payload, when connected (nc.info?.max_payload) */
@@ -120,7 +125,7 @@ export function registerWebhookRoute(
   deps: Omit<GatewayDeps, "readiness">,
   metrics: GatewayMetrics = gatewayMetrics(deps.registry),
 ): void {
-  const { config, topology, js } = deps;
+  const { config, topology, publisher } = deps;
   const now = deps.now ?? Date.now;
   // `openai` and every WEBHOOK_PROVIDERS sender, keys decoded once
   const providers = providerTable(config, topology);
@@ -228,7 +233,7 @@ export function registerWebhookRoute(
       try {
         // bounded by the client's request timeout, whose timer starts with the request even
         // while a reconnect buffers it (natsOutage.int.spec.ts)
-        ack = await js.publish(provider.subjectPrefix + event.type, body, {
+        ack = await publisher.publish(provider.subjectPrefix + event.type, body, {
           msgID: event.id,
           headers: h,
           timeout: config.PUBLISH_TIMEOUT_MS,

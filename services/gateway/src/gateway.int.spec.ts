@@ -1,5 +1,5 @@
 import { MessageHeader } from "@hookstream/contracts";
-import { DEFAULT_STREAM_OPTIONS, ensureStreams } from "@hookstream/messaging";
+import { ackedPublisher, DEFAULT_STREAM_OPTIONS, ensureStreams } from "@hookstream/messaging";
 import { createRegistry } from "@hookstream/observability";
 import {
   deleteStreams,
@@ -9,7 +9,7 @@ import {
   TEST_SECRET,
   testTopology,
 } from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -18,7 +18,7 @@ import { buildApp } from "./app";
 const topology = testTopology("gw");
 const nc = await connect({ servers: inject("natsUrl").split(","), noAsyncTraces: true });
 const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
+const publisher = ackedPublisher(nc);
 const registry = createRegistry("gateway-test", { defaultMetrics: false });
 
 const config = {
@@ -35,7 +35,7 @@ const config = {
 const app = buildApp({
   config,
   topology,
-  js,
+  publisher,
   logger: pino({ level: "silent" }),
   registry,
   maxPayload: nc.info?.max_payload,
@@ -261,7 +261,7 @@ describe("429 for unauthenticated floods", () => {
     const strict = buildApp({
       config: { ...config, AUTH_FAILURE_BURST: 5, AUTH_FAILURES_PER_SEC: 1 },
       topology,
-      js,
+      publisher,
       logger: pino({ level: "silent" }),
       registry: createRegistry("gateway-429", { defaultMetrics: false }),
       isConnected: () => true,

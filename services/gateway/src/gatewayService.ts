@@ -1,4 +1,5 @@
 import { DEV_WEBHOOK_SECRET } from "@hookstream/config";
+import { ackedPublisher } from "@hookstream/messaging";
 import type { ServiceDefinition } from "@hookstream/runtime";
 import type { FastifyBaseLogger } from "fastify";
 import { countShellRejections, registerWebhookRoute } from "./app";
@@ -24,7 +25,11 @@ export const gatewayService: ServiceDefinition<typeof gatewayEnv> = {
       );
     }
     const metrics = gatewayMetrics(ctx.registry);
+    // one reply subscription for every publish's ack (ackedPublisher: why not js.publish)
+    const publisher = ackedPublisher(ctx.nc, { inboxPrefix: config.NATS_INBOX_PREFIX });
     return {
+      // after HTTP has closed (every request answered), before NATS drains
+      stop: async () => publisher.close(),
       http: {
         bodyLimit: effectiveBodyLimit(config.MAX_BODY_BYTES, ctx.nc.info?.max_payload),
         trustProxy: config.TRUST_PROXY,
@@ -36,7 +41,7 @@ export const gatewayService: ServiceDefinition<typeof gatewayEnv> = {
           {
             config,
             topology: ctx.topology,
-            js: ctx.js,
+            publisher,
             logger: ctx.logger as FastifyBaseLogger,
             registry: ctx.registry,
             maxPayload: ctx.nc.info?.max_payload,
