@@ -57,9 +57,10 @@ export default async function run(): Promise<GroupResult> {
   const nc = await connect({ servers: NATS_URL.split(",") });
   const jsm = await jetstreamManager(nc);
   const servers: Server[] = [];
-  const sat: Record<string, LoadResult[]> = { noop: [], reference: [], gateway: [], gatewayNoTracing: [] };
+  const names = ["noop", "reference", "referenceAcked", "gateway", "gatewayNoTracing"];
+  const sat: Record<string, LoadResult[]> = Object.fromEntries(names.map((n) => [n, []]));
   // CPU time of the server process per request it answered, by server and run
-  const cpu: Record<string, number[]> = { noop: [], reference: [], gateway: [], gatewayNoTracing: [] };
+  const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const fixed: Record<string, Awaited<ReturnType<typeof openLoop>>[]> = { reference: [], gateway: [] };
   try {
     // the reference publishes into a stream of the contract's settings in its own namespace
@@ -91,6 +92,24 @@ export default async function run(): Promise<GroupResult> {
       null,
     );
     servers.push(reference);
+    // the reference publishing through the gateway's ackedPublisher: a second reading, not the ceiling
+    const referenceAcked = await start(
+      "referenceAcked",
+      (port) =>
+        startNode(
+          `${ROOT}/bench/servers/reference.ts`,
+          {
+            PORT: String(port),
+            NATS_URL,
+            HOOKSTREAM_NAMESPACE: refTopology.namespace,
+            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+            REFERENCE_PUBLISH: "acked",
+          },
+          { cpu: SERVER_CPU },
+        ),
+      null,
+    );
+    servers.push(referenceAcked);
     const gateway = await start(
       "gateway",
       (port) =>
@@ -132,6 +151,7 @@ export default async function run(): Promise<GroupResult> {
     servers.push(gatewayNoTracing);
 
     reference.stream = refTopology.streams.webhooks;
+    referenceAcked.stream = refTopology.streams.webhooks;
     gateway.stream = gwTopology.streams.webhooks;
     gatewayNoTracing.stream = gwTopology.streams.webhooks;
     // Each measurement starts on an empty stream: the gateways share one stream and would
@@ -192,6 +212,8 @@ export default async function run(): Promise<GroupResult> {
     p99: r.p99,
   }));
   const noTracing = summarize("req/s", pair(sat.gatewayNoTracing ?? [], sat.reference ?? []));
+  const refAcked = summarize("req/s", pair(sat.referenceAcked ?? [], sat.reference ?? []));
+  const vsAcked = summarize("req/s", pair(sat.gateway ?? [], sat.referenceAcked ?? []));
   const ref = summarize("req/s", refRuns);
   const noopM = summarize("req/s", noopRuns);
   const gw = summarize("req/s", gwRuns, {
@@ -204,6 +226,8 @@ export default async function run(): Promise<GroupResult> {
     ceiling_cpu_us_per_req: median(cpu.reference ?? []),
     no_tracing_req_s: noTracing.value,
     no_tracing_ratio: noTracing.ratio,
+    reference_acked_req_s: refAcked.value,
+    ratio_vs_reference_acked: vsAcked.ratio,
   });
   const fixedRuns = (fixed.gateway ?? []).map((r, i) => {
     const c = fixed.reference?.[i];
@@ -257,6 +281,13 @@ export default async function run(): Promise<GroupResult> {
             `${ref.ratio ?? ""} of no-op`,
           ),
           row(
+            "referenceAcked",
+            "reference publishing through the gateway's ackedPublisher (not the ceiling)",
+            sat.referenceAcked ?? [],
+            refAcked,
+            `${refAcked.ratio ?? ""} of reference`,
+          ),
+          row(
             "gateway",
             "gateway (services/gateway, LOG_LEVEL=warn)",
             sat.gateway ?? [],
@@ -272,6 +303,7 @@ export default async function run(): Promise<GroupResult> {
           ),
         ],
         notes: [
+          `The gateway publishes through messaging's ackedPublisher (one reply subscription, one deadline sweep), the reference through nats.js's js.publish, which constructs an Error and arms a timer per request: the gateway is ${gw.ratio} of the reference and ${vsAcked.ratio} of the reference given the same publish path (the row above it), which is what its logging, metrics, tracing and checks cost.`,
           `Gateway p99 / reference p99 at saturation: ${gw.p99_vs_reference}. CPU µs/req: the server process's CPU time (user + system, /proc) during the run divided by the requests answered; the servers are CPU-bound on their core, so req/s follows it.`,
           `Each request is a distinct event signed beforehand (${POOL} per run per server); ${errors}.`,
           tool === "autocannon"

@@ -3,8 +3,13 @@
  * the Standard Webhooks signature over the raw bytes (node:crypto, constant time),
  * parse the body, one awaited JetStream publish with msgID = event id and the
  * contract's headers, answer 200 after the ack. No logging, no metrics, no tracing.
+ *
+ * REFERENCE_PUBLISH=acked publishes through the gateway's ackedPublisher instead of
+ * nats.js's js.publish: not the ceiling, a second reading that shows how much of the
+ * gateway's standing against the reference is that publish path (BENCHMARKS.md).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { ackedPublisher, type EventPublisher } from "@hookstream/messaging";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import Fastify from "fastify";
@@ -16,7 +21,7 @@ const nc = await connect({
   servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(","),
   noAsyncTraces: true,
 });
-const js = jetstream(nc);
+const js: EventPublisher = env.REFERENCE_PUBLISH === "acked" ? ackedPublisher(nc) : jetstream(nc);
 
 function verified(id: string, ts: string, signatures: string, body: Buffer): boolean {
   const seconds = Number(ts);
@@ -61,7 +66,7 @@ app.post("/webhooks/openai", async (req, reply) => {
   h.set("Webhook-Signature", sig);
   h.set("Event-Type", event.type);
   h.set("Received-At", new Date().toISOString());
-  const ack = await js.publish(`${prefix}.${event.type}`, body, { msgID: event.id, headers: h });
+  const ack = await js.publish(`${prefix}.${event.type}`, body, { msgID: event.id, headers: h, timeout: 5_000 });
   return { status: ack.duplicate ? "duplicate" : "accepted", event_id: event.id, seq: ack.seq };
 });
 await app.listen({ port: Number(env.PORT), host: "127.0.0.1" });

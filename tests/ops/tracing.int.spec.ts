@@ -9,7 +9,7 @@ import { Writable } from "node:stream";
 import { DEFAULT_RETRY } from "@hookstream/contracts";
 import { buildApp } from "@hookstream/gateway";
 import { postJson } from "@hookstream/handler-kit";
-import { runConsumer } from "@hookstream/messaging";
+import { ackedPublisher, runConsumer } from "@hookstream/messaging";
 import { createLogger, createRegistry, initTracing, SpanKind } from "@hookstream/observability";
 import {
   deleteStreams,
@@ -64,7 +64,7 @@ const gateway = buildApp({
     TRUST_PROXY: false,
   },
   topology,
-  js,
+  publisher: ackedPublisher(nc),
   logger,
   registry: createRegistry("gateway", { defaultMetrics: false }),
   isConnected: () => true,
