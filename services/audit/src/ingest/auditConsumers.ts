@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
 import { recordOutcomes } from "../outcomes/recordOutcomes";
 import { type EventInsertRow, eventRowOf, messageHeaders } from "./eventRow";
-import { createEventWriter } from "./insertEvents";
+import { createEventWriter, type PreparedEvent, preparedEventOf } from "./insertEvents";
 
 /**
  * The audit never dead-letters: the table is the record of everything that arrived,
@@ -89,14 +89,15 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
     // to wait the loop stopped there and the machine idled ~15 % of a drain (drain 0.60 →
     // 0.66 of the table ceiling over six alternating runs; five waiting was no better)
     maxWaitingBatches: AUDIT_WAITING_BATCHES,
-    // each row is built as its message arrives, while earlier batches are being written
-    prepare: (m: JsMsg) => rowOf(m, clock()),
-    async handleBatch(msgs: JsMsg[], prepared: Array<EventInsertRow | undefined>) {
-      const rows = msgs.map((m, i) => prepared[i] ?? rowOf(m, clock()));
+    // each event is made ready for COPY as its message arrives, while earlier batches are
+    // being written; the INSERT, when it has to write a batch, builds the rows again
+    prepare: (m: JsMsg) => preparedEventOf(rowOf(m, clock())),
+    async handleBatch(msgs: JsMsg[], prepared: Array<PreparedEvent | undefined>) {
       const timer = metrics.insertSeconds.startTimer();
       let inserted: number;
       try {
-        inserted = (await writer.write(orm.em.fork(), rows)).inserted;
+        inserted = (await writer.write(orm.em.fork(), () => msgs.map((m) => rowOf(m, clock())), prepared))
+          .inserted;
       } catch (err) {
         metrics.batchFailures.inc({ durable: DURABLES.audit });
         throw retryable("cannot write webhook_events", err);

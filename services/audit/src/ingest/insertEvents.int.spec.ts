@@ -6,7 +6,14 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { AUDIT_MIGRATIONS } from "../db/migrations/index";
 import { WebhookEvent } from "../db/WebhookEvent";
 import type { EventInsertRow } from "./eventRow";
-import { copyValue, createEventWriter, insertEvents } from "./insertEvents";
+import {
+  copyValue,
+  createEventWriter,
+  eventCopyOf,
+  insertEvents,
+  preparedCopyOf,
+  preparedEventOf,
+} from "./insertEvents";
 
 const db = await createTestDatabase(inject("databaseUrl"), "auditins");
 const orm = (await initOrm({
@@ -57,13 +64,22 @@ async function read(eventId: string) {
   return found;
 }
 
-/** The two ways rows go in: the INSERT … ON CONFLICT statement, and COPY (which falls back to it). */
+/**
+ * The ways rows go in: the INSERT … ON CONFLICT statement, COPY of rows (which falls
+ * back to it), and COPY of events prepared as their messages arrived (as the audit does).
+ */
 const WAYS = [
   { way: "INSERT … ON CONFLICT", key: "insert", write: (rows: EventInsertRow[]) => insertEvents(em(), rows) },
   {
     way: "COPY",
     key: "copy",
     write: async (rows: EventInsertRow[]) => (await createEventWriter().write(em(), rows)).inserted,
+  },
+  {
+    way: "COPY of prepared events",
+    key: "prepared",
+    write: async (rows: EventInsertRow[]) =>
+      (await createEventWriter().write(em(), () => rows, rows.map(preparedEventOf))).inserted,
   },
 ] as const;
 
@@ -168,6 +184,36 @@ describe("the COPY writer", () => {
       inserted: 2,
       path: "copy",
     });
+  });
+
+  it("sends prepared events' lines, building rows only when the INSERT has to write them", async () => {
+    const writer = createEventWriter();
+    const batch = [row("evt_prep_1"), row("evt_prep_2"), row("evt_prep_1", { payloadJson: '{"dup":true}' })];
+    let built = 0;
+    const rowsOf = () => {
+      built++;
+      return batch;
+    };
+    expect(await writer.write(em(), rowsOf, batch.map(preparedEventOf))).toEqual({
+      inserted: 2,
+      path: "copy",
+    });
+    expect(built).toBe(0);
+    expect((await read("evt_prep_1"))?.payload).toEqual({ id: "evt_prep_1" });
+    // evt_prep_2 is there now: COPY refuses, the INSERT writes the rows it asks for
+    const again = [row("evt_prep_2"), row("evt_prep_3")];
+    expect(await writer.write(em(), () => again, again.map(preparedEventOf))).toEqual({
+      inserted: 1,
+      path: "insert",
+    });
+    expect(await read("evt_prep_3")).toBeDefined();
+  });
+
+  it("prepared lines are the COPY text of the rows, the first of each event id", () => {
+    const rows = [row("evt_l_1"), row("evt_l_2", { metadata: { unparsed: true } }), row("evt_l_1")];
+    const copy = preparedCopyOf(rows.map(preparedEventOf));
+    expect(copy.rows).toBe(2);
+    expect(copy.text.toString()).toBe(eventCopyOf(rows).text);
   });
 
   it("writes a batch COPY refuses by INSERT, then leaves COPY aside for the pause", async () => {
