@@ -41,6 +41,7 @@ describe("ackedPublisher", () => {
     expect(again).toMatchObject({ stream, seq: ack.seq, duplicate: true });
 
     const stored = await jsm.streams.getMessage(stream, { seq: ack.seq });
+    if (!stored) throw new Error("the acked message is not in the stream");
     expect(stored.header.get("Nats-Msg-Id")).toBe("evt_a");
     expect(stored.header.get("Event-Type")).toBe("batch.completed");
     expect(new TextDecoder().decode(stored.data)).toBe('{"id":"evt"}');
