@@ -66,7 +66,11 @@ app.post("/webhooks/openai", async (req, reply) => {
   h.set("Webhook-Signature", sig);
   h.set("Event-Type", event.type);
   h.set("Received-At", new Date().toISOString());
-  const ack = await js.publish(`${prefix}.${event.type}`, body, { msgID: event.id, headers: h, timeout: 5_000 });
+  const ack = await js.publish(`${prefix}.${event.type}`, body, {
+    msgID: event.id,
+    headers: h,
+    timeout: 5_000,
+  });
   return { status: ack.duplicate ? "duplicate" : "accepted", event_id: event.id, seq: ack.seq };
 });
 await app.listen({ port: Number(env.PORT), host: "127.0.0.1" });
