@@ -1,3 +1,5 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { freePort, NatsServerProcess } from "./processes";
 
 /**
@@ -30,7 +32,32 @@ export class NatsCluster {
         }),
       ),
     );
-    return new NatsCluster(nodes);
+    const cluster = new NatsCluster(nodes);
+    await cluster.jetStreamReady();
+    return cluster;
+  }
+
+  /**
+   * Waits until the cluster has elected its JetStream meta leader (the account info
+   * answers): before that every JetStream API call times out, and a service started
+   * then exits on its first one (the cluster fault test failed so on a loaded machine).
+   */
+  private async jetStreamReady(timeoutMs = 60_000): Promise<void> {
+    const nc = await connect({ servers: this.servers });
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          await (await jetstreamManager(nc, { timeout: 2_000 })).getAccountInfo();
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`JetStream not ready in the cluster: ${String(err)}`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    } finally {
+      await nc.close();
+    }
   }
 
   /** every client URL, comma-separated, as NATS_URL takes them */
