@@ -218,8 +218,10 @@ export async function openLoop(
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const r = reqs[i] as SignedRequest;
-    // a request sent up to 1 ms early counts from when it left, never from before
-    const from = Math.max(due, performance.now());
+    // late: counts from when it was due (the stall is the server's to answer for);
+    // sent up to 1 ms early: from when it left (never from a moment still to come, which
+    // gave a fast answer a negative latency)
+    const from = Math.min(due, performance.now());
     inFlight.push(
       new Promise<void>((resolve) => {
         const req = http.request(
