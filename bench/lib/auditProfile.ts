@@ -10,11 +10,12 @@ import {
   copyEvents,
   type EventCopy,
   type EventInsertRow,
-  eventCopyOf,
   eventInsertOf,
   eventRowOf,
   headerRecord,
   messageHeaders,
+  preparedCopyOf,
+  preparedEventOf,
   runOnPool,
   WebhookEvent,
 } from "@hookstream/audit";
@@ -86,12 +87,15 @@ export const unnestPath: WritePath = {
   run: (em, built) => runOnPool(em, built as ReturnType<typeof eventInsertOf>),
 };
 
-/** Today's way in for new events: `eventCopyOf` + `copyEvents` (COPY … FROM STDIN). */
+/**
+ * Today's way in for new events: `preparedEventOf` (the audit runs it as each message
+ * arrives; here, in sequence, it counts under sql) + `preparedCopyOf` + `copyEvents`.
+ */
 export const copyPath: WritePath = {
-  name: "after, COPY (new events): as above, rows sent as COPY text",
+  name: "after, COPY (new events): as above, each event's COPY line made as it arrives, the batch's lines sent as one buffer",
   headers: messageHeaders,
   seq: streamSeqOf,
-  build: (_em, rows) => eventCopyOf(rows),
+  build: (_em, rows) => preparedCopyOf(rows.map(preparedEventOf)),
   async run(em, built) {
     await copyEvents(em, built as EventCopy);
     return (built as EventCopy).rows;
