@@ -5,6 +5,7 @@ import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-
 export interface AckedPublishOptions {
   /** `Nats-Msg-Id`: JetStream drops a second message with this id within the duplicate window */
   msgID: string;
+  /** the message's headers; `Nats-Msg-Id` is appended to them (a fresh set per publish) */
   headers: MsgHdrs;
   /** reject when no ack arrived within this many ms (the wait includes a reconnect's buffering) */
   timeout: number;

@@ -46,10 +46,10 @@ function metadataJson(metadata: Record<string, unknown>): string {
   return "{}";
 }
 
-/** The first row of each event id, in order. */
-export function distinctEvents(rows: EventInsertRow[]): EventInsertRow[] {
+/** The first row (or prepared event) of each event id, in order. */
+export function distinctEvents<T extends { eventId: string }>(rows: T[]): T[] {
   const seen = new Set<string>();
-  const out: EventInsertRow[] = [];
+  const out: T[] = [];
   for (const row of rows) {
     if (seen.has(row.eventId)) continue;
     seen.add(row.eventId);
@@ -200,14 +200,8 @@ export function preparedEventOf(row: EventInsertRow): PreparedEvent {
 
 /** The COPY text of prepared events: the first of each event id, in order. */
 export function preparedCopyOf(events: PreparedEvent[]): EventCopy {
-  const seen = new Set<string>();
-  const lines: Buffer[] = [];
-  for (const e of events) {
-    if (seen.has(e.eventId)) continue;
-    seen.add(e.eventId);
-    lines.push(e.copyLine);
-  }
-  return { text: Buffer.concat(lines), rows: lines.length };
+  const distinct = distinctEvents(events);
+  return { text: Buffer.concat(distinct.map((e) => e.copyLine)), rows: distinct.length };
 }
 
 interface PgLike {
