@@ -76,84 +76,59 @@ export default async function run(): Promise<GroupResult> {
       null,
     );
     servers.push(noop);
-    const reference = await start(
-      "reference",
-      (port) =>
-        startNode(
-          `${ROOT}/bench/servers/reference.ts`,
-          {
-            PORT: String(port),
-            NATS_URL,
-            HOOKSTREAM_NAMESPACE: refTopology.namespace,
-            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-          },
-          { cpu: SERVER_CPU },
-        ),
-      null,
-    );
-    servers.push(reference);
+    // the reference, in its namespace; `extra` picks a variant
+    const startReference = async (name: string, extra: Record<string, string> = {}) => {
+      const s = await start(
+        name,
+        (port) =>
+          startNode(
+            `${ROOT}/bench/servers/reference.ts`,
+            {
+              PORT: String(port),
+              NATS_URL,
+              HOOKSTREAM_NAMESPACE: refTopology.namespace,
+              OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+              ...extra,
+            },
+            { cpu: SERVER_CPU },
+          ),
+        null,
+      );
+      s.stream = refTopology.streams.webhooks;
+      servers.push(s);
+      return s;
+    };
+    // the gateway as production runs it, in its namespace; `extra` picks a variant
+    const startGateway = async (name: string, extra: Record<string, string> = {}) => {
+      const s = await start(
+        name,
+        (port) =>
+          startService(
+            "gateway",
+            {
+              NATS_URL,
+              GATEWAY_PORT: String(port),
+              GATEWAY_HOST: "127.0.0.1",
+              HOOKSTREAM_NAMESPACE: gwTopology.namespace,
+              OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+              LOG_LEVEL: "warn",
+              ...extra,
+            },
+            SERVER_CPU,
+          ),
+        "/readyz",
+      );
+      s.stream = gwTopology.streams.webhooks;
+      servers.push(s);
+      return s;
+    };
+    const reference = await startReference("reference");
     // the reference publishing through the gateway's ackedPublisher: a second reading, not the ceiling
-    const referenceAcked = await start(
-      "referenceAcked",
-      (port) =>
-        startNode(
-          `${ROOT}/bench/servers/reference.ts`,
-          {
-            PORT: String(port),
-            NATS_URL,
-            HOOKSTREAM_NAMESPACE: refTopology.namespace,
-            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-            REFERENCE_PUBLISH: "acked",
-          },
-          { cpu: SERVER_CPU },
-        ),
-      null,
-    );
-    servers.push(referenceAcked);
-    const gateway = await start(
-      "gateway",
-      (port) =>
-        startService(
-          "gateway",
-          {
-            NATS_URL,
-            GATEWAY_PORT: String(port),
-            GATEWAY_HOST: "127.0.0.1",
-            HOOKSTREAM_NAMESPACE: gwTopology.namespace,
-            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-            LOG_LEVEL: "warn",
-          },
-          SERVER_CPU,
-        ),
-      "/readyz",
-    );
-    servers.push(gateway);
-
+    await startReference("referenceAcked", { REFERENCE_PUBLISH: "acked" });
+    const gateway = await startGateway("gateway");
     // the same gateway with OpenTelemetry off (OTEL_SDK_DISABLED): what tracing costs per request
-    const gatewayNoTracing = await start(
-      "gatewayNoTracing",
-      (port) =>
-        startService(
-          "gateway",
-          {
-            NATS_URL,
-            GATEWAY_PORT: String(port),
-            GATEWAY_HOST: "127.0.0.1",
-            HOOKSTREAM_NAMESPACE: gwTopology.namespace,
-            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-            LOG_LEVEL: "warn",
-            OTEL_SDK_DISABLED: "true",
-          },
-          SERVER_CPU,
-        ),
-      "/readyz",
-    );
-    servers.push(gatewayNoTracing);
+    await startGateway("gatewayNoTracing", { OTEL_SDK_DISABLED: "true" });
 
-    reference.stream = refTopology.streams.webhooks;
-    referenceAcked.stream = refTopology.streams.webhooks;
-    gateway.stream = gwTopology.streams.webhooks;
-    gatewayNoTracing.stream = gwTopology.streams.webhooks;
     // Each measurement starts on an empty stream: the gateways share one stream and would
     // otherwise publish into twice the messages (and duplicate-window ids) the reference does
     const emptied = async (s: Server) => {
