@@ -71,9 +71,20 @@ function cleanHeaders(h: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/** The earliest time a timestamptz holds (4713 BC); JavaScript's latest (+275760) is below its latest. */
+const EARLIEST_TIMESTAMP_MS = Date.UTC(-4712, 10, 24);
+
+/**
+ * The time the webhook was signed, null when there is none or it is no time Postgres
+ * can store: a body's `created_at` of 1e300 would otherwise fail its batch on every
+ * delivery, and the audit, which never dead-letters, would retry it forever.
+ */
 function webhookTime(header: string | undefined, createdAt: unknown): Date | null {
   const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : createdAt;
-  return typeof seconds === "number" && Number.isFinite(seconds) ? new Date(seconds * 1000) : null;
+  if (typeof seconds !== "number") return null;
+  const at = new Date(seconds * 1000);
+  const ms = at.getTime();
+  return Number.isFinite(ms) && ms >= EARLIEST_TIMESTAMP_MS ? at : null;
 }
 
 /**

@@ -79,6 +79,23 @@ describe("eventRowOf", () => {
     expect(JSON.parse(nul.payloadJson)).toEqual({ raw: "a\uFFFDb" });
   });
 
+  it("leaves out a signing time Postgres cannot store instead of failing the row forever", () => {
+    const timeOf = (createdAt: unknown, header?: string) =>
+      eventRowOf(
+        message("batch.completed", JSON.stringify({ id: "evt_1", created_at: createdAt, data: {} }), {
+          "Webhook-Timestamp": header ?? "",
+        }),
+        topology,
+        now,
+      ).timestamp;
+    expect(timeOf(1e300)).toBeNull();
+    expect(timeOf(-3e11)).toBeNull(); // 7537 BC: before timestamptz's first day
+    expect(timeOf(0, "99999999999999999999")).toBeNull();
+    expect(timeOf(-1e11)?.getUTCFullYear()).toBe(-1199);
+    expect(timeOf(8.64e12)?.toISOString()).toBe("+275760-09-13T00:00:00.000Z");
+    expect(timeOf("1750861210")).toBeNull();
+  });
+
   it("falls back to the subject and sequence when a message has no id or type header", () => {
     const row = eventRowOf(
       { subject: "webhooks.openai.batch.failed", seq: 3, headers: {}, data: enc("x") },

@@ -13,6 +13,7 @@ import {
   insertEvents,
   preparedCopyOf,
   preparedEventOf,
+  timestampText,
 } from "./insertEvents";
 
 const db = await createTestDatabase(inject("databaseUrl"), "auditins");
@@ -126,6 +127,25 @@ describe.each(WAYS)("writing events by $way", ({ key, write }) => {
     });
   });
 
+  it("stores signing times far from today exactly, BC and beyond year 9999 included", async () => {
+    const times = [
+      "+275760-09-13T00:00:00.000Z", // JavaScript's last day
+      "+012345-01-02T03:04:05.678Z",
+      "-001199-01-01T00:00:00.000Z", // 1200 BC
+      "0000-06-01T00:00:00.000Z", // year 0 is 1 BC
+      "0001-01-01T00:00:00.001Z",
+    ].map((iso) => new Date(iso));
+    const rows = times.map((t, i) => row(`evt_far_${key}_${i}`, { timestamp: t }));
+    expect(await write(rows)).toBe(times.length);
+    const stored = await em()
+      .getConnection()
+      .execute<Array<{ event_id: string; ms: string }>>(
+        'SELECT event_id, (extract(epoch FROM "timestamp") * 1000)::bigint::text AS ms FROM webhook_events WHERE event_id LIKE ? ORDER BY event_id',
+        [`evt_far_${key}_%`],
+      );
+    expect(stored.map((r) => Number(r.ms))).toEqual(times.map((t) => t.getTime()));
+  });
+
   it("keeps the first row of an id twice in one batch and counts only new rows", async () => {
     const id = `evt_twice_${key}`;
     const first = row(id, { payloadJson: '{"n":1}' });
@@ -181,6 +201,16 @@ describe("the COPY writer", () => {
   it("writes a batch of new events by COPY", async () => {
     const writer = createEventWriter();
     expect(await writer.write(em(), [row("evt_copy_1"), row("evt_copy_2")])).toEqual({
+      inserted: 2,
+      path: "copy",
+    });
+  });
+
+  it("writes times beyond years 1 to 9999 by COPY itself, not by its fallback", async () => {
+    const rows = ["+275760-09-13T00:00:00.000Z", "-001199-01-01T00:00:00.000Z"].map((iso, i) =>
+      row(`evt_copy_far_${i}`, { timestamp: new Date(iso) }),
+    );
+    expect(await createEventWriter().write(em(), () => rows, rows.map(preparedEventOf))).toEqual({
       inserted: 2,
       path: "copy",
     });
@@ -251,6 +281,13 @@ describe("the COPY writer", () => {
 });
 
 describe("COPY text values", () => {
+  it("spell times as timestamptz reads them, beyond years 1 to 9999 too", () => {
+    expect(timestampText(new Date("2026-11-29T10:00:00.123Z"))).toBe("2026-11-29T10:00:00.123Z");
+    expect(timestampText(new Date("+275760-09-13T00:00:00.000Z"))).toBe("275760-09-13T00:00:00.000Z");
+    expect(timestampText(new Date("-001199-01-01T00:00:00.000Z"))).toBe("1200-01-01T00:00:00.000Z BC");
+    expect(timestampText(new Date("0000-06-01T00:00:00.000Z"))).toBe("0001-06-01T00:00:00.000Z BC");
+  });
+
   it("escape backslash, tab, newline and carriage return, and spell NULL as \\N", () => {
     expect(copyValue("a\\b\tc\nd\re")).toBe("a\\\\b\\tc\\nd\\re");
     expect(copyValue('plain "text", {x}')).toBe('plain "text", {x}');

@@ -145,7 +145,21 @@ export interface EventCopy {
   rows: number;
 }
 
-/** toISOString, remembering the last time it formatted. */
+/**
+ * A time as timestamptz input reads it: ISO 8601 for years 1 to 9999; beyond them
+ * the year unsigned (toISOString's "+275760-…" or "-001199-…" would be read as a
+ * time zone), with " BC" for year 0 and before (year 0 is 1 BC).
+ */
+export function timestampText(d: Date): string {
+  const iso = d.toISOString();
+  const year = d.getUTCFullYear();
+  if (year >= 1 && year <= 9999) return iso;
+  const rest = iso.slice(iso.indexOf("-", 1));
+  // at least four digits: "1-06-01" would be read as month-day-year
+  return year >= 1 ? `${year}${rest}` : `${String(1 - year).padStart(4, "0")}${rest} BC`;
+}
+
+/** timestampText, remembering the last time it formatted. */
 function isoMemo(): (d: Date) => string {
   let lastMs = Number.NaN;
   let lastIso = "";
@@ -153,7 +167,7 @@ function isoMemo(): (d: Date) => string {
     const ms = d.getTime();
     if (ms !== lastMs) {
       lastMs = ms;
-      lastIso = d.toISOString();
+      lastIso = timestampText(d);
     }
     return lastIso;
   };
