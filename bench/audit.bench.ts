@@ -9,7 +9,7 @@
  *
  * The audit runs as production runs it (its own process, `services/audit/src/main.ts`),
  * in its own namespace and throwaway database, both removed afterwards.
- * BENCH_AUDIT_EVENTS (100000), BENCH_RUNS (3), BENCH_PROFILE_EVENTS (20000).
+ * BENCH_AUDIT_EVENTS (100000), BENCH_RUNS (5), BENCH_PROFILE_EVENTS (20000).
  */
 import { AUDIT_MIGRATIONS, WebhookEvent } from "@hookstream/audit";
 import { initOrm } from "@hookstream/db";
@@ -29,11 +29,10 @@ import {
   unnestPath,
 } from "./lib/auditProfile";
 import { type Proc, settle, startService, waitReady } from "./lib/proc";
-import { fmt, type Run, round, summarize } from "./lib/stats";
+import { fmt, RUNS, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
 const TOTAL = Number(process.env.BENCH_AUDIT_EVENTS || 100_000);
-const RUNS = Number(process.env.BENCH_RUNS || 3);
 const PROFILE_TOTAL = Number(process.env.BENCH_PROFILE_EVENTS || 20_000);
 const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const SERVER_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";

@@ -18,10 +18,9 @@ import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type LoadResult, openLoop, saturate, signRequests } from "./lib/load";
 import { cpuMs, type Proc, ROOT, SERVER_CPU, settle, startNode, startService, waitReady } from "./lib/proc";
-import { fmt, median, type Run, round, summarize } from "./lib/stats";
+import { fmt, median, RUNS, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
-const RUNS = Number(process.env.BENCH_RUNS || 3);
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC || 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 64);
 const FIXED_RATE = Number(process.env.BENCH_FIXED_RATE || 1_000);

@@ -6,7 +6,7 @@
  * fine_tune_jobs (same columns and indexes) — Postgres writing that many rows with
  * nothing read, parsed or folded. Ratio = snapshots/s ÷ ceiling rows/s.
  *
- * BENCH_REBUILD_SNAPSHOTS (100000) over BENCH_REBUILD_JOBS (10000), BENCH_RUNS (3).
+ * BENCH_REBUILD_SNAPSHOTS (100000) over BENCH_REBUILD_JOBS (10000), BENCH_RUNS (5).
  */
 import type { FineTuneStatus, JobSnapshot } from "@hookstream/contracts";
 import { jobSubject } from "@hookstream/contracts";
@@ -15,12 +15,11 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { type Proc, settle, startService, waitReady } from "./lib/proc";
-import { fmt, type Run, round, summarize } from "./lib/stats";
+import { fmt, RUNS, type Run, round, summarize } from "./lib/stats";
 import type { GroupResult } from "./types";
 
 const TOTAL = Number(process.env.BENCH_REBUILD_SNAPSHOTS || 100_000);
 const JOBS = Number(process.env.BENCH_REBUILD_JOBS || 10_000);
-const RUNS = Number(process.env.BENCH_RUNS || 3);
 const NATS_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
 const SERVER_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const TOKEN = "bench-rebuild-token";

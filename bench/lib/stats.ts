@@ -1,5 +1,12 @@
 /** Medians and spreads of repeated runs, and the shape of bench/results.json. */
 
+/**
+ * How many times each pair (a measurement and its ceiling) runs (BENCH_RUNS). Five, not
+ * three: on a shared 2-core VM the same CPU-bound loop was seen taking 25 to 49 ms from
+ * one moment to the next, and with three runs one slow moment moved a median by a fifth.
+ */
+export const RUNS = Number(process.env.BENCH_RUNS || 5);
+
 export interface Run {
   value: number;
   ceiling: number | null;
