@@ -18,19 +18,40 @@ interface JsReply {
 const DELIVERY_SEQ = 1;
 const PENDING = 3;
 
+// The last reply subject read and where its stream sequence starts: a message's numbers
+// are read one after the other (a replay reads three of each message, then the stream
+// sequence again), and the subject's dots are then counted once, not for each number
+let lastReply: string | undefined;
+let lastSeqStart = -1;
+
+/** Where the stream sequence starts in a JetStream reply subject; -1 when the subject is not one. */
+function seqTokenStart(reply: string): number {
+  if (reply === lastReply) return lastSeqStart;
+  let start = -1;
+  if (reply.startsWith("$JS.ACK.")) {
+    let dots = 0;
+    for (let i = reply.indexOf("."); i !== -1; i = reply.indexOf(".", i + 1)) dots++;
+    const seqToken = dots === 8 ? 5 : dots === 10 || dots === 11 ? 7 : -1;
+    if (seqToken >= 0) {
+      start = 0;
+      for (let t = 0; t < seqToken; t++) start = reply.indexOf(".", start) + 1;
+    }
+  }
+  lastReply = reply;
+  lastSeqStart = start;
+  return start;
+}
+
 /**
  * The number `after` tokens past the stream sequence in a JetStream reply subject (0:
  * the stream sequence itself); NaN when the subject is not one or the token is not a
  * non-negative safe integer.
  */
 function replyNumber(reply: string | undefined, after: number): number {
-  if (reply === undefined || !reply.startsWith("$JS.ACK.")) return Number.NaN;
-  let dots = 0;
-  for (let i = reply.indexOf("."); i !== -1; i = reply.indexOf(".", i + 1)) dots++;
-  const seqToken = dots === 8 ? 5 : dots === 10 || dots === 11 ? 7 : -1;
-  if (seqToken < 0) return Number.NaN;
-  let start = 0;
-  for (let t = 0; t < seqToken + after; t++) start = reply.indexOf(".", start) + 1;
+  if (reply === undefined) return Number.NaN;
+  let start = seqTokenStart(reply);
+  if (start < 0) return Number.NaN;
+  for (let t = 0; t < after; t++) start = reply.indexOf(".", start) + 1;
   const end = reply.indexOf(".", start);
   const text = end === -1 ? reply.slice(start) : reply.slice(start, end);
   const n = text === "" ? Number.NaN : Number(text);

@@ -51,6 +51,20 @@ describe("streamSeqOf and pendingOf", () => {
     }
   });
 
+  it("read each message's own numbers whatever subject was read before", () => {
+    const a = fromReply("$JS.ACK.S.c.1.42.5.1700000000000000000.9");
+    const b = fromReply("$JS.ACK.dom.acc.S.c.1.7.3.1700000000000000000.2.r");
+    const other = { reply: "_INBOX.x.y.z.w.v.u.t.s", seq: 11, info: { pending: 12, deliverySequence: 13 } };
+    for (let i = 0; i < 3; i++) {
+      expect([streamSeqOf(a), deliverySeqOf(a), pendingOf(a)]).toEqual([42, 5, 9]);
+      expect([streamSeqOf(other), deliverySeqOf(other), pendingOf(other)]).toEqual([11, 13, 12]);
+      expect([pendingOf(b), streamSeqOf(b), deliverySeqOf(b)]).toEqual([2, 7, 3]);
+      // the same text in another string: read alike
+      const copy = fromReply(`$JS.ACK.S.c.1.42.5.1700000000000000000.${"9"}`);
+      expect(streamSeqOf(copy)).toBe(42);
+    }
+  });
+
   it("fall back to nats.js for anything else", () => {
     const other = (reply: string | undefined) => ({
       reply,
