@@ -1,4 +1,11 @@
-import { DlqHeader, dlqSubject, type Outcome, outcomeSubject, ReplayHeader } from "@hookstream/contracts";
+import {
+  DlqHeader,
+  DURABLES,
+  dlqSubject,
+  type Outcome,
+  outcomeSubject,
+  ReplayHeader,
+} from "@hookstream/contracts";
 import { createLogger, createRegistry } from "@hookstream/observability";
 import {
   createTestDatabase,
@@ -104,6 +111,21 @@ describe("the audit consumer", () => {
     expect((await eventually(() => rowOf("evt_eval")))?.status).toBe("ignored");
     const raw = await eventually(() => rowOf("evt_raw"));
     expect(raw).toMatchObject({ status: "pending", payload: { raw: "this is not json" } });
+  });
+
+  it("stores a body Postgres refuses as jsonb as { raw } and acks it, instead of retrying it forever", async () => {
+    // JSON.parse takes it; jsonb refuses the lone surrogate escape
+    const body = '{"id":"evt_surrogate","type":"batch.failed","data":{"id":"batch_1","note":"\\udc00"}}';
+    await publishEvent(js, topology, body, { msgID: "evt_surrogate", type: "batch.failed" });
+    await publishEvent(js, topology, eventBody("batch.failed", { id: "evt_beside" }));
+    const row = await eventually(() => rowOf("evt_surrogate"));
+    expect(row).toMatchObject({ status: "pending", payload: { raw: body }, resourceId: "batch_1" });
+    expect(row?.metadata).toMatchObject({ unparsed: true });
+    expect(await eventually(() => rowOf("evt_beside"))).toBeDefined();
+    await eventually(async () => {
+      const c = await jsm.consumers.info(topology.streams.webhooks, DURABLES.audit);
+      return c.num_ack_pending === 0 && c.num_pending === 0 ? true : undefined;
+    });
   });
 });
 

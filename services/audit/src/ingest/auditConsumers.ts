@@ -75,6 +75,11 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
         { code: (err as { code?: string }).code, reason: err instanceof Error ? err.message : String(err) },
         "COPY could not take a batch; written by INSERT … ON CONFLICT, COPY paused",
       ),
+    onRefused: (row, refused) =>
+      logger.warn(
+        { eventId: row.eventId, subject: row.subject, seq: row.streamSeq, refused },
+        "Postgres refused the body as jsonb; stored as raw text",
+      ),
   });
   const events = runBatchConsumer({
     js,

@@ -146,6 +146,34 @@ describe.each(WAYS)("writing events by $way", ({ key, write }) => {
     expect(stored.map((r) => Number(r.ms))).toEqual(times.map((t) => t.getTime()));
   });
 
+  it("keeps a body Postgres refuses as jsonb as raw text, and the rest of its batch as it came", async () => {
+    // each parses in JavaScript; jsonb refuses a lone surrogate escape (22P02), a number
+    // beyond numeric's range (22003) and nesting deeper than its parser's stack (54001)
+    const refused = [
+      '{"id":"x","note":"\\ud800 alone"}',
+      '{"id":"x","n":1e999999}',
+      `{"id":"x","deep":${"[".repeat(100_000)}${"]".repeat(100_000)}}`,
+    ];
+    for (const body of refused) expect(() => JSON.parse(body)).not.toThrow();
+    const rows = [
+      row(`evt_ok_a_${key}`, { payloadJson: '{"fine":1}' }),
+      ...refused.map((body, i) => row(`evt_refused_${key}_${i}`, { payloadJson: body })),
+      ...Array.from({ length: 40 }, (_, i) => row(`evt_ok_${key}_${i}`, { payloadJson: `{"fine":${i}}` })),
+    ];
+    expect(await write(rows)).toBe(rows.length);
+    for (const [i, body] of refused.entries()) {
+      const stored = await read(`evt_refused_${key}_${i}`);
+      expect(stored?.payload).toEqual({ raw: body });
+      expect(stored?.metadata).toMatchObject({ unparsed: true, refused: expect.stringMatching(/^(22|54)/) });
+      expect(stored).toMatchObject({
+        webhook_id: `wh_evt_refused_${key}_${i}`,
+        event_type: "batch.completed",
+      });
+    }
+    expect((await read(`evt_ok_a_${key}`))?.payload).toEqual({ fine: 1 });
+    expect((await read(`evt_ok_${key}_39`))?.payload).toEqual({ fine: 39 });
+  });
+
   it("keeps the first row of an id twice in one batch and counts only new rows", async () => {
     const id = `evt_twice_${key}`;
     const first = row(id, { payloadJson: '{"n":1}' });

@@ -228,16 +228,67 @@ interface KnexClientLike {
 }
 
 /**
+ * Whether Postgres refused a value, which no retry changes: a data exception (class 22:
+ * a lone surrogate escape or a number beyond numeric's range in a body JSON.parse
+ * took) or a program limit (class 54: JSON nested deeper than jsonb's parser goes).
+ */
+function refusedValue(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("54"));
+}
+
+function refusalOf(err: unknown): string {
+  const e = err as { code?: string; message?: string; detail?: string };
+  return `${e.code}: ${e.message}${e.detail ? ` (${e.detail})` : ""}`;
+}
+
+/**
+ * The row with its payload kept as text, `{ "raw": <the body> }`, and why in
+ * `metadata.refused`: for a body Postgres will not take as jsonb.
+ */
+export function rawPayloadRow(row: EventInsertRow, refused: string): EventInsertRow {
+  return {
+    ...row,
+    payloadJson: JSON.stringify({ raw: row.payloadJson }),
+    metadata: { ...row.metadata, unparsed: true, refused },
+  };
+}
+
+/**
  * Inserts the rows in one statement and returns how many were new. An event id
  * already in the table changes nothing (a redelivery, or a re-publish outside the
  * duplicate window) — unless its row is a placeholder made by an outcome that came
  * first (`subject IS NULL`): then the event's columns are filled in and the status
  * the outcomes decided is kept. Runs on a connection of the ORM's pool.
+ *
+ * A batch holding a value Postgres refuses is halved until each refused row is alone,
+ * and such a row is written with its payload as raw text (`rawPayloadRow`, reported to
+ * `onRefused`): one body jsonb cannot hold is kept as it came and never holds up the
+ * audit, which does not dead-letter. Each part is its own statement: should a later part
+ * fail otherwise, the redelivered batch finds the earlier parts' rows in (ON CONFLICT).
  */
-export async function insertEvents(em: EntityManager, rows: EventInsertRow[]): Promise<number> {
+export async function insertEvents(
+  em: EntityManager,
+  rows: EventInsertRow[],
+  onRefused?: (row: EventInsertRow, refused: string) => void,
+): Promise<number> {
   const statement = eventInsertOf(rows);
   if (statement.rows === 0) return 0;
-  return runOnPool(em, statement);
+  try {
+    return await runOnPool(em, statement);
+  } catch (err) {
+    if (!refusedValue(err)) throw err;
+    if (statement.rows === 1) {
+      const [row] = distinctEvents(rows) as [EventInsertRow];
+      onRefused?.(row, refusalOf(err));
+      return runOnPool(em, eventInsertOf([rawPayloadRow(row, refusalOf(err))]));
+    }
+    const half = Math.ceil(rows.length / 2);
+    return (
+      (await insertEvents(em, rows.slice(0, half), onRefused)) +
+      (await insertEvents(em, rows.slice(half), onRefused))
+    );
+  }
 }
 
 /** Runs `work` on a connection borrowed from the ORM's pool (no ORM formatting on the way). */
@@ -296,6 +347,8 @@ export interface EventWriterOptions {
   now?: () => number;
   /** told why COPY failed (the batch was then written by the INSERT) */
   onCopyFailed?: (err: unknown) => void;
+  /** told of a row whose payload Postgres refused as jsonb (written as raw text) */
+  onRefused?: (row: EventInsertRow, refused: string) => void;
 }
 
 /**
@@ -330,7 +383,7 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
         if (copied) return { inserted: copy.rows, path: "copy" };
         copyPausedUntil = now() + pauseMs;
       }
-      return { inserted: await insertEvents(em, rowsNow()), path: "insert" };
+      return { inserted: await insertEvents(em, rowsNow(), opts.onRefused), path: "insert" };
     },
   };
 }
