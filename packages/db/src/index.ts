@@ -1,3 +1,4 @@
 export * from "./arrayLiteral";
 export * from "./ensureDatabase";
 export * from "./initOrm";
+export * from "./timestamps";

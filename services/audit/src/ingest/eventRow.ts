@@ -7,6 +7,7 @@ import {
   resourceOf,
   type Topology,
 } from "@hookstream/contracts";
+import { storableTime } from "@hookstream/db";
 import { messageText } from "@hookstream/messaging";
 import type { AuditStatus } from "../db/WebhookEvent";
 
@@ -71,9 +72,6 @@ function cleanHeaders(h: Record<string, string>): Record<string, string> {
   return out;
 }
 
-/** The earliest time a timestamptz holds (4713 BC); JavaScript's latest (+275760) is below its latest. */
-const EARLIEST_TIMESTAMP_MS = Date.UTC(-4712, 10, 24);
-
 /**
  * The time the webhook was signed, null when there is none or it is no time Postgres
  * can store: a body's `created_at` of 1e300 would otherwise fail its batch on every
@@ -81,10 +79,7 @@ const EARLIEST_TIMESTAMP_MS = Date.UTC(-4712, 10, 24);
  */
 function webhookTime(header: string | undefined, createdAt: unknown): Date | null {
   const seconds = header !== undefined && /^\d+$/.test(header) ? Number(header) : createdAt;
-  if (typeof seconds !== "number") return null;
-  const at = new Date(seconds * 1000);
-  const ms = at.getTime();
-  return Number.isFinite(ms) && ms >= EARLIEST_TIMESTAMP_MS ? at : null;
+  return typeof seconds === "number" && storableTime(seconds * 1000) ? new Date(seconds * 1000) : null;
 }
 
 /**
