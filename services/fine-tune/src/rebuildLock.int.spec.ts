@@ -1,11 +1,12 @@
 import { parseConfig } from "@hookstream/config";
-import { type JobSnapshot, jobSubject } from "@hookstream/contracts";
+import { jobSubject } from "@hookstream/contracts";
 import { createTestDatabase, deleteStreams, eventually, testTopology } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { jobSnapshot } from "../testing/jobSnapshot";
 import { FineTuneConfigSchema } from "./config";
 import { type FineTuneService, startFineTune } from "./startFineTune";
 
@@ -51,22 +52,7 @@ const rebuild = (s: FineTuneService) =>
 describe("two rebuilds at once (issue 8, defect 4)", () => {
   it("refuses a second rebuild while one runs (409)", async () => {
     for (let i = 0; i < 20; i++) {
-      const snapshot: JobSnapshot = {
-        event_id: `evt_lock_${i}`,
-        event_type: "fine_tuning.job.running",
-        event_created_at: 1_750_000_000 + i,
-        source: "webhook",
-        job: {
-          id: `ftjob-lock-${i % 4}`,
-          status: "running",
-          model: "gpt-4o-mini",
-          fine_tuned_model: null,
-          trained_tokens: null,
-          error: null,
-          created_at: 1_750_000_000,
-          finished_at: null,
-        },
-      };
+      const snapshot = jobSnapshot(`ftjob-lock-${i % 4}`, `evt_lock_${i}`, { eventAt: 1_750_000_000 + i });
       await js.publish(jobSubject(topology, snapshot.job.id), JSON.stringify(snapshot), {
         msgID: snapshot.event_id,
       });

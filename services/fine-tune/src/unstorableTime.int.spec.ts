@@ -6,6 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { jobSnapshot } from "../testing/jobSnapshot";
 import { FineTuneConfigSchema } from "./config";
 import { parseSnapshot } from "./parseSnapshot";
 import { rebuildProjection } from "./rebuildProjection";
@@ -37,30 +38,8 @@ afterAll(async () => {
   await db.drop();
 });
 
-function snapshot(
-  jobId: string,
-  eventId: string,
-  over: Partial<JobSnapshot["job"]> = {},
-  at = 1_750_000_000,
-) {
-  return {
-    event_id: eventId,
-    event_type: "fine_tuning.job.succeeded",
-    event_created_at: at,
-    source: "webhook",
-    job: {
-      id: jobId,
-      status: "succeeded",
-      model: "gpt-4o-mini",
-      fine_tuned_model: null,
-      trained_tokens: null,
-      error: null,
-      created_at: 1_750_000_000,
-      finished_at: null,
-      ...over,
-    },
-  } satisfies JobSnapshot;
-}
+const snapshot = (jobId: string, eventId: string, job: Partial<JobSnapshot["job"]> = {}, eventAt?: number) =>
+  jobSnapshot(jobId, eventId, { status: "succeeded", eventAt, job });
 
 const jobIds = async () =>
   (await sql.query<{ id: string }>("SELECT openai_job_id AS id FROM fine_tune_jobs ORDER BY 1")).rows.map(
