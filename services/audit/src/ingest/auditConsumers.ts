@@ -95,8 +95,9 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
     // 0.66 of the table ceiling over six alternating runs; five waiting was no better)
     maxWaitingBatches: AUDIT_WAITING_BATCHES,
     // each event is made ready for COPY as its message arrives, while earlier batches are
-    // being written; the INSERT, when it has to write a batch, builds the rows again
-    prepare: (m: JsMsg) => preparedEventOf(rowOf(m, clock())),
+    // being written; the INSERT, when it has to write a batch, builds the rows again. While
+    // COPY is left aside (a redelivered backlog) nothing is prepared: the line would go unused
+    prepare: (m: JsMsg) => (writer.copying() ? preparedEventOf(rowOf(m, clock())) : undefined),
     async handleBatch(msgs: JsMsg[], prepared: Array<PreparedEvent | undefined>) {
       const timer = metrics.insertSeconds.startTimer();
       let inserted: number;

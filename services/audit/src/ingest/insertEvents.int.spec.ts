@@ -300,8 +300,10 @@ describe("the COPY writer", () => {
       );
     expect(Number(ids[0]?.n)).toBe(2);
     now += 9_999;
+    expect(writer.copying()).toBe(false);
     expect((await writer.write(em(), [row("evt_pause_3")])).path).toBe("insert");
     now += 1;
+    expect(writer.copying()).toBe(true);
     expect(await writer.write(em(), [row("evt_pause_4")])).toEqual({ inserted: 1, path: "copy" });
     // the connection COPY failed on went back to the pool in a usable state
     expect(await read("evt_pause_4")).toBeDefined();

@@ -280,8 +280,9 @@ export async function insertEvents(
     if (!refusedValue(err)) throw err;
     if (statement.rows === 1) {
       const [row] = distinctEvents(rows) as [EventInsertRow];
-      onRefused?.(row, refusalOf(err));
-      return runOnPool(em, eventInsertOf([rawPayloadRow(row, refusalOf(err))]));
+      const refused = refusalOf(err);
+      onRefused?.(row, refused);
+      return runOnPool(em, eventInsertOf([rawPayloadRow(row, refused)]));
     }
     const half = Math.ceil(rows.length / 2);
     return (
@@ -339,6 +340,8 @@ export interface EventWriter {
     rows: EventInsertRow[] | (() => EventInsertRow[]),
     prepared?: Array<PreparedEvent | undefined>,
   ): Promise<{ inserted: number; path: "copy" | "insert" }>;
+  /** whether the next batch goes by COPY (false while COPY is left aside): prepared lines are used only then */
+  copying(): boolean;
 }
 
 export interface EventWriterOptions {
@@ -366,10 +369,12 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
   const pauseMs = opts.copyPauseMs ?? 10_000;
   const now = opts.now ?? Date.now;
   let copyPausedUntil = 0;
+  const copying = () => now() >= copyPausedUntil;
   return {
+    copying,
     async write(em, rows, prepared) {
       const rowsNow = () => (typeof rows === "function" ? rows() : rows);
-      if (now() >= copyPausedUntil) {
+      if (copying()) {
         const ready = prepared?.every((p) => p !== undefined) ? (prepared as PreparedEvent[]) : null;
         const copy = ready ? preparedCopyOf(ready) : eventCopyOf(rowsNow());
         if (copy.rows === 0) return { inserted: 0, path: "copy" };
