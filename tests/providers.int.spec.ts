@@ -1,5 +1,5 @@
 /**
- * Senders beyond OpenAI (README, "Senders beyond OpenAI"): `POST /webhooks/<provider>` with
+ * Senders beyond OpenAI (docs/webhooks.md, "Senders beyond OpenAI"): `POST /webhooks/<provider>` with
  * WEBHOOK_PROVIDERS, signed by a library that is not ours (`standardwebhooks`),
  * verified by the gateway, deduplicated by webhook-id, published to
  * `webhooks.<provider>.<type>` and audited with its provider, on real NATS and Postgres.

@@ -101,7 +101,7 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
     );
     expect(statuses).toEqual([{ status: "processed", n: ok.length }]);
     // Every event notified under its own Idempotency-Key (= event id), once — except in
-    // the documented crash window (README): a handler killed after its POST and before
+    // the documented crash window (docs/guarantees.md): a handler killed after its POST and before
     // it recorded the step sends that POST again, same key, on redelivery. So a repeat
     // may only be of a POST made by the killed handler just before the kill (at most
     // one per event in flight then), sent again once, after the kill.

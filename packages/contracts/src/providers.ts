@@ -12,7 +12,7 @@ export type ProviderEnvelope = (typeof PROVIDER_ENVELOPES)[number];
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
- * One sender of `WEBHOOK_PROVIDERS` (README, "Senders beyond OpenAI"). `secrets`
+ * One sender of `WEBHOOK_PROVIDERS` (docs/webhooks.md, "Senders beyond OpenAI"). `secrets`
  * are all active at once (rotation). A `standard` provider's secrets are base64, with
  * or without `whsec_`, as every Standard Webhooks library reads them; an `openai`
  * provider's follow the openai SDK (without `whsec_`, the text itself is the key).

@@ -76,7 +76,7 @@ export function eventSubject(topology: Topology, eventType: string): string {
 export const OPENAI_PROVIDER = "openai";
 
 /**
- * `webhooks.<provider>.<type>` (README, "Senders beyond OpenAI"): `webhooks.acme.invoice.paid`
+ * `webhooks.<provider>.<type>` (docs/webhooks.md, "Senders beyond OpenAI"): `webhooks.acme.invoice.paid`
  * for provider `acme` and type `invoice.paid`. For `openai` it is eventSubject's subject.
  */
 export function providerEventSubject(topology: Topology, provider: string, eventType: string): string {
