@@ -1,3 +1,5 @@
+import { SERVICES, type ServiceSpec } from "@hookstream/contracts";
+
 /**
  * The node flags of the services `npm start` runs on one machine: a 1 MiB young
  * generation, no V8 helper threads and two malloc arenas keep each idle service under
@@ -16,20 +18,14 @@ export function serviceNodeFlags(env: NodeJS.ProcessEnv = process.env): string[]
 }
 
 /**
- * Node flags a service runs with in production: the commands of docker-compose.yml
- * and deploy/k8s carry them (tests/deploy checks), and the benchmarks start services
- * with them. The audit allocates per message and the batches it holds in flight
- * survive V8's small scavenges, to be copied again at the next one; 32 MiB
- * semi-spaces (16 by default) cut its CPU per message by about a tenth (BENCHMARKS.md,
- * "Audit drain"). The space grows only under load: an idle audit is unchanged.
+ * The node flags a service runs with in production: the catalog's `deploy.nodeFlags`
+ * (packages/contracts/src/catalog.ts, with the reason), which the commands of
+ * docker-compose.yml and deploy/k8s carry (generated) and the benchmarks start
+ * services with. None for most.
  */
-export const PRODUCTION_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  audit: ["--max-semi-space-size=32"],
-};
-
-/** The production flags of a service (none for most). */
 export function productionNodeFlags(service: string): string[] {
-  return [...(PRODUCTION_NODE_FLAGS[service] ?? [])];
+  const spec = (SERVICES as Record<string, ServiceSpec | undefined>)[service];
+  return [...(spec?.deploy.nodeFlags?.flags ?? [])];
 }
 
 /** Fewer malloc arenas: less idle memory, no measurable cost (every configuration). */

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONSUMERS } from "@hookstream/contracts";
+import { CONSUMERS, DATABASE_SERVICES, SERVICE_NAMES } from "@hookstream/contracts";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { productionNodeFlags } from "../../scripts/serviceFlags";
@@ -16,7 +16,6 @@ import { productionNodeFlags } from "../../scripts/serviceFlags";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const K8S = join(ROOT, "deploy", "k8s");
 const OVERLAYS = readdirSync(join(K8S, "overlays"));
-/** every durable consumer of the system (the catalog, docs/architecture.md): each must drive a KEDA trigger */
 /**
  * The durables that carry the system's work, from the catalog: replay and advisory
  * durables see traffic only when someone replays or a handler dies, so they do not scale pods.
@@ -73,7 +72,10 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
   const config = ofKind("ConfigMap").find((c) => c.metadata.name.startsWith("hookstream"));
 
   it("builds with kustomize into a namespace, with no Secret committed", () => {
-    expect(deployments).toHaveLength(6);
+    // one per service of the catalog
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(
+      SERVICE_NAMES.map((s) => `hookstream-${s}`).sort(),
+    );
     expect(objects.every((o) => o.metadata.namespace || o.kind === "Namespace")).toBe(true);
     expect(ofKind("Secret")).toEqual([]);
   });
@@ -152,6 +154,9 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
     const [job] = ofKind("Job");
     const env = job?.spec.template.spec.containers[0].env as { name: string; value?: string }[];
     expect(env.find((e) => e.name === "MIGRATIONS")?.value).toBe("only");
+    // every service with a database, so none is left unmigrated while its pods skip migrations
+    const script = String(job?.spec.template.spec.containers[0].command.at(-1));
+    expect(script).toContain(`for s in ${DATABASE_SERVICES.join(" ")};`);
   });
 
   it("logs each service in to NATS as a user of deploy/nats/accounts.conf with that user's inbox", () => {
@@ -222,7 +227,7 @@ describe("docker-compose.yml", () => {
 
   it("runs compiled services that exist and refuses to start without the webhook secret and admin token", () => {
     const app = Object.entries(compose.services).filter(([, s]) => s.command?.[0] === "node");
-    expect(app).toHaveLength(6);
+    expect(app.map(([name]) => name).sort()).toEqual([...SERVICE_NAMES].sort());
     for (const [name, s] of app) {
       expect(s.command).toEqual(["node", ...productionNodeFlags(name), `services/${name}/dist/main.js`]);
       expect(existsSync(join(ROOT, "services", name, "src", "main.ts")), name).toBe(true);

@@ -1,10 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeTopology } from "@hookstream/contracts";
+import { makeTopology, natsPasswordVar, natsRoles } from "@hookstream/contracts";
 import { readStream } from "@hookstream/fine-tune";
 import {
   connectNats,
@@ -13,7 +13,7 @@ import {
   ensureStreams,
   natsSecurityFromEnv,
 } from "@hookstream/messaging";
-import { freePort, waitForPort } from "@hookstream/testing";
+import { freePort, spawnWatched, waitForPort } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
@@ -26,15 +26,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * is refused by the server.
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const ROLES = ["gateway", "audit", "fine-tuning", "batch", "response", "fine-tune", "admin"] as const;
-type Role = (typeof ROLES)[number];
-const passwordVar = (role: Role) => `HOOKSTREAM_NATS_${role.toUpperCase().replaceAll("-", "_")}_PASSWORD`;
+/** every user of the catalog (a service's role, or the operators'): the server needs each one's password */
+const ROLES = natsRoles().map((r) => r.user);
+type Role = string;
 // nats-server parses a variable's value as a config value: a password starting with a
 // digit ("1e5…") would not be read as a string, so each one starts with a letter
-const passwords = Object.fromEntries(ROLES.map((r) => [r, `pw${randomBytes(12).toString("hex")}`])) as Record<
-  Role,
-  string
->;
+const passwords: Record<Role, string> = Object.fromEntries(
+  ROLES.map((r) => [r, `pw${randomBytes(12).toString("hex")}`]),
+);
 const topology = makeTopology("");
 const logger = pino({ level: "silent" });
 
@@ -43,17 +42,30 @@ let server: ChildProcess;
 let port: number;
 const open: NatsConnection[] = [];
 
-/** nats-server resolves includes relative to the config file, so the accounts file sits beside it. */
-function startServer(conf: string, env: Record<string, string>, listenPort: number): Promise<ChildProcess> {
+/**
+ * nats-server resolves includes relative to the config file, so the accounts file sits
+ * beside it. A server that refuses the config (an unset password variable) fails the
+ * test with its own words.
+ */
+async function startServer(
+  conf: string,
+  env: Record<string, string>,
+  listenPort: number,
+): Promise<ChildProcess> {
   writeFileSync(join(dir, "server.conf"), conf);
-  const child = spawn("nats-server", ["-c", join(dir, "server.conf")], {
-    env: { ...process.env, ...env },
-    stdio: "ignore",
-  });
-  return waitForPort(listenPort).then(() => child);
+  const server = spawnWatched(
+    "nats-server (deploy/nats/accounts.conf)",
+    "nats-server",
+    ["-c", join(dir, "server.conf")],
+    {
+      env: { ...process.env, ...env },
+    },
+  );
+  await waitForPort(listenPort, 15_000, server);
+  return server.child;
 }
 
-function urlFor(role: Role, password = passwords[role]): string {
+function urlFor(role: Role, password = passwords[role] ?? ""): string {
   return `nats://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
 }
 
@@ -79,7 +91,7 @@ beforeAll(async () => {
       "include ./accounts.conf",
       "",
     ].join("\n"),
-    Object.fromEntries(ROLES.map((r) => [passwordVar(r), passwords[r]])),
+    Object.fromEntries(ROLES.map((r) => [natsPasswordVar(r), passwords[r] ?? ""])),
     port,
   );
 });
@@ -261,8 +273,9 @@ describe("TLS (NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY)", () => {
       "",
     ].join("\n");
     writeFileSync(join(tlsDir, "tls.conf"), conf);
-    tlsServer = spawn("nats-server", ["-c", join(tlsDir, "tls.conf")], { stdio: "ignore" });
-    await waitForPort(tlsPort);
+    const watched = spawnWatched("nats-server (TLS)", "nats-server", ["-c", join(tlsDir, "tls.conf")]);
+    tlsServer = watched.child;
+    await waitForPort(tlsPort, 15_000, watched);
   });
 
   afterAll(() => {

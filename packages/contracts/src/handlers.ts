@@ -1,3 +1,5 @@
+import { KNOWN_EVENT_TYPES } from "./eventTypes";
+
 /** The retry policy of one durable consumer. */
 export interface RetryPolicy {
   /** deliveries in all, the first included; the last failed one is dead-lettered */
@@ -9,12 +11,31 @@ export interface RetryPolicy {
   ackWaitMs: number;
 }
 
+/** A secret a service reads from the `hookstream` Secret (Kubernetes) or the environment. */
+export interface SecretRef {
+  name: string;
+  /** the service starts without it */
+  optional?: boolean;
+}
+
+/**
+ * One domain handler. Its service (`<name>-handler`), its four durable consumers,
+ * its NATS user and its deploy objects are all built from this entry (catalog.ts,
+ * `npm run generate`).
+ */
 export interface HandlerSpec {
-  /** service name = durable consumer name (contract) */
-  durable: string;
-  /** the event-type prefix it consumes, e.g. `fine_tuning` → `webhooks.openai.fine_tuning.>` */
+  /**
+   * The event-type prefix it consumes (`fine_tuning` → `webhooks.openai.fine_tuning.>`);
+   * `npm run new:handler -- eval --types 'eval.run.*'` writes `eval.run`.
+   */
   domain: string;
+  /** its service's HTTP port; the variable is `<NAME>_HANDLER_PORT` (contract) */
+  defaultPort: number;
   retry: RetryPolicy;
+  /** subjects it publishes beyond its outcomes, dead letters and delivery records */
+  publishes?: readonly string[];
+  /** secrets beyond every handler's (DATABASE_URL, OPENAI_API_KEY, NOTIFY_URLS) */
+  secrets?: readonly SecretRef[];
 }
 
 /**
@@ -29,11 +50,23 @@ export const DEFAULT_RETRY = {
   ackWaitMs: 30_000,
 } as const satisfies RetryPolicy;
 
-/** One entry per domain handler: adding a domain is one line here and one service. */
+/**
+ * One entry per domain handler: adding a domain is one entry here and its service
+ * folder (`npm run new:handler -- <name> --types '<prefix>.*'` writes both, then
+ * regenerates the deploy files; docs/architecture.md, "Adding a domain").
+ */
 export const HANDLERS = {
-  "fine-tuning": { durable: "fine-tuning", domain: "fine_tuning", retry: DEFAULT_RETRY },
-  batch: { durable: "batch", domain: "batch", retry: DEFAULT_RETRY },
-  response: { durable: "response", domain: "response", retry: DEFAULT_RETRY },
+  "fine-tuning": {
+    domain: "fine_tuning",
+    defaultPort: 3002,
+    retry: DEFAULT_RETRY,
+    // the job snapshots the fine-tune projection folds
+    publishes: ["fine_tuning.jobs.>"],
+    secrets: [{ name: "DEPLOY_HOOK_URL", optional: true }],
+  },
+  batch: { domain: "batch", defaultPort: 3003, retry: DEFAULT_RETRY },
+  response: { domain: "response", defaultPort: 3004, retry: DEFAULT_RETRY },
+  // new:handler adds entries above this line
 } as const satisfies Record<string, HandlerSpec>;
 
 export type HandlerName = keyof typeof HANDLERS;
@@ -50,3 +83,11 @@ export function handlerForType(eventType: string): HandlerName | null {
   }
   return null;
 }
+
+/**
+ * An event type no handler takes: the first type OpenAI sends that no domain claims,
+ * else one of no domain at all. Tests and benchmarks use it for "recorded `ignored`";
+ * adding a domain for it moves it on instead of breaking them.
+ */
+export const UNHANDLED_EVENT_TYPE: string =
+  KNOWN_EVENT_TYPES.find((t) => handlerForType(t) === null) ?? "hookstream.unhandled.example";

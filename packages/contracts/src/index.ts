@@ -8,6 +8,7 @@ export * from "./eventTypes";
 export * from "./handlers";
 export * from "./headers";
 export * from "./jobSnapshot";
+export * from "./natsRights";
 export * from "./outcome";
 export * from "./providers";
 export * from "./resource";

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -16,7 +16,45 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+/**
+ * A server process a test starts, its output (stdout and stderr, the last 16 KiB)
+ * kept so that a failure to start shows why: a config the server refused, a port taken.
+ */
+export interface WatchedProcess {
+  name: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+export function spawnWatched(
+  name: string,
+  cmd: string,
+  args: string[],
+  options: Omit<SpawnOptions, "stdio"> = {},
+): WatchedProcess {
+  const child = spawn(cmd, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-16_384);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  // a spawn failure (no such command) surfaces as the exit below, with this in the output
+  child.once("error", (err) => keep(Buffer.from(`spawn ${cmd}: ${err.message}\n`)));
+  return { name, child, output: () => output };
+}
+
+function startFailure(what: string, watched: WatchedProcess | undefined): Error {
+  if (!watched) return new Error(what);
+  const output = watched.output().trim();
+  return new Error(`${watched.name}: ${what}\n--- its output ---\n${output || "(nothing)"}`);
+}
+
+/**
+ * Waits until something listens on the loopback port. With the process that should
+ * open it: fails as soon as that process exits, and either failure carries its output.
+ */
+export async function waitForPort(port: number, timeoutMs = 15_000, watched?: WatchedProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -28,7 +66,15 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
       s.once("error", () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+    const child = watched?.child;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw startFailure(
+        `exited (${child.exitCode ?? child.signalCode}) before port ${port} opened`,
+        watched,
+      );
+    }
+    if (Date.now() > deadline)
+      throw startFailure(`port ${port} did not open within ${timeoutMs} ms`, watched);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -83,8 +129,9 @@ export class NatsServerProcess {
       args.push("--name", c.serverName, "--cluster_name", c.name, "--cluster", `nats://127.0.0.1:${c.port}`);
       if (c.routes.length > 0) args.push("--routes", c.routes.join(","));
     }
-    this.child = spawn("nats-server", args, { stdio: "ignore" });
-    await waitForPort(this.port);
+    const watched = spawnWatched(`nats-server on port ${this.port}`, "nats-server", args);
+    this.child = watched.child;
+    await waitForPort(this.port, 15_000, watched);
   }
 
   /** SIGKILL by default: the harshest outage */

@@ -1,0 +1,113 @@
+import type { Topology } from "./topology";
+
+/** A stream of the topology, by its key (`webhooks`, `dlq`, …). */
+export type StreamKey = keyof Topology["streams"];
+
+/**
+ * What one NATS role may do, as data: the catalog gives each service one, and
+ * deploy/nats/accounts.conf is generated from it (`npm run generate`). The
+ * JetStream API is a set of subjects, so each right below becomes the API subjects
+ * that allow it (natsPermissions). Rights to the role's own durable consumers come
+ * from the service's durables, not from here.
+ */
+export interface NatsRights {
+  /** subjects it publishes (JetStream publishes included), contract names: `outcomes.batch.>` */
+  publish: readonly string[];
+  /** subjects it subscribes to besides its own inbox (`_INBOX_<user>.>`) */
+  subscribe?: readonly string[];
+  /**
+   * Streams it may create and update (STREAM.CREATE / STREAM.UPDATE). Every service
+   * ensures every stream at start today (DESIGN.md, "One truth for stream settings").
+   */
+  provision: "all" | readonly StreamKey[];
+  /** streams whose messages it reads by sequence (STREAM.MSG.GET) */
+  getMessages?: readonly StreamKey[];
+  /** streams it deletes single messages from (STREAM.MSG.DELETE) */
+  deleteMessages?: readonly StreamKey[];
+  /** streams it reads through throwaway ordered consumers: create, pull, delete them */
+  scan?: readonly StreamKey[];
+}
+
+/** A NATS user: its name (also its inbox prefix `_INBOX_<user>`) and its rights; no rights = the whole account. */
+export interface NatsRole {
+  user: string;
+  rights: NatsRights | "everything";
+}
+
+/** A durable consumer the role binds: its stream's name and its durable name. */
+export interface DurableGrant {
+  stream: string;
+  durable: string;
+}
+
+/** The environment variable nats-server reads a user's password from: `HOOKSTREAM_NATS_FINE_TUNING_PASSWORD`. */
+export function natsPasswordVar(user: string): string {
+  return `HOOKSTREAM_NATS_${user.toUpperCase().replaceAll("-", "_")}_PASSWORD`;
+}
+
+/** The inbox prefix a role's connection must use (NATS_INBOX_PREFIX): replies come back there only. */
+export function natsInboxPrefix(user: string): string {
+  return `_INBOX_${user}`;
+}
+
+/** Metadata only (readiness, consumer-lag gauges): every role has it. */
+export const NATS_METADATA_SUBJECTS = ["$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.CONSUMER.INFO.*.*"];
+
+export interface NatsPermissions {
+  /** groups of publish subjects, each with the reason it is there (comments of the generated file) */
+  publish: { why: string; subjects: string[] }[];
+  subscribe: string[];
+}
+
+/**
+ * The subjects a role may publish and subscribe to, in the topology's names:
+ * its rights, its durables' consumer API and ack subjects, the metadata every
+ * role reads, and its own inbox.
+ */
+export function natsPermissions(
+  user: string,
+  rights: NatsRights,
+  durables: readonly DurableGrant[],
+  topology: Topology,
+): NatsPermissions {
+  const name = (key: StreamKey) => topology.streams[key];
+  const allStreams = Object.keys(topology.streams) as StreamKey[];
+  const provisioned = rights.provision === "all" ? allStreams : rights.provision;
+  const publish: NatsPermissions["publish"] = [];
+  const group = (why: string, subjects: string[]) => {
+    if (subjects.length > 0) publish.push({ why, subjects });
+  };
+  group("its own subjects", [...rights.publish]);
+  group("metadata: readiness and the consumer-lag gauges", [...NATS_METADATA_SUBJECTS]);
+  group(
+    "creates the streams missing at start and updates their settings",
+    provisioned.flatMap((s) => [`$JS.API.STREAM.CREATE.${name(s)}`, `$JS.API.STREAM.UPDATE.${name(s)}`]),
+  );
+  group(
+    "its durable consumers: create or update, pull, acknowledge",
+    durables.flatMap(({ stream, durable }) => [
+      `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
+      `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
+      `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+      `$JS.ACK.${stream}.${durable}.>`,
+    ]),
+  );
+  group(
+    "throwaway ordered readers (create, pull, delete) of the streams it scans",
+    (rights.scan ?? []).flatMap((s) => [
+      `$JS.API.CONSUMER.CREATE.${name(s)}.>`,
+      `$JS.API.CONSUMER.MSG.NEXT.${name(s)}.*`,
+      `$JS.API.CONSUMER.DELETE.${name(s)}.*`,
+    ]),
+  );
+  group(
+    "reads single messages by sequence",
+    (rights.getMessages ?? []).map((s) => `$JS.API.STREAM.MSG.GET.${name(s)}`),
+  );
+  group(
+    "deletes single messages",
+    (rights.deleteMessages ?? []).map((s) => `$JS.API.STREAM.MSG.DELETE.${name(s)}`),
+  );
+  return { publish, subscribe: [`${natsInboxPrefix(user)}.>`, ...(rights.subscribe ?? [])] };
+}

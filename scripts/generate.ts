@@ -1,0 +1,29 @@
+/**
+ * `npm run generate`: writes the deploy and ops files the catalog gives (NATS users,
+ * Kubernetes objects, compose services, Prometheus jobs, the services table of
+ * docs/architecture.md). `npm run generate -- --check` writes nothing and exits 1
+ * naming every file that differs (tests/generated.spec.ts does the same).
+ */
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generatedFiles, staleFiles } from "./generate/index";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+if (process.argv.includes("--check")) {
+  const stale = staleFiles(ROOT);
+  if (stale.length > 0) {
+    process.stderr.write(
+      `generated files differ from the catalog: ${stale.join(", ")}\nrun \`npm run generate\` and commit the result\n`,
+    );
+    process.exit(1);
+  }
+  process.stdout.write("generated files match the catalog\n");
+} else {
+  const stale = new Set(staleFiles(ROOT));
+  for (const f of generatedFiles(ROOT)) if (stale.has(f.path)) writeFileSync(join(ROOT, f.path), f.content);
+  process.stdout.write(
+    stale.size > 0 ? `wrote ${[...stale].join(", ")}\n` : "generated files were up to date\n",
+  );
+}

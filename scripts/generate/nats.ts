@@ -1,0 +1,103 @@
+import {
+  CONSUMERS,
+  makeTopology,
+  natsPasswordVar,
+  natsPermissions,
+  natsRoles,
+  type Topology,
+} from "@hookstream/contracts";
+import { generatedHeader } from "./text";
+
+/** accounts.conf names the contract streams and subjects: the namespace "". */
+const topology: Topology = makeTopology("");
+
+/** nats-server config strings: quoted, as every subject with `$` or `>` must be. */
+const q = (s: string) => `"${s}"`;
+
+/** deploy/nats/accounts.conf: the HOOKSTREAM account and one user per role of the catalog. */
+export function accountsConf(): string {
+  const users = natsRoles().map((role) => {
+    const service = role.service && role.service !== role.user ? ` (service ${role.service})` : "";
+    const head = [`      # ${role.user}${service}: ${role.summary}`];
+    const password = `$${natsPasswordVar(role.user)}`;
+    if (role.rights === "everything") {
+      return [...head, `      { user: ${role.user}, password: ${password} }`].join("\n");
+    }
+    const durables = role.durables.map((d) => ({
+      stream: topology.streams[CONSUMERS[d].stream],
+      durable: d,
+    }));
+    const perms = natsPermissions(role.user, role.rights, durables, topology);
+    const allow = perms.publish.flatMap((g) => [
+      `              # ${g.why}`,
+      ...g.subjects.map((s) => `              ${q(s)}`),
+    ]);
+    return [
+      ...head,
+      "      {",
+      `        user: ${role.user}`,
+      `        password: ${password}`,
+      "        permissions: {",
+      "          publish: {",
+      "            allow: [",
+      ...allow,
+      "            ]",
+      "          }",
+      `          subscribe: { allow: [${perms.subscribe.map(q).join(", ")}] }`,
+      "        }",
+      "      }",
+    ].join("\n");
+  });
+  return `${generatedHeader("#")}
+#
+# hookstream's NATS account and its users, one per service role (the catalog's
+# \`nats\` of each service: its user and rights, as data), plus the operators'.
+#
+# Included by the server config (deploy/nats/nats.conf here, the Helm chart's
+# \`config.merge\` in values.yaml). Passwords are never in this file: each is an
+# environment variable of the nats-server process (nats-server resolves \`$NAME\`
+# from the environment when the config does not define it), filled from a
+# Kubernetes Secret in the cluster (deploy/README.md). A bcrypt hash
+# (\`nats server passwd\`) works in the variable as well as the clear text.
+# nats-server refuses to start when one of these variables is unset.
+#
+# Each service publishes only its own subjects and reads only the streams it
+# consumes. The JetStream API is a set of subjects too, so the same rules say
+# which streams a role may create, read or delete from:
+#   $JS.API.INFO, $JS.API.STREAM.INFO.*, $JS.API.CONSUMER.INFO.*.*
+#       metadata only (readiness, consumer-lag gauges): every role
+#   $JS.API.STREAM.CREATE|UPDATE.<stream>
+#       the streams a role provisions (rights \`provision\`)
+#   $JS.API.CONSUMER.CREATE|DURABLE.CREATE|MSG.NEXT.<stream>.<durable>, $JS.ACK.<stream>.<durable>.>
+#       its own durable consumers (the service's \`durables\`): create or update, pull, acknowledge
+#   _INBOX_<role>.>
+#       replies (publish acks, API answers, pulled messages) come back on the
+#       role's own inbox prefix: the service sets NATS_INBOX_PREFIX=_INBOX_<role>,
+#       so no role can subscribe to another's replies.
+# No service may delete a stream or a durable consumer, or purge a stream: that
+# is the \`admin\` user's job.
+#
+# Handlers: one user per domain rather than one shared user, so a handler can
+# publish only its own outcomes and dead letters (\`outcomes.batch.>\`).
+
+accounts {
+  HOOKSTREAM {
+    jetstream: enabled
+    users: [
+${users.join("\n\n")}
+    ]
+  }
+}
+`;
+}
+
+/** The Helm values' environment of nats-server: one password variable per user, from Secret hookstream-nats-users. */
+export function natsValuesEnv(): string {
+  return natsRoles()
+    .map(
+      (r) => `    ${natsPasswordVar(r.user)}:
+      valueFrom:
+        secretKeyRef: { name: hookstream-nats-users, key: ${r.user} }`,
+    )
+    .join("\n");
+}
