@@ -49,7 +49,7 @@ const env: Record<string, string> = {
   OPENAI_BASE_URL: fake.baseURL,
   NOTIFY_URLS: receiver.url("/notify"),
   DEPLOY_HOOK_URL: receiver.url("/deploy"),
-  ADMIN_TOKEN: "e2e-token",
+  ADMIN_TOKEN: "e2e-admin-token-0123",
   LOG_LEVEL: "warn",
   // not the defaults: every service must keep them (issue 8, defect 1)
   WEBHOOK_MAX_AGE_MS: "7776000000",

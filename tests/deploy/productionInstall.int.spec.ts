@@ -7,6 +7,7 @@ import {
   createTestDatabase,
   deleteStreams,
   freePort,
+  TEST_SECRET,
   type TestDatabase,
   testTopology,
 } from "@hookstream/testing";
@@ -136,6 +137,8 @@ describe("the production install (the Dockerfile's runtime stage)", () => {
           NATS_URL: inject("natsUrl"),
           DATABASE_URL: db.url,
           ADMIN_TOKEN: "production-install-test",
+          // production refuses the development secret (docs/security.md)
+          OPENAI_WEBHOOK_SECRET: TEST_SECRET,
           HTTP_HOST: "127.0.0.1",
           GATEWAY_HOST: "127.0.0.1",
           AUDIT_HOST: "127.0.0.1",

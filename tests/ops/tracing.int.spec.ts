@@ -61,7 +61,7 @@ const gateway = buildApp({
     RETRY_AFTER_SEC: 5,
     AUTH_FAILURE_BURST: 50,
     AUTH_FAILURES_PER_SEC: 10,
-    TRUST_PROXY: false,
+    TRUST_PROXY: false as const,
   },
   topology,
   publisher: ackedPublisher(nc),

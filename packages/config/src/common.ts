@@ -3,6 +3,10 @@ import { intVar, listVar, optionalStringVar, stringVar } from "./parseConfig";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
+/** docs/configuration.md, "HTTP timeouts" */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 120_000;
+
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -62,7 +66,30 @@ export const commonEnv = {
   ...streamEnv(),
   /** how long SIGTERM may take before the process exits anyway */
   SHUTDOWN_TIMEOUT_MS: intVar(15_000, { min: 100 }),
+  /**
+   * A request's headers and body must have arrived within this (else 408 and the
+   * connection is closed): a sender that stalls mid-body cannot hold a socket. 0 = off.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: intVar(DEFAULT_REQUEST_TIMEOUT_MS, { min: 0 }),
+  /**
+   * A connection on which nothing is sent or received for this long is closed. Above
+   * the console's live-feed heartbeat (15 s) and the keep-alive timeout. 0 = off.
+   */
+  HTTP_CONNECTION_TIMEOUT_MS: intVar(DEFAULT_CONNECTION_TIMEOUT_MS, { min: 0 }),
+  /**
+   * `production` (the image sets it) refuses every development default: a service
+   * whose secret is unset exits instead of using the public development one.
+   */
+  NODE_ENV: optionalStringVar(),
 };
+
+/** Admin tokens shorter than this are refused at start (a guessable token opens erasure and replay). */
+export const MIN_ADMIN_TOKEN_CHARS = 16;
+
+/** true when NODE_ENV says production: development defaults are refused. */
+export function isProduction(config: { NODE_ENV?: string | undefined }): boolean {
+  return config.NODE_ENV === "production";
+}
 
 export const databaseEnv = {
   DATABASE_URL: stringVar("postgres://postgres@127.0.0.1:5432/hookstream").pipe(
@@ -80,20 +107,40 @@ export const databaseEnv = {
 /**
  * The admin API (audit, fine-tune). `ADMIN_TOKEN` is one bearer token; `ADMIN_TOKENS`
  * adds labelled ones (`ops:tok1,alice:tok2`) whose label is recorded with what they do.
+ * Every token has at least MIN_ADMIN_TOKEN_CHARS characters. A refusal names the entry
+ * by position and label, never by its text: an entry without a colon may be a token.
  */
 export const adminEnv = {
-  ADMIN_TOKEN: optionalStringVar(),
-  ADMIN_TOKENS: listVar([]).superRefine((entries, ctx) => {
-    for (const e of entries) {
-      if (!/^[A-Za-z0-9_.@-]+:.+$/.test(e)) {
-        ctx.addIssue({ code: "custom", message: `"${e.split(":")[0]}:…" must be label:token` });
-      }
+  ADMIN_TOKEN: optionalStringVar().superRefine((token, ctx) => {
+    if (token !== undefined && token.length < MIN_ADMIN_TOKEN_CHARS) {
+      ctx.addIssue({ code: "custom", message: tokenTooShort(token) });
     }
+  }),
+  ADMIN_TOKENS: listVar([]).superRefine((entries, ctx) => {
+    entries.forEach((e, i) => {
+      const at = e.indexOf(":");
+      const label = e.slice(0, at);
+      if (at <= 0 || !/^[A-Za-z0-9_.@-]+$/.test(label) || at === e.length - 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `entry ${i + 1} must read label:token (a label of letters, digits, _ . @ -, a colon, the token); the entry is not shown`,
+        });
+        return;
+      }
+      const token = e.slice(at + 1);
+      if (token.length < MIN_ADMIN_TOKEN_CHARS) {
+        ctx.addIssue({ code: "custom", message: `entry ${i + 1} ("${label}"): ${tokenTooShort(token)}` });
+      }
+    });
   }),
   /** failed admin authentications allowed per client address at once, then per second */
   ADMIN_FAILURE_BURST: intVar(20, { min: 1 }),
   ADMIN_FAILURES_PER_SEC: intVar(1, { min: 1 }),
 };
+
+function tokenTooShort(token: string): string {
+  return `the token has ${token.length} characters; at least ${MIN_ADMIN_TOKEN_CHARS} are needed (e.g. openssl rand -hex 24)`;
+}
 
 export function portVar(defaultPort: number) {
   return intVar(defaultPort, { min: 0, max: 65535 });

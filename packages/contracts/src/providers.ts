@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { OpenAIEvent } from "./envelope";
+import { secretKey, weakKeyProblem } from "./standardWebhooks";
 import { OPENAI_PROVIDER } from "./topology";
 
 /** A provider's name is a subject token and a URL path segment: `POST /webhooks/<name>`. */
@@ -10,6 +11,14 @@ export const PROVIDER_ENVELOPES = ["openai", "standard"] as const;
 export type ProviderEnvelope = (typeof PROVIDER_ENVELOPES)[number];
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** What is wrong with one of a provider's secrets, or null; never the secret itself. */
+function secretProblem(envelope: ProviderEnvelope, secret: string): string | null {
+  if (envelope !== "standard") return weakKeyProblem(secretKey(secret));
+  const text = secret.startsWith("whsec_") ? secret.slice(6) : secret;
+  if (!BASE64.test(text)) return "must be base64, optionally after whsec_";
+  return weakKeyProblem(Buffer.from(text, "base64"));
+}
 
 /**
  * One sender of `WEBHOOK_PROVIDERS` (docs/webhooks.md, "Senders beyond OpenAI"). `secrets`
@@ -28,17 +37,10 @@ export const WebhookProvider = z
     toleranceSec: z.number().int().min(1).max(86_400).optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.envelope !== "standard") return;
     p.secrets.forEach((secret, i) => {
-      const key = secret.startsWith("whsec_") ? secret.slice(6) : secret;
-      if (!BASE64.test(key)) {
-        // never echo the secret itself
-        ctx.addIssue({
-          code: "custom",
-          path: ["secrets", i],
-          message: "must be base64, optionally after whsec_",
-        });
-      }
+      // never echo the secret itself
+      const message = secretProblem(p.envelope, secret);
+      if (message) ctx.addIssue({ code: "custom", path: ["secrets", i], message });
     });
   });
 export type WebhookProvider = z.infer<typeof WebhookProvider>;

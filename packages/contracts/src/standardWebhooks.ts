@@ -10,6 +10,19 @@ export function secretKey(secret: string): Buffer {
   return secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret, "utf8");
 }
 
+/**
+ * The shortest signing key accepted, in bytes once decoded: the Standard Webhooks
+ * spec asks for 24 to 64 random bytes. A shorter one (`whsec_` alone decodes to an
+ * empty key) is refused at start (docs/security.md).
+ */
+export const MIN_SECRET_BYTES = 24;
+
+/** Why a decoded signing key is too weak, or null; never shows the key itself. */
+export function weakKeyProblem(key: Buffer): string | null {
+  if (key.length >= MIN_SECRET_BYTES) return null;
+  return `decodes to ${key.length} bytes; at least ${MIN_SECRET_BYTES} are needed (Standard Webhooks: 24 to 64 random bytes)`;
+}
+
 export function signature(
   secret: string,
   webhookId: string,

@@ -8,7 +8,7 @@ import type { PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
-import { countResponse, type GatewayMetrics, gatewayMetrics } from "./gatewayMetrics";
+import { countResponse, type GatewayMetrics, gatewayMetrics, typeLabel } from "./gatewayMetrics";
 import { eventOf, type Provider, providerTable } from "./providers/index";
 import { verifySignature } from "./verifySignature";
 
@@ -24,7 +24,9 @@ export interface GatewayDeps {
     | "AUTH_FAILURES_PER_SEC"
     | "TRUST_PROXY"
   > &
-    Partial<Pick<GatewayConfig, "WEBHOOK_PROVIDERS">>;
+    Partial<
+      Pick<GatewayConfig, "WEBHOOK_PROVIDERS" | "HTTP_REQUEST_TIMEOUT_MS" | "HTTP_CONNECTION_TIMEOUT_MS">
+    >;
   topology: Topology;
   /**
    * publishes an event and waits for JetStream's ack: the service's ackedPublisher
@@ -97,6 +99,12 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     bodyLimit,
     trustProxy: config.TRUST_PROXY,
     onErrorAnswer: countShellRejections(metrics),
+    ...(config.HTTP_REQUEST_TIMEOUT_MS !== undefined
+      ? { requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS }
+      : {}),
+    ...(config.HTTP_CONNECTION_TIMEOUT_MS !== undefined
+      ? { connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS }
+      : {}),
   });
   registerWebhookRoute(app, deps, metrics);
   return app;
@@ -133,6 +141,27 @@ export function registerWebhookRoute(
   // the trace of each webhook request (its traceparent goes into the published message)
   traceRequests(app, { prefix: "/webhooks/" });
   app.addHook("preClose", () => drainConnections(app));
+
+  const rateLimited = (req: FastifyRequest, reply: FastifyReply) => {
+    reply.header("retry-after", String(limiter.retryAfterSec()));
+    return refuse(
+      req,
+      reply,
+      metrics,
+      429,
+      "rate_limited",
+      "too many requests with failed authentication from this address",
+    );
+  };
+  // An address out of failures is answered before its body is read and its HMAC
+  // computed: a flood costs a map lookup per request. While it is limited, a valid
+  // request from it waits too (the sender retries after Retry-After); req.ip is the
+  // client's only as far as TRUST_PROXY says (docs/security.md).
+  const limitFailures = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!limiter.isLimited(req.ip, now())) return;
+    metrics.received.inc();
+    return rateLimited(req, reply);
+  };
 
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
@@ -177,17 +206,7 @@ export function registerWebhookRoute(
         toleranceSec: provider.toleranceSec,
       });
       if (!verified.ok) {
-        if (!limiter.allowFailure(req.ip, now())) {
-          reply.header("retry-after", String(limiter.retryAfterSec()));
-          return refuse(
-            req,
-            reply,
-            metrics,
-            429,
-            "rate_limited",
-            "too many requests with failed authentication from this address",
-          );
-        }
+        if (!limiter.allowFailure(req.ip, now())) return rateLimited(req, reply);
         return refuse(req, reply, metrics, 401, verified.reason, verified.message);
       }
 
@@ -252,7 +271,7 @@ export function registerWebhookRoute(
       }
       metrics.publishSeconds.observe((performance.now() - started) / 1000);
       if (ack.duplicate) metrics.duplicates.inc();
-      else metrics.published.inc({ type: event.type });
+      else metrics.published.inc({ type: typeLabel(provider.name, event.type) });
       req.log.info(
         { ...fields, seq: ack.seq, duplicate: ack.duplicate },
         ack.duplicate ? "duplicate event" : "event accepted",
@@ -261,10 +280,12 @@ export function registerWebhookRoute(
       countResponse(metrics, 200, status);
       return { status, event_id: event.id, seq: ack.seq };
     };
+  const options = { ...ACCEPTED_SCHEMA, onRequest: limitFailures };
+  type Route = { Params: { provider?: string } };
   for (const provider of providers.values()) {
-    app.post(`/webhooks/${encodeURIComponent(provider.name)}`, ACCEPTED_SCHEMA, webhook(provider));
+    app.post<Route>(`/webhooks/${encodeURIComponent(provider.name)}`, options, webhook(provider));
   }
-  app.post("/webhooks/:provider", ACCEPTED_SCHEMA, webhook(undefined));
+  app.post<Route>("/webhooks/:provider", options, webhook(undefined));
 }
 
 /** The 200 answer's shape: Fastify compiles a serializer for it instead of JSON.stringify. */

@@ -1,3 +1,4 @@
+import { parseConfig } from "@hookstream/config";
 import { MessageHeader } from "@hookstream/contracts";
 import { ackedPublisher, DEFAULT_STREAM_OPTIONS, ensureStreams } from "@hookstream/messaging";
 import { createRegistry } from "@hookstream/observability";
@@ -14,6 +15,7 @@ import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildApp } from "./app";
+import { GatewayConfig } from "./config";
 
 const topology = testTopology("gw");
 const nc = await connect({ servers: inject("natsUrl").split(","), noAsyncTraces: true });
@@ -29,7 +31,7 @@ const config = {
   RETRY_AFTER_SEC: 5,
   AUTH_FAILURE_BURST: 1000,
   AUTH_FAILURES_PER_SEC: 1000,
-  TRUST_PROXY: false,
+  TRUST_PROXY: false as const,
 };
 
 const app = buildApp({
@@ -247,7 +249,15 @@ describe("POST /webhooks/openai", () => {
   });
 
   it("counts received, rejected by reason, published and duplicates in /metrics", async () => {
+    // types OpenAI does not send are counted together: a signed sender cannot grow the series
+    for (let i = 0; i < 3; i++) {
+      const body = eventBody(`invented.type_${i}`);
+      expect((await post(body, signWebhook(TEST_SECRET, body).headers)).statusCode).toBe(200);
+    }
     const res = await app.inject({ method: "GET", url: "/metrics" });
+    const other = /hookstream_gateway_published_total\{type="other"[^}]*\} (\d+)/.exec(res.body);
+    expect(Number(other?.[1])).toBeGreaterThanOrEqual(3);
+    expect(res.body).not.toContain("invented");
     expect(res.statusCode).toBe(200);
     expect(res.body).toMatch(/hookstream_gateway_rejected_total\{reason="stale_timestamp"[^}]*\} 1/);
     expect(res.body).toMatch(/hookstream_gateway_duplicates_total\{[^}]*\} 2/);
@@ -257,7 +267,8 @@ describe("POST /webhooks/openai", () => {
 });
 
 describe("429 for unauthenticated floods", () => {
-  it("limits an address that keeps failing authentication, never a valid signed request", async () => {
+  it("limits an address that keeps failing authentication, before verifying its next request", async () => {
+    let nowMs = 1_000_000_000_000;
     const strict = buildApp({
       config: { ...config, AUTH_FAILURE_BURST: 5, AUTH_FAILURES_PER_SEC: 1 },
       topology,
@@ -266,33 +277,93 @@ describe("429 for unauthenticated floods", () => {
       registry: createRegistry("gateway-429", { defaultMetrics: false }),
       isConnected: () => true,
       readiness: async () => null,
-      // a frozen clock: no token comes back during the test
-      now: () => 1_000_000_000_000,
+      // a clock that moves only when the test says: no token comes back meanwhile
+      now: () => nowMs,
     });
-    const before = await streamCount();
-    const codes: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    const signed = (secret: string, remoteAddress: string) => {
       const body = eventBody("batch.completed");
-      const res = await strict.inject({
+      return strict.inject({
         method: "POST",
         url: "/webhooks/openai",
         payload: body,
-        headers: signWebhook("whsec_d3Jvbmc=", body, { timestampSec: 1_000_000_000 }).headers,
+        headers: signWebhook(secret, body, { timestampSec: nowMs / 1000 }).headers,
+        remoteAddress,
       });
+    };
+    const before = await streamCount();
+    const codes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await signed(
+        `whsec_${Buffer.from("a-wrong-secret-of-24-bytes").toString("base64")}`,
+        "10.0.0.1",
+      );
       codes.push(res.statusCode);
       if (res.statusCode === 429) expect(res.headers["retry-after"]).toBeDefined();
     }
     expect(codes.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(codes.slice(5).every((c) => c === 429)).toBe(true);
-    const good = eventBody("batch.completed");
-    const ok = await strict.inject({
+    // the limit is checked before the HMAC: while the address is out of failures even a
+    // valid request from it waits (Retry-After); another address is not affected
+    expect((await signed(TEST_SECRET, "10.0.0.1")).statusCode).toBe(429);
+    expect((await signed(TEST_SECRET, "10.0.0.2")).statusCode).toBe(200);
+    // a second later the address has a failure to spend again: its valid request passes
+    nowMs += 1_000;
+    expect((await signed(TEST_SECRET, "10.0.0.1")).statusCode).toBe(200);
+    expect((await streamCount()) - before).toBe(2);
+    await strict.close();
+  });
+
+  it("counts failures by the address the trusted proxy saw, whatever a client writes in X-Forwarded-For", async () => {
+    const behindProxy = buildApp({
+      config: {
+        ...parseConfig(GatewayConfig, { OPENAI_WEBHOOK_SECRET: TEST_SECRET, TRUST_PROXY: "1" }),
+        AUTH_FAILURE_BURST: 5,
+        AUTH_FAILURES_PER_SEC: 1,
+      },
+      topology,
+      publisher,
+      logger: pino({ level: "silent" }),
+      registry: createRegistry("gateway-xff", { defaultMetrics: false }),
+      isConnected: () => true,
+      readiness: async () => null,
+      now: () => 1_000_000_000_000,
+    });
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const body = eventBody("batch.completed");
+      const res = await behindProxy.inject({
+        method: "POST",
+        url: "/webhooks/openai",
+        payload: body,
+        headers: {
+          ...signWebhook(`whsec_${Buffer.from("a-wrong-secret-of-24-bytes").toString("base64")}`, body, {
+            timestampSec: 1_000_000_000,
+          }).headers,
+          // the client invents a new address each time; the proxy (the socket's peer)
+          // appends the one it saw: 203.0.113.7
+          "x-forwarded-for": `198.51.100.${i}, 203.0.113.7`,
+        },
+        remoteAddress: "10.0.0.10",
+      });
+      codes.push(res.statusCode);
+    }
+    expect(codes.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(codes.slice(5).every((c) => c === 429)).toBe(true);
+    // another client behind the same proxy is counted apart: the address is the proxy's word
+    const body = eventBody("batch.completed");
+    const other = await behindProxy.inject({
       method: "POST",
       url: "/webhooks/openai",
-      payload: good,
-      headers: signWebhook(TEST_SECRET, good, { timestampSec: 1_000_000_000 }).headers,
+      payload: body,
+      headers: {
+        ...signWebhook(`whsec_${Buffer.from("a-wrong-secret-of-24-bytes").toString("base64")}`, body, {
+          timestampSec: 1_000_000_000,
+        }).headers,
+        "x-forwarded-for": "198.51.100.1, 203.0.113.8",
+      },
+      remoteAddress: "10.0.0.10",
     });
-    expect(ok.statusCode).toBe(200);
-    expect((await streamCount()) - before).toBe(1);
-    await strict.close();
+    expect(other.statusCode).toBe(401);
+    await behindProxy.close();
   });
 });

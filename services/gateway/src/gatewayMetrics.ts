@@ -1,4 +1,13 @@
+import { isKnownEventType, OPENAI_PROVIDER } from "@hookstream/contracts";
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "@hookstream/observability";
+
+/**
+ * The `type` label of an event: one of OpenAI's known types, else `other`. Any signed
+ * sender may invent types; a label per invented type would grow the series without bound.
+ */
+export function typeLabel(provider: string, type: string): string {
+  return provider === OPENAI_PROVIDER && isKnownEventType(type) ? type : "other";
+}
 
 export function gatewayMetrics(registry: Registry) {
   return {
@@ -15,7 +24,7 @@ export function gatewayMetrics(registry: Registry) {
     }),
     published: new Counter({
       name: "hookstream_gateway_published_total",
-      help: "events acknowledged by JetStream (new ones)",
+      help: "events acknowledged by JetStream (new ones), by type: OpenAI's known types, else other",
       labelNames: ["type"] as const,
       registers: [registry],
     }),

@@ -3,7 +3,7 @@ import { ackedPublisher } from "@hookstream/messaging";
 import type { ServiceDefinition } from "@hookstream/runtime";
 import type { FastifyBaseLogger } from "fastify";
 import { countShellRejections, registerWebhookRoute } from "./app";
-import { effectiveBodyLimit, gatewayEnv } from "./config";
+import { checkGatewayEnv, effectiveBodyLimit, gatewayEnv } from "./config";
 import { gatewayMetrics } from "./gatewayMetrics";
 
 /**
@@ -14,6 +14,7 @@ import { gatewayMetrics } from "./gatewayMetrics";
 export const gatewayService: ServiceDefinition<typeof gatewayEnv> = {
   name: "gateway",
   env: gatewayEnv,
+  checkEnv: checkGatewayEnv,
   // the request's trace goes into the message by hand (injectRequestTrace): no promise
   // hooks for async context, which cost a tenth of the gateway's time per request
   asyncTraceContext: false,
@@ -21,7 +22,7 @@ export const gatewayService: ServiceDefinition<typeof gatewayEnv> = {
     const { config } = ctx;
     if (config.OPENAI_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET) {
       ctx.logger.warn(
-        "OPENAI_WEBHOOK_SECRET is not set: using the development secret. Never run this in production.",
+        "OPENAI_WEBHOOK_SECRET is not set: using the public development secret (refused with NODE_ENV=production)",
       );
     }
     const metrics = gatewayMetrics(ctx.registry);

@@ -1,3 +1,9 @@
+import http from "node:http";
+import {
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type TrustProxy,
+} from "@hookstream/config";
 import { type Registry, registerHealthRoutes } from "@hookstream/observability";
 import Fastify, {
   type FastifyBaseLogger,
@@ -17,9 +23,31 @@ export interface HttpAppOptions {
   /** what the service depends on, for `hookstream_dependency_up` */
   dependencies?: string[];
   bodyLimit?: number;
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
+  /** a request's headers and body must arrive within this, else 408 and close (0 = off) */
+  requestTimeoutMs?: number;
+  /** a connection idle this long is closed (0 = off) */
+  connectionTimeoutMs?: number;
   /** told about every error answer (the gateway counts rejections by reason) */
   onErrorAnswer?: (statusCode: number, code: string, req: FastifyRequest) => void;
+}
+
+/**
+ * TRUST_PROXY as Fastify takes it. A number of hops becomes a function of the hop:
+ * Fastify reads a bare number as "trust nothing" (a hop count cannot tell a proxy from
+ * a client that connects directly, so prefer addresses/CIDRs when clients can).
+ */
+export function fastifyTrustProxy(
+  tp: TrustProxy,
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof tp === "number") return tp === 0 ? false : (_address, hop) => hop < tp;
+  return tp;
+}
+
+/** How often Node looks for requests past their timeout: a quarter of it, between 0.25 s and 30 s. */
+export function checkingIntervalOf(requestTimeoutMs: number): number {
+  if (requestTimeoutMs <= 0) return 30_000;
+  return Math.min(30_000, Math.max(250, Math.floor(requestTimeoutMs / 4)));
 }
 
 export function sendError(reply: FastifyReply, statusCode: number, error: string, message: string) {
@@ -43,6 +71,8 @@ const FASTIFY_CLIENT_ERRORS: Record<string, [number, string]> = {
  * as 500s. Never listens: runServiceMain does.
  */
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
+  const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const connectionTimeoutMs = opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -54,7 +84,29 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     // routes put the fields that matter (event id, type, trace id) on the lines they write
     childLoggerFactory: (logger) => logger,
     ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
-    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
+    ...(opts.trustProxy !== undefined ? { trustProxy: fastifyTrustProxy(opts.trustProxy) } : {}),
+    // Fastify leaves both off (0): a sender that stops mid-body would hold its socket
+    // for good. docs/configuration.md, "HTTP timeouts". Reported by initialConfig; the
+    // server below applies them.
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: connectionTimeoutMs,
+    serverFactory: (handler) => {
+      // Node reads the request timeout and how often to look for requests past it only
+      // when the server is constructed (set later, a stalled body was closed after 60 s,
+      // not 1 s). It looks every 30 s by default, so a 30 s timeout would close after up
+      // to 60 s: it looks at a quarter of the timeout instead.
+      const server = http.createServer(
+        {
+          requestTimeout: requestTimeoutMs,
+          connectionsCheckingInterval: checkingIntervalOf(requestTimeoutMs),
+          // Fastify's own default: longer than the usual load balancer's 60 s idle timeout
+          keepAliveTimeout: 72_000,
+        },
+        handler,
+      );
+      server.setTimeout(connectionTimeoutMs);
+      return server;
+    },
   });
   const clientErrorMessage = (code: string, message: string) => {
     if (code === "body_too_large")

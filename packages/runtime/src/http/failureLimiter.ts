@@ -37,6 +37,16 @@ export class FailureLimiter {
     return true;
   }
 
+  /**
+   * True while the address has no failure left: checked before the signature, so a
+   * flood from one address is answered 429 without the HMAC over each body. Spends nothing.
+   */
+  isLimited(key: string, nowMs: number): boolean {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return false;
+    return bucket.tokens + ((nowMs - bucket.atMs) / 1000) * this.perSecond < 1;
+  }
+
   /** seconds until the address may fail again */
   retryAfterSec(): number {
     return Math.max(1, Math.ceil(1 / this.perSecond));

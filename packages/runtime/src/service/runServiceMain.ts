@@ -16,7 +16,7 @@ export async function runServiceMain<S extends z.ZodRawShape, C extends BaseConf
 ): Promise<void> {
   const boot = createLogger({ name: def.name, level: process.env.LOG_LEVEL || "info" });
   try {
-    const config = parseConfig(serviceConfigSchema(def.name, def.env)) as C;
+    const config = parseConfig(serviceConfigSchema(def.name, def.env, def.checkEnv)) as C;
     const logger = createLogger({ name: def.name, level: config.LOG_LEVEL });
     if (config.MIGRATIONS === "only") {
       if (def.db) {

@@ -18,22 +18,36 @@ export type ServiceConfig<S extends z.ZodRawShape = Record<never, never>> = Base
   z.infer<z.ZodObject<S>> &
   Record<string, unknown>;
 
+/** A check across a service's parsed variables; it reports each problem with `issue(variable, message)`. */
+export type EnvCheck = (
+  config: Record<string, unknown>,
+  issue: (variable: string, message: string) => void,
+) => void;
+
 /**
  * The zod schema of one service's environment: the common, database and admin
  * variables, its port and host variables from the catalog, and its own. (A service
  * without a database parses DATABASE_URL too and never uses it: one shape for all.)
+ * `check` runs across the parsed variables (zod runs it once each variable is valid).
  */
 export function serviceConfigSchema<S extends z.ZodRawShape>(
   name: ServiceName,
   own: S,
+  check?: EnvCheck,
 ): z.ZodType<ServiceConfig<S>> {
   const spec = SERVICES[name];
-  return z.object({
+  const schema = z.object({
     ...baseShape,
     ...own,
     [spec.portVar]: portVar(spec.defaultPort),
     [hostVarOf(spec.portVar)]: optionalStringVar(),
-  }) as unknown as z.ZodType<ServiceConfig<S>>;
+  });
+  const checked = check
+    ? schema.superRefine((config, ctx) =>
+        check(config, (variable, message) => ctx.addIssue({ code: "custom", path: [variable], message })),
+      )
+    : schema;
+  return checked as unknown as z.ZodType<ServiceConfig<S>>;
 }
 
 /** The address and port a service listens on, from its catalog variables. */

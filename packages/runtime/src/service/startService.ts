@@ -33,7 +33,7 @@ import { adminAuth, adminTokens } from "../http/adminAuth";
 import { createHttpApp, type HttpAppOptions } from "../http/createHttpApp";
 import { natsReadiness, postgresReadiness } from "../readiness";
 import type { ShutdownStep } from "../shutdown";
-import type { BaseConfig, ServiceConfig } from "./serviceConfig";
+import type { BaseConfig, EnvCheck, ServiceConfig } from "./serviceConfig";
 
 /** A durable of the service, bound to its namespace, with the policy it runs under. */
 export interface DurableBinding {
@@ -87,6 +87,8 @@ export interface ServiceDefinition<S extends z.ZodRawShape, C extends BaseConfig
   name: ServiceName;
   /** the service's own variables; the common, database, admin, port and host ones are added */
   env: S;
+  /** checks across variables (the gateway: no secret in production), run after each variable's own */
+  checkEnv?: EnvCheck;
   db?: { entities: EntitySchema[]; migrations: MigrationEntry[] };
   /** the retry policy a durable runs under, after the service's own variables (default: the catalog's) */
   retryOf?: (config: C, durable: DurableName, catalog: RetryPolicy) => RetryPolicy;
@@ -246,6 +248,8 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
       logger: logger as FastifyBaseLogger,
       registry,
       dependencies: def.db ? ["nats", "postgres"] : ["nats"],
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
       ...parts.http,
       async readiness() {
         if (!connected) return "NATS disconnected";

@@ -25,7 +25,7 @@ describe("WEBHOOK_PROVIDERS", () => {
     const config = parseConfig(GatewayConfig, {
       WEBHOOK_PROVIDERS: JSON.stringify([
         { name: "acme", secrets: [SECRET], envelope: "standard", toleranceSec: 60 },
-        { name: "relay", secrets: ["plain-text"], envelope: "openai" },
+        { name: "relay", secrets: ["plain-text-secret-of-32-characters"], envelope: "openai" },
       ]),
     });
     expect(config.WEBHOOK_PROVIDERS.map((p) => [p.name, p.envelope, p.toleranceSec])).toEqual([
