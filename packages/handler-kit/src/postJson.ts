@@ -1,5 +1,5 @@
 import { PermanentError, RetryableError } from "@hookstream/messaging";
-import { withClientSpan } from "@hookstream/observability";
+import { postOutbound } from "@hookstream/runtime";
 import { isRetryableStatus } from "./classifyError";
 
 export interface PostJsonOptions {
@@ -13,43 +13,26 @@ export interface PostJsonOptions {
 }
 
 /**
- * POSTs JSON to an outbound target in a CLIENT span that carries the event's trace
- * on (`traceparent`); 5xx, 408, 429, timeouts and network errors are retryable,
+ * POSTs JSON to an outbound target through the runtime's postOutbound (the trace
+ * carried on, redirects not followed, the answer read up to a bound, the URL masked in
+ * every message). 5xx, 408, 429, 3xx, timeouts and network errors are retryable,
  * other 4xx permanent.
  */
-export function postJson(url: string, body: unknown, opts: PostJsonOptions): Promise<void> {
-  const target = new URL(url);
-  return withClientSpan(
-    `POST ${target.host}`,
-    { "http.request.method": "POST", "server.address": target.hostname, "url.path": target.pathname },
-    async (traceHeaders, span) => {
-      const text = JSON.stringify(body);
-      let res: Response;
-      try {
-        res = await fetch(url, {
-          method: "POST",
-          headers: {
-            ...traceHeaders,
-            "content-type": "application/json",
-            "idempotency-key": opts.idempotencyKey,
-            ...opts.sign?.(text),
-          },
-          body: text,
-          signal: AbortSignal.timeout(opts.timeoutMs),
-        });
-      } catch (err) {
-        throw new RetryableError(`POST ${url} failed: ${err instanceof Error ? err.message : String(err)}`, {
-          cause: err,
-        });
-      }
-      span.setAttribute("http.response.status_code", res.status);
-      opts.onStatus?.(res.status);
-      // drain the body so the connection can be reused
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return;
-      const message = `POST ${url} answered ${res.status}`;
-      if (isRetryableStatus(res.status)) throw new RetryableError(message);
-      throw new PermanentError(message);
+export async function postJson(url: string, body: unknown, opts: PostJsonOptions): Promise<void> {
+  const text = JSON.stringify(body);
+  const res = await postOutbound({
+    url,
+    body: text,
+    timeoutMs: opts.timeoutMs,
+    headers: {
+      "content-type": "application/json",
+      "idempotency-key": opts.idempotencyKey,
+      ...opts.sign?.(text),
     },
-  );
+  });
+  if (res.status !== null) opts.onStatus?.(res.status);
+  if (res.ok) return;
+  // a redirect may be fixed at the receiver's end: tried again like a 5xx
+  if (res.reason !== "status" || isRetryableStatus(res.status ?? 0)) throw new RetryableError(res.message);
+  throw new PermanentError(res.message);
 }

@@ -1,6 +1,7 @@
 import type { DeliveryOutcome, Topology } from "@hookstream/contracts";
 import { errorMessage, PermanentError } from "@hookstream/messaging";
 import type { Registry } from "@hookstream/observability";
+import { maskUrl } from "@hookstream/runtime";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { postJson } from "../postJson";
@@ -76,6 +77,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   return {
     async deliver({ event, attempt, url, body }) {
       const webhookId = notificationId(event.id, url);
+      // what the delivery log, the logs and error messages show: the path may be a secret
+      const shown = maskUrl(url);
       const startedAt = now();
       const record = (
         outcome: DeliveryOutcome,
@@ -88,7 +91,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
           event_id: event.id,
           event_type: event.type,
           handler,
-          url,
+          url: shown,
           webhook_id: webhookId,
           attempt,
           status_code: statusCode,
@@ -101,7 +104,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
 
       const pausedUntil = breaker.pausedUntil(url, startedAt);
       if (pausedUntil !== null) {
-        const reason = `notifications to ${url} are paused until ${new Date(pausedUntil).toISOString()} (circuit breaker: ${breaker.failures(url)} consecutive failures); not sent`;
+        const reason = `notifications to ${shown} are paused until ${new Date(pausedUntil).toISOString()} (circuit breaker: ${breaker.failures(url)} consecutive failures); not sent`;
         await record("paused", null, 0, reason);
         throw new PermanentError(reason);
       }
@@ -126,7 +129,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
           setOpen(url, true);
           logger.warn(
             {
-              url,
+              url: shown,
               failures: verdict.failures,
               paused_until: new Date(verdict.pausedUntil ?? 0).toISOString(),
             },
@@ -138,7 +141,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       await record("delivered", status, performance.now() - started, null);
       if (breaker.success(url)) {
         setOpen(url, false);
-        logger.info({ url }, "notification destination healthy again (circuit breaker closed)");
+        logger.info({ url: shown }, "notification destination healthy again (circuit breaker closed)");
       }
     },
   };

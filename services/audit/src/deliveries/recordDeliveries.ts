@@ -1,4 +1,5 @@
 import type { DeliveryRecord, EventDelivery } from "@hookstream/contracts";
+import { maskUrl } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 
 const COLUMNS = 11;
@@ -59,7 +60,8 @@ export async function readDeliveries(em: EntityManager, eventId: string): Promis
   );
   return rows.map((r) => ({
     handler: r.handler,
-    url: r.url,
+    // recorded masked; rows written before that are masked on the way out
+    url: maskUrl(r.url),
     webhook_id: r.webhook_id,
     attempt: r.attempt,
     status_code: r.status_code,
