@@ -1,3 +1,5 @@
 export * from "./common";
 export * from "./parseConfig";
 export * from "./trustProxy";
+export * from "./jsonListVar";
+export * from "./openaiProjects";

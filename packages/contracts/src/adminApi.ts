@@ -32,6 +32,8 @@ export const EventSummary = z.object({
   subject: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** the OpenAI project whose secret verified it; null for another provider or an older row */
+  project: z.string().nullable().optional(),
 });
 export type EventSummary = z.infer<typeof EventSummary>;
 
@@ -134,6 +136,8 @@ export const FineTuneJobView = z.object({
   last_event_id: z.string(),
   last_event_at: z.string(),
   version: z.number().int(),
+  /** the OpenAI project of the job's events (its key enriched them); null when unknown */
+  project: z.string().nullable().optional(),
 });
 export type FineTuneJobView = z.infer<typeof FineTuneJobView>;
 

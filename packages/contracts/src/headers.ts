@@ -6,6 +6,8 @@ export const MessageHeader = {
   WebhookSignature: "Webhook-Signature",
   EventType: "Event-Type",
   ReceivedAt: "Received-At",
+  /** the OpenAI project whose secret verified the event (OPENAI_PROJECTS); only on OpenAI events */
+  OpenaiProject: "Openai-Project",
 } as const;
 
 /** Extra headers on a DLQ message, beside the original ones. */

@@ -9,6 +9,7 @@ export * from "./handlers";
 export * from "./headers";
 export * from "./jobSnapshot";
 export * from "./natsRights";
+export * from "./openaiProjects";
 export * from "./outcome";
 export * from "./providers";
 export * from "./resource";

@@ -45,6 +45,11 @@ export const JobSnapshot = z.object({
   /** `api` when fetched from OpenAI, `webhook` when built from the event alone */
   source: z.enum(["api", "webhook"]),
   job: FineTuneJob,
+  /**
+   * the OpenAI project of the event (its `Openai-Project` header), whose key fetched the
+   * job; absent from snapshots recorded before projects were (docs/openai-projects.md)
+   */
+  project: z.string().min(1).nullable().optional(),
 });
 export type JobSnapshot = z.infer<typeof JobSnapshot>;
 
@@ -70,6 +75,7 @@ export function isJobSnapshot(v: unknown): v is JobSnapshot {
     isText(v.event_type) &&
     isInt(v.event_created_at) &&
     (v.source === "api" || v.source === "webhook") &&
+    (v.project === undefined || v.project === null || isText(v.project)) &&
     isRecord(job) &&
     isText(job.id) &&
     STATUSES.has(job.status) &&

@@ -14,9 +14,18 @@ export interface HandlerContext {
   js: JetStreamClient;
   topology: Topology;
   logger: Logger;
-  /** the SDK client, or null when OPENAI_API_KEY is unset (work from the webhook alone) */
+  /**
+   * the SDK client of the event's OpenAI project (its own key and base URL), or null
+   * when that project has no key: work from the webhook alone (the reason goes into
+   * the event's outcome)
+   */
   openai: OpenAI | null;
-  /** an SDK call whose errors become RetryableError (429, 5xx, 408, network) or PermanentError (other 4xx) */
+  /** the event's OpenAI project (`Openai-Project` header, else `default`); null when none */
+  project: string | null;
+  /**
+   * an SDK call with the project's client, whose errors become RetryableError (429, 5xx,
+   * 408, network) or PermanentError (other 4xx; 401/403 say "check project <name>'s key")
+   */
   callOpenAI<T>(what: string, fn: (client: OpenAI) => Promise<T>): Promise<T>;
   /** runs a side effect once per event: skipped when an earlier attempt finished it (unless forced) */
   once(step: string, fn: () => Promise<void>): Promise<void>;

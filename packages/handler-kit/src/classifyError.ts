@@ -24,12 +24,24 @@ function isSdkError(
   return false;
 }
 
+/** Whose key made a call: a 401 or 403 names it, so the operator knows which key to check. */
+export interface CallKey {
+  project: string | null;
+  /** where the key comes from: `OPENAI_API_KEY_RESEARCH`, a file path */
+  keySource: string | null;
+}
+
 /**
  * Maps an error of the openai SDK to our two classes: 429, 5xx, 408, timeouts and
  * network errors are retryable; any other 4xx (404 unknown job, 401 bad key) will
- * fail the same way every time and is permanent.
+ * fail the same way every time and is permanent. A 401 or 403 says which project's
+ * key to check: with several projects, a key of the wrong project is the likely cause.
  */
-export function classifyOpenAIError(err: unknown, what: string): RetryableError | PermanentError {
+export function classifyOpenAIError(
+  err: unknown,
+  what: string,
+  key?: CallKey,
+): RetryableError | PermanentError {
   if (err instanceof RetryableError || err instanceof PermanentError) return err;
   if (isSdkError(err, "APIConnectionError")) {
     return new RetryableError(`${what}: cannot reach the OpenAI API (${err.message})`, { cause: err });
@@ -41,7 +53,11 @@ export function classifyOpenAIError(err: unknown, what: string): RetryableError 
         cause: err,
       });
     }
-    return new PermanentError(`${what}: OpenAI answered ${status}: ${err.message}`, { cause: err });
+    const check =
+      (status === 401 || status === 403) && key?.project
+        ? `; check project ${key.project}'s key${key.keySource ? ` (${key.keySource})` : ""}`
+        : "";
+    return new PermanentError(`${what}: OpenAI answered ${status}: ${err.message}${check}`, { cause: err });
   }
   return new RetryableError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

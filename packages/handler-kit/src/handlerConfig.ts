@@ -1,4 +1,4 @@
-import { intVar, optionalStringVar, urlListVar } from "@hookstream/config";
+import { intVar, openaiProjectsVar, optionalStringVar, urlListVar } from "@hookstream/config";
 import { DEFAULT_RETRY, type HandlerName, handlerServiceName, type RetryPolicy } from "@hookstream/contracts";
 import { type ServiceConfig, serviceConfigSchema } from "@hookstream/runtime";
 import { z } from "zod";
@@ -8,8 +8,10 @@ import { z } from "zod";
  * port and host (FINE_TUNING_HANDLER_PORT, …) come from the runtime and the catalog.
  */
 export const handlerEnv = {
-  /** enrichment through the OpenAI API; without a key the webhook alone is used */
+  /** enrichment through the OpenAI API; without a key the webhook alone is used (the project `default`) */
   OPENAI_API_KEY: optionalStringVar(),
+  /** several OpenAI projects, each enriched with its own key: JSON, or `@file.json` (docs/openai-projects.md) */
+  OPENAI_PROJECTS: openaiProjectsVar(),
   OPENAI_BASE_URL: optionalStringVar().pipe(z.url().optional()),
   OPENAI_TIMEOUT_MS: intVar(10_000, { min: 100 }),
   /** where notifications go, separated by commas or spaces */

@@ -2,6 +2,7 @@ import { handlerForType, type OpenAIEvent } from "@hookstream/contracts";
 import { PermanentError, RetryableError } from "@hookstream/messaging";
 import type { Logger } from "pino";
 import { classifyOpenAIError } from "./classifyError";
+import type { ProjectClient } from "./openaiClient";
 import type { HandlerContext } from "./HandlerDefinition";
 import type { InboxState } from "./inbox";
 import { createNotifier } from "./notify/index";
@@ -10,8 +11,10 @@ import type { DeliveryDeps } from "./processDelivery";
 
 /** One event's own facts, beside the service's parts the delivery already holds. */
 export interface HandlerContextDeps
-  extends Pick<DeliveryDeps, "config" | "js" | "topology" | "openai" | "inbox" | "notifier"> {
+  extends Pick<DeliveryDeps, "config" | "js" | "topology" | "inbox" | "notifier"> {
   event: OpenAIEvent;
+  /** the client of the event's project (or none, and why) */
+  openai: ProjectClient;
   attempt: number;
   force: boolean;
   /** the delivery's logger, with the event's fields bound */
@@ -26,7 +29,8 @@ export interface HandlerContextDeps
  * `postJson` (outbound calls with the event id as `Idempotency-Key`).
  */
 export function createHandlerContext(deps: HandlerContextDeps): HandlerContext {
-  const { event, config, inbox, state, logger, openai } = deps;
+  const { event, config, inbox, state, logger } = deps;
+  const { client: openai, project, reason, keySource } = deps.openai;
   const ctx: HandlerContext = {
     event,
     attempt: deps.attempt,
@@ -36,12 +40,13 @@ export function createHandlerContext(deps: HandlerContextDeps): HandlerContext {
     topology: deps.topology,
     logger,
     openai,
+    project,
     async callOpenAI(what, fn) {
-      if (!openai) throw new PermanentError(`${what}: no OPENAI_API_KEY`);
+      if (!openai) throw new PermanentError(`${what}: ${reason ?? "no API key"}`);
       try {
         return await fn(openai);
       } catch (err) {
-        throw classifyOpenAIError(err, what);
+        throw classifyOpenAIError(err, what, { project, keySource });
       }
     },
     async once(step, fn) {

@@ -8,7 +8,7 @@ import { handlerMetrics } from "./handlerMetrics";
 import { Inbox, inboxMigrations } from "./inbox";
 import { handleMaxDeliveriesAdvisory } from "./maxDeliveriesAdvisory";
 import { createNotifier } from "./notify/index";
-import { createOpenAIClient } from "./openaiClient";
+import { createOpenAIClients } from "./openaiClient";
 import { type DeliveryDeps, type DeliveryVerdict, processDelivery } from "./processDelivery";
 import { type OutcomeDeps, reportAttempt } from "./recordOutcome";
 
@@ -28,8 +28,9 @@ export function handlerService(definition: HandlerDefinition): ServiceDefinition
       CONSUMERS[durable].kind === "advisories" ? catalog : retryPolicyOf(config),
     async start(ctx) {
       const { config, js, jsm, topology, logger } = ctx;
-      if (!config.OPENAI_API_KEY)
-        logger.warn("OPENAI_API_KEY is not set: events are handled from the webhook alone");
+      const openai = await createOpenAIClients(config);
+      for (const { project, reason } of openai.withoutKey())
+        logger.warn({ project }, `${reason}: its events are handled from the webhook alone`);
       const inbox = new Inbox(ctx.orm(), handler);
       if (config.NOTIFY_URLS.length > 0 && !config.NOTIFY_SIGNING_SECRET)
         logger.warn("NOTIFY_SIGNING_SECRET is not set: notifications are sent unsigned");
@@ -42,7 +43,7 @@ export function handlerService(definition: HandlerDefinition): ServiceDefinition
         js,
         topology,
         logger,
-        openai: await createOpenAIClient(config),
+        openai,
         inbox,
         metrics,
         // held while an attempt works and renewed as often as the in-progress acks, so it

@@ -4,13 +4,13 @@ import {
   handlerForType,
   isKnownEventType,
   KNOWN_EVENT_TYPES,
+  MessageHeader,
   OpenAIEvent,
   ReplayHeader,
   type Topology,
 } from "@hookstream/contracts";
 import { errorMessage, HandBackError, PermanentError } from "@hookstream/messaging";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import type OpenAI from "openai";
 import type { Logger } from "pino";
 import type { HandlerDefinition } from "./HandlerDefinition";
 import type { HandlerConfig } from "./handlerConfig";
@@ -18,10 +18,12 @@ import { createHandlerContext } from "./handlerContext";
 import type { HandlerMetrics } from "./handlerMetrics";
 import type { Inbox, InboxState } from "./inbox";
 import type { Notifier } from "./notify/index";
+import type { OpenAIClients, ProjectClient } from "./openaiClient";
 
 /** How a delivery ended when it did not throw. */
 export type DeliveryVerdict =
-  | { kind: "processed" }
+  /** `note`: said in the outcome, e.g. why the event was handled from the webhook alone */
+  | { kind: "processed"; note?: string }
   /** the inbox had the event as handled: nothing done (reported processed, `skipped: true`) */
   | { kind: "skipped" }
   /** a type this handler does not know: recorded `ignored` with the reason, nothing done */
@@ -33,7 +35,8 @@ export interface DeliveryDeps {
   js: JetStreamClient;
   topology: Topology;
   logger: Logger;
-  openai: OpenAI | null;
+  /** one OpenAI client per project: the event's project picks its key */
+  openai: OpenAIClients;
   inbox: Inbox;
   metrics: HandlerMetrics;
   /** how long a claim holds the event; renewed while the work runs */
@@ -47,13 +50,21 @@ export interface DeliveryDeps {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Step 1: the OpenAI event in the message, or a PermanentError (dead-lettered at once). */
-export function parseDelivery(msg: JsMsg): { event: OpenAIEvent; force: boolean } {
+/**
+ * Step 1: the OpenAI event in the message and its project (`Openai-Project`, kept by
+ * the DLQ and replays), or a PermanentError (dead-lettered at once).
+ */
+export function parseDelivery(msg: JsMsg): {
+  event: OpenAIEvent;
+  force: boolean;
+  project: string | undefined;
+} {
   const force = msg.headers?.get(ReplayHeader.Force) === "true";
+  const project = msg.headers?.get(MessageHeader.OpenaiProject) || undefined;
   try {
     const result = OpenAIEvent.safeParse(JSON.parse(utf8.decode(msg.data)));
     if (!result.success) throw new Error(result.error.issues.map((i) => i.message).join("; "));
-    return { event: result.data, force };
+    return { event: result.data, force, project };
   } catch (err) {
     throw new PermanentError(`not an OpenAI event: ${errorMessage(err)}`);
   }
@@ -119,6 +130,7 @@ export async function processWithLease(
   attempt: number,
   force: boolean,
   logger: Logger,
+  openai: ProjectClient,
 ): Promise<void> {
   const ctx = createHandlerContext({
     event,
@@ -128,7 +140,7 @@ export async function processWithLease(
     js: deps.js,
     topology: deps.topology,
     logger,
-    openai: deps.openai,
+    openai,
     inbox: deps.inbox,
     state,
     notifier: deps.notifier,
@@ -161,8 +173,15 @@ export async function processDelivery(
   attempt: number,
 ): Promise<DeliveryVerdict> {
   const handler = deps.definition.handler;
-  const { event, force } = parseDelivery(msg);
-  const logger = deps.logger.child({ event_id: event.id, event_type: event.type, attempt, force });
+  const { event, force, project } = parseDelivery(msg);
+  const openai = deps.openai.forProject(project);
+  const logger = deps.logger.child({
+    event_id: event.id,
+    event_type: event.type,
+    attempt,
+    force,
+    project: openai.project,
+  });
 
   const unknown = unknownTypeReason(handler, event.type);
   if (unknown !== null) {
@@ -178,9 +197,12 @@ export async function processDelivery(
   }
 
   const started = performance.now();
-  await processWithLease(deps, event, claimed, attempt, force, logger);
+  await processWithLease(deps, event, claimed, attempt, force, logger, openai);
   await deps.inbox.complete(event.id, event.type, attempt);
   deps.metrics.seconds.observe((performance.now() - started) / 1000);
   logger.info("handled");
-  return { kind: "processed" };
+  // no key for the event's project: handled as without any key, and the outcome says why
+  return openai.client === null && openai.reason !== null
+    ? { kind: "processed", note: `handled from the webhook alone: ${openai.reason}` }
+    : { kind: "processed" };
 }

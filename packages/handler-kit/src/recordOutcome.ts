@@ -87,6 +87,13 @@ export async function deadLetterAndReport(deps: OutcomeDeps, r: DeadLetterReport
   });
 }
 
+/** What an attempt that did not fail says in its outcome's `error`: why ignored, or a processed note. */
+function verdictNote(verdict: DeliveryVerdict | undefined): string | null {
+  if (verdict?.kind === "ignored") return verdict.reason;
+  if (verdict?.kind === "processed") return verdict.note ?? null;
+  return null;
+}
+
 /**
  * Reports one attempt before its message is settled: the outcome event (processed,
  * ignored, failed) or, for a term, the dead letter and the `dead` outcome.
@@ -129,7 +136,7 @@ export async function reportAttempt(
     handler: deps.handler,
     status: decision.kind === "nak" ? "failed" : verdict?.kind === "ignored" ? "ignored" : "processed",
     attempt,
-    error: error !== null ? errorMessage(error) : verdict?.kind === "ignored" ? verdict.reason : null,
+    error: error !== null ? errorMessage(error) : verdictNote(verdict),
     at: deps.now().toISOString(),
     stream_seq: streamSeq,
     replay,

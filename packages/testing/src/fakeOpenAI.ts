@@ -15,10 +15,19 @@ type Kind = "fine_tuning_job" | "batch" | "response";
  * used through the official `openai` SDK with `baseURL`. Answers
  * `GET /v1/fine_tuning/jobs/:id`, `/v1/batches/:id` and `/v1/responses/:id` with
  * objects shaped like the SDK's types; switches make it fail or slow down.
+ *
+ * Projects, as OpenAI scopes API keys: once `project(name, key)` is called, a request
+ * must carry a known project's key (else 401, as for a wrong key), and an object
+ * registered for a project is found only with that project's key (else 404, as
+ * OpenAI answers a job of another project). Objects given no project are everyone's.
  */
 export class FakeOpenAI {
   readonly requests: RecordedRequest[] = [];
-  private readonly objects = new Map<string, Record<string, unknown>>();
+  private readonly objects = new Map<
+    string,
+    { project: string | undefined; body: Record<string, unknown> }
+  >();
+  private readonly projectOfKey = new Map<string, string>();
   private failures: Array<{ status: number; path?: string }> = [];
   private delayMs = 0;
 
@@ -45,13 +54,18 @@ export class FakeOpenAI {
     for (let i = 0; i < count; i++) this.failures.push({ status, path });
   }
 
+  /** a project and its API key: from now on every request needs a project's key */
+  project(name: string, apiKey: string): void {
+    this.projectOfKey.set(apiKey, name);
+  }
+
   /** every answer waits this long first */
   setDelay(ms: number): void {
     this.delayMs = ms;
   }
 
-  fineTuningJob(id: string, fields: Record<string, unknown> = {}): void {
-    this.objects.set(`/v1/fine_tuning/jobs/${id}`, {
+  fineTuningJob(id: string, fields: Record<string, unknown> = {}, project?: string): void {
+    this.put(`/v1/fine_tuning/jobs/${id}`, project, {
       id,
       object: "fine_tuning.job",
       created_at: 1_750_000_000,
@@ -71,8 +85,8 @@ export class FakeOpenAI {
     });
   }
 
-  batch(id: string, fields: Record<string, unknown> = {}): void {
-    this.objects.set(`/v1/batches/${id}`, {
+  batch(id: string, fields: Record<string, unknown> = {}, project?: string): void {
+    this.put(`/v1/batches/${id}`, project, {
       id,
       object: "batch",
       endpoint: "/v1/chat/completions",
@@ -87,8 +101,13 @@ export class FakeOpenAI {
     });
   }
 
-  response(id: string, text = "Hello from the fake model.", fields: Record<string, unknown> = {}): void {
-    this.objects.set(`/v1/responses/${id}`, {
+  response(
+    id: string,
+    text = "Hello from the fake model.",
+    fields: Record<string, unknown> = {},
+    project?: string,
+  ): void {
+    this.put(`/v1/responses/${id}`, project, {
       id,
       object: "response",
       created_at: 1_750_000_000,
@@ -108,6 +127,10 @@ export class FakeOpenAI {
       tools: [],
       ...fields,
     });
+  }
+
+  private put(path: string, project: string | undefined, body: Record<string, unknown>): void {
+    this.objects.set(path, { project, body });
   }
 
   /** requests made for one object, e.g. `count("/v1/batches/b1")` */
@@ -130,10 +153,25 @@ export class FakeOpenAI {
         error: { message: `fake failure ${failure!.status}`, type: "server_error" },
       });
     }
+    let project: string | undefined;
+    if (this.projectOfKey.size > 0) {
+      const key = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
+      project = this.projectOfKey.get(key);
+      if (project === undefined) {
+        return send(401, {
+          error: {
+            message: "Incorrect API key provided.",
+            type: "invalid_request_error",
+            code: "invalid_api_key",
+          },
+        });
+      }
+    }
     const obj = req.method === "GET" ? this.objects.get(path) : undefined;
-    if (!obj)
+    // another project's object is as unknown as a missing one
+    if (!obj || (obj.project !== undefined && obj.project !== project))
       return send(404, { error: { message: `No such object: ${path}`, type: "invalid_request_error" } });
-    send(200, obj);
+    send(200, obj.body);
   }
 
   close(): Promise<void> {

@@ -20,6 +20,7 @@ export const FineTuneJobEntity = defineEntity({
     statusEventAt: p.datetime().fieldName("status_event_at").columnType("timestamptz"),
     statusStreamSeq: p.bigint("number").fieldName("status_stream_seq"),
     version: p.integer(),
+    project: p.text().nullable(),
     updatedAt: p.datetime().fieldName("updated_at").columnType("timestamptz"),
   }),
 });

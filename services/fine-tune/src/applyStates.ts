@@ -3,13 +3,13 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JobState } from "./evolve";
 
 const COLUMNS =
-  "openai_job_id, status, model, fine_tuned_model, trained_tokens, error, created_at, finished_at, last_event_id, last_event_at, last_stream_seq, status_event_at, status_stream_seq";
+  "openai_job_id, status, model, fine_tuned_model, trained_tokens, error, created_at, finished_at, last_event_id, last_event_at, last_stream_seq, status_event_at, status_stream_seq, project";
 const TERMINAL = "('succeeded', 'failed', 'cancelled')";
-/** rows per statement (13 array parameters whatever the count) */
+/** rows per statement (14 array parameters whatever the count) */
 const CHUNK = 5_000;
 
 /**
- * The rows as 13 array parameters (one per column), read by `unnest` in SQL: the
+ * The rows as 14 array parameters (one per column), read by `unnest` in SQL: the
  * statement text and its parameter count never change, and nothing is formatted per
  * row by the ORM (the profile of a rebuild put that at a third of its write step).
  */
@@ -29,15 +29,16 @@ function columnsOf(states: JobState[]): string[] {
     col((s) => s.lastStreamSeq),
     col((s) => s.statusEventAt),
     col((s) => s.statusStreamSeq),
+    col((s) => s.project),
   ];
 }
 
 /** The rows of `columnsOf`, with unix seconds as timestamps. */
 const ROWS = `SELECT j, s, m, ftm, tt, e::jsonb, to_timestamp(ca), to_timestamp(fa), lei, to_timestamp(lea), lss,
-      to_timestamp(sea), sss
+      to_timestamp(sea), sss, p
     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::float8[], ?::float8[],
-      ?::text[], ?::float8[], ?::bigint[], ?::float8[], ?::bigint[])
-      AS u(j, s, m, ftm, tt, e, ca, fa, lei, lea, lss, sea, sss)`;
+      ?::text[], ?::float8[], ?::bigint[], ?::float8[], ?::bigint[], ?::text[])
+      AS u(j, s, m, ftm, tt, e, ca, fa, lei, lea, lss, sea, sss, p)`;
 
 /**
  * Runs a statement with bound parameters on the entity manager's transaction when it
@@ -84,7 +85,15 @@ function upsertSql(table: string): string {
   const newer =
     "(ROW(EXCLUDED.last_event_at, EXCLUDED.last_stream_seq) > ROW(t.last_event_at, t.last_stream_seq))";
   const statusWins = `(ROW((EXCLUDED.status IN ${TERMINAL})::int, EXCLUDED.status_event_at, EXCLUDED.status_stream_seq) > ROW((t.status IN ${TERMINAL})::int, t.status_event_at, t.status_stream_seq))`;
-  const lateCols = ["model", "fine_tuned_model", "trained_tokens", "error", "created_at", "finished_at"];
+  const lateCols = [
+    "model",
+    "fine_tuned_model",
+    "trained_tokens",
+    "error",
+    "created_at",
+    "finished_at",
+    "project",
+  ];
   const set = [
     `status = CASE WHEN status_wins THEN EXCLUDED.status ELSE t.status END`,
     `status_event_at = CASE WHEN status_wins THEN EXCLUDED.status_event_at ELSE t.status_event_at END`,

@@ -10,6 +10,8 @@ export interface JobState {
   error: unknown | null;
   createdAt: number | null;
   finishedAt: number | null;
+  /** the OpenAI project of the job's events; null when no snapshot said */
+  project: string | null;
   /** the newest event seen (by event created_at, then stream sequence) */
   lastEventId: string;
   lastEventAt: number;
@@ -46,7 +48,7 @@ function after(at1: number, seq1: number, at2: number, seq2: number): boolean {
  *    terminal status is never replaced by a non-terminal one, and an older snapshot
  *    never overwrites a newer one.
  * 3. Fields known only later (fine_tuned_model, trained_tokens, finished_at, error,
- *    and model/created_at): the newer snapshot's value when it has one, else the
+ *    and model/created_at, and the project, which older snapshots do not carry): the newer snapshot's value when it has one, else the
  *    value already known — they are filled and never blanked. (A field, once known,
  *    keeps its value in OpenAI's API; the fold relies on that for order-independence.)
  * 4. A duplicate (the same snapshot again) changes nothing.
@@ -63,6 +65,7 @@ export function evolve(job: JobState | null, { snapshot, seq }: SequencedSnapsho
     error: s.error ?? null,
     createdAt: s.created_at,
     finishedAt: s.finished_at,
+    project: snapshot.project ?? null,
     lastEventId: snapshot.event_id,
     lastEventAt: snapshot.event_created_at,
     lastStreamSeq: seq,
@@ -104,6 +107,7 @@ export function merge(a: JobState, b: JobState): JobState {
     error: newer.error ?? older.error,
     createdAt: newer.createdAt ?? older.createdAt,
     finishedAt: newer.finishedAt ?? older.finishedAt,
+    project: newer.project ?? older.project,
     lastEventId: newer.lastEventId,
     lastEventAt: newer.lastEventAt,
     lastStreamSeq: newer.lastStreamSeq,

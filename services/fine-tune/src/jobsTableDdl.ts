@@ -20,10 +20,12 @@ export function jobsTableDdl(table: string): string[] {
         status_stream_seq bigint NOT NULL,
         version integer NOT NULL DEFAULT 1,
         updated_at timestamptz NOT NULL DEFAULT now(),
+        project text NULL,
         CONSTRAINT ${table}_pkey PRIMARY KEY (openai_job_id)
       )`,
     `CREATE INDEX IF NOT EXISTS ${table}_status_idx ON ${table} (status)`,
     `CREATE INDEX IF NOT EXISTS ${table}_model_idx ON ${table} (model)`,
+    `CREATE INDEX IF NOT EXISTS ${table}_project_idx ON ${table} (project)`,
     `CREATE INDEX IF NOT EXISTS ${table}_listing_idx ON ${table} ((COALESCE(created_at, 'epoch'::timestamptz)) DESC, openai_job_id DESC)`,
   ];
 }
@@ -33,6 +35,8 @@ export function renameJobsTableSql(from: string, to: string): string[] {
   return [
     `ALTER TABLE ${from} RENAME TO ${to}`,
     `ALTER TABLE ${to} RENAME CONSTRAINT ${from}_pkey TO ${to}_pkey`,
-    ...["status_idx", "model_idx", "listing_idx"].map((i) => `ALTER INDEX ${from}_${i} RENAME TO ${to}_${i}`),
+    ...["status_idx", "model_idx", "project_idx", "listing_idx"].map(
+      (i) => `ALTER INDEX ${from}_${i} RENAME TO ${to}_${i}`,
+    ),
   ];
 }

@@ -1,4 +1,9 @@
-import { type FineTuneJobPage, type FineTuneJobView, FineTuneStatus } from "@hookstream/contracts";
+import {
+  type FineTuneJobPage,
+  type FineTuneJobView,
+  FineTuneStatus,
+  OPENAI_PROJECT_NAME_PATTERN,
+} from "@hookstream/contracts";
 import { BadRequestError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { z } from "zod";
@@ -6,6 +11,8 @@ import { z } from "zod";
 export const ListQuery = z.object({
   status: FineTuneStatus.optional(),
   model: z.string().min(1).max(200).optional(),
+  /** an OpenAI project's name (OPENAI_PROJECTS) */
+  project: z.string().regex(OPENAI_PROJECT_NAME_PATTERN, "an OpenAI project's name").optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
@@ -31,7 +38,7 @@ export function decodeCursor(cursor: string): [number, string] {
 }
 
 const SELECT = `SELECT openai_job_id, status, model, fine_tuned_model, trained_tokens, error, created_at, finished_at,
-  last_event_id, last_event_at, version, EXTRACT(EPOCH FROM COALESCE(created_at, 'epoch'::timestamptz))::float8 AS sort_at
+  last_event_id, last_event_at, version, project, EXTRACT(EPOCH FROM COALESCE(created_at, 'epoch'::timestamptz))::float8 AS sort_at
   FROM fine_tune_jobs`;
 
 type Row = {
@@ -46,6 +53,7 @@ type Row = {
   last_event_id: string;
   last_event_at: Date | string;
   version: number;
+  project: string | null;
   sort_at: number;
 };
 
@@ -67,6 +75,7 @@ function toJson(r: Row): FineTuneJobView {
     last_event_id: r.last_event_id,
     last_event_at: iso(r.last_event_at) ?? "",
     version: r.version,
+    project: r.project,
   };
 }
 
@@ -81,6 +90,10 @@ export async function listJobs(em: EntityManager, q: ListQuery): Promise<FineTun
   if (q.model) {
     where.push("model = ?");
     params.push(q.model);
+  }
+  if (q.project) {
+    where.push("project = ?");
+    params.push(q.project);
   }
   if (q.cursor) {
     const [at, id] = decodeCursor(q.cursor);

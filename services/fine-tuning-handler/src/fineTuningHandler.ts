@@ -34,6 +34,8 @@ export const fineTuningHandler: HandlerDefinition = {
       event_created_at: event.created_at,
       source: ctx.openai ? "api" : "webhook",
       job,
+      // the projection keeps the job's project (fine_tune_jobs.project)
+      ...(ctx.project !== null ? { project: ctx.project } : {}),
     };
     await ctx.once("snapshot", async () => {
       // msgID = event id: JetStream drops a second copy; the projection folds by event id anyway

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import net from "node:net";
-import { MessageHeader, type Topology } from "@hookstream/contracts";
+import { MessageHeader, OPENAI_PROVIDER, type Topology } from "@hookstream/contracts";
 import type { EventPublisher } from "@hookstream/messaging";
 import { injectRequestTrace, type Registry, traceLogFields, traceRequests } from "@hookstream/observability";
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
@@ -9,7 +9,7 @@ import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
 import { countResponse, type GatewayMetrics, gatewayMetrics, typeLabel } from "./gatewayMetrics";
-import { eventOf, type Provider, providerTable } from "./providers/index";
+import { eventOf, openaiRoutes, type Provider, providerTable } from "./providers/index";
 import { verifySignature } from "./verifySignature";
 
 export interface GatewayDeps {
@@ -25,7 +25,10 @@ export interface GatewayDeps {
     | "TRUST_PROXY"
   > &
     Partial<
-      Pick<GatewayConfig, "WEBHOOK_PROVIDERS" | "HTTP_REQUEST_TIMEOUT_MS" | "HTTP_CONNECTION_TIMEOUT_MS">
+      Pick<
+        GatewayConfig,
+        "WEBHOOK_PROVIDERS" | "OPENAI_PROJECTS" | "HTTP_REQUEST_TIMEOUT_MS" | "HTTP_CONNECTION_TIMEOUT_MS"
+      >
     >;
   topology: Topology;
   /**
@@ -135,8 +138,9 @@ export function registerWebhookRoute(
 ): void {
   const { config, topology, publisher } = deps;
   const now = deps.now ?? Date.now;
-  // `openai` and every WEBHOOK_PROVIDERS sender, keys decoded once
-  const providers = providerTable(config, topology);
+  // `openai` (every project's keys) and every WEBHOOK_PROVIDERS sender, keys decoded once
+  const openai = openaiRoutes(config, topology);
+  const providers = providerTable(config, topology, openai);
   const limiter = new FailureLimiter(config.AUTH_FAILURE_BURST, config.AUTH_FAILURES_PER_SEC);
   // the trace of each webhook request (its traceparent goes into the published message)
   traceRequests(app, { prefix: "/webhooks/" });
@@ -166,13 +170,25 @@ export function registerWebhookRoute(
   // Replaces the built-in JSON parser: the signature is over the exact bytes received.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
-  // One static route per provider (a static match is cheaper than a parameter's), and
-  // the parametric one answering 404 for any other name. `fixed` is the route's provider.
+  // One static route per provider and per OpenAI project (a static match is cheaper than
+  // a parameter's), and the parametric ones answering 404 for any other name. `fixed` is
+  // the route's provider: for a pinned URL, OpenAI with that one project's keys.
   const webhook =
     (fixed: Provider | undefined) =>
-    async (req: FastifyRequest<{ Params: { provider?: string } }>, reply: FastifyReply) => {
+    async (req: FastifyRequest<{ Params: { provider?: string; project?: string } }>, reply: FastifyReply) => {
       metrics.received.inc();
-      const provider = fixed ?? providers.get(req.params.provider ?? "");
+      const pinned = req.params.project;
+      const provider = fixed ?? (pinned === undefined ? providers.get(req.params.provider ?? "") : undefined);
+      if (provider === undefined && pinned !== undefined) {
+        return refuse(
+          req,
+          reply,
+          metrics,
+          404,
+          "unknown_project",
+          `no OpenAI project named "${pinned}" (OPENAI_PROJECTS)`,
+        );
+      }
       if (provider === undefined) {
         return refuse(
           req,
@@ -226,10 +242,12 @@ export function registerWebhookRoute(
       // the provider's envelope gives the dedup id and the type (providers/eventOf.ts)
       const event = eventOf(provider, parsed, header(req.headers["webhook-id"]) ?? "");
       if (!event.ok) return refuse(req, reply, metrics, 400, "invalid_envelope", event.message);
+      // the OpenAI project whose secret verified it (undefined for another provider)
+      const project = provider.keyProjects?.[verified.key];
       // the event's fields go on each line written, not on a child logger made for every
       // request (a child logger per request was the gateway's largest cost the reference
       // does not pay: BENCHMARKS.md)
-      const fields = { event_id: event.id, event_type: event.type, ...traceLogFields(req) };
+      const fields = { event_id: event.id, event_type: event.type, project, ...traceLogFields(req) };
 
       if (!deps.isConnected()) {
         metrics.rejected.inc({ reason: "unavailable" });
@@ -245,6 +263,7 @@ export function registerWebhookRoute(
       h.append(MessageHeader.WebhookSignature, header(req.headers["webhook-signature"]) ?? "");
       h.append(MessageHeader.EventType, event.type);
       h.append(MessageHeader.ReceivedAt, new Date(now()).toISOString());
+      if (project !== undefined) h.append(MessageHeader.OpenaiProject, project);
       injectRequestTrace(req, h);
 
       const started = performance.now();
@@ -271,7 +290,7 @@ export function registerWebhookRoute(
       }
       metrics.publishSeconds.observe((performance.now() - started) / 1000);
       if (ack.duplicate) metrics.duplicates.inc();
-      else metrics.published.inc({ type: typeLabel(provider.name, event.type) });
+      else metrics.published.inc({ type: typeLabel(provider.name, event.type), project: project ?? "" });
       req.log.info(
         { ...fields, seq: ack.seq, duplicate: ack.duplicate },
         ack.duplicate ? "duplicate event" : "event accepted",
@@ -281,11 +300,15 @@ export function registerWebhookRoute(
       return { status, event_id: event.id, seq: ack.seq };
     };
   const options = { ...ACCEPTED_SCHEMA, onRequest: limitFailures };
-  type Route = { Params: { provider?: string } };
+  type Route = { Params: { provider?: string; project?: string } };
   for (const provider of providers.values()) {
     app.post<Route>(`/webhooks/${encodeURIComponent(provider.name)}`, options, webhook(provider));
   }
   app.post<Route>("/webhooks/:provider", options, webhook(undefined));
+  for (const [name, pinned] of openai.byProject) {
+    app.post<Route>(`/webhooks/${OPENAI_PROVIDER}/${encodeURIComponent(name)}`, options, webhook(pinned));
+  }
+  app.post<Route>(`/webhooks/${OPENAI_PROVIDER}/:project`, options, webhook(undefined));
 }
 
 /** The 200 answer's shape: Fastify compiles a serializer for it instead of JSON.stringify. */

@@ -1,4 +1,4 @@
-import { DEV_WEBHOOK_SECRET, intVar, isProduction, stringVar, trustProxyVar } from "@hookstream/config";
+import { DEV_WEBHOOK_SECRET, intVar, isProduction, openaiProjectsVar, stringVar, trustProxyVar } from "@hookstream/config";
 import { weakKeyProblem } from "@hookstream/contracts";
 import { type EnvCheck, serviceConfigSchema } from "@hookstream/runtime";
 import type { z } from "zod";
@@ -25,6 +25,8 @@ export const gatewayEnv = {
       if (weak) ctx.addIssue({ code: "custom", message: `secret ${i + 1} ${weak}` });
     });
   }),
+  /** several OpenAI projects, each with its secrets: a JSON list, or `@file.json` (docs/openai-projects.md) */
+  OPENAI_PROJECTS: openaiProjectsVar(),
   /** accepted clock skew of webhook-timestamp, either direction */
   WEBHOOK_TOLERANCE_SEC: intVar(300, { min: 1 }),
   /** largest body accepted; lowered to fit under the server's max_payload */
@@ -50,6 +52,8 @@ export const gatewayEnv = {
  */
 export const checkGatewayEnv: EnvCheck = (config, issue) => {
   if (!isProduction(config)) return;
+  // with OPENAI_PROJECTS the projects' secrets are used, and OPENAI_WEBHOOK_SECRET is not
+  if (config.OPENAI_PROJECTS !== undefined) return;
   const secrets = String(config.OPENAI_WEBHOOK_SECRET ?? "").split(/[\s,]+/);
   if (secrets.includes(DEV_WEBHOOK_SECRET)) {
     issue(

@@ -24,8 +24,8 @@ export function gatewayMetrics(registry: Registry) {
     }),
     published: new Counter({
       name: "hookstream_gateway_published_total",
-      help: "events acknowledged by JetStream (new ones), by type: OpenAI's known types, else other",
-      labelNames: ["type"] as const,
+      help: "events acknowledged by JetStream (new ones), by type (OpenAI's known types, else other) and OpenAI project (empty for other providers)",
+      labelNames: ["type", "project"] as const,
       registers: [registry],
     }),
     duplicates: new Counter({

@@ -20,7 +20,12 @@ export const gatewayService: ServiceDefinition<typeof gatewayEnv> = {
   asyncTraceContext: false,
   start(ctx) {
     const { config } = ctx;
-    if (config.OPENAI_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET) {
+    if (config.OPENAI_PROJECTS !== undefined) {
+      const projects = config.OPENAI_PROJECTS.map((p) => `${p.name} (${p.secrets.length} secrets)`);
+      ctx.logger.info({ projects }, "OpenAI projects from OPENAI_PROJECTS");
+      if (config.OPENAI_WEBHOOK_SECRET !== DEV_WEBHOOK_SECRET)
+        ctx.logger.warn("OPENAI_WEBHOOK_SECRET is ignored: OPENAI_PROJECTS lists every project's secrets");
+    } else if (config.OPENAI_WEBHOOK_SECRET === DEV_WEBHOOK_SECRET) {
       ctx.logger.warn(
         "OPENAI_WEBHOOK_SECRET is not set: using the public development secret (refused with NODE_ENV=production)",
       );

@@ -7,9 +7,9 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * UTF-8 text, exactly as the openai SDK's `webhooks.unwrap` does (OpenAI is the
  * sender; the Standard Webhooks libraries would base64-decode it instead).
  */
-export function decodeSecrets(raw: string): Buffer[] {
-  return raw
-    .split(/[\s,]+/)
+export function decodeSecrets(raw: string | readonly string[]): Buffer[] {
+  const secrets = typeof raw === "string" ? raw.split(/[\s,]+/) : raw;
+  return secrets
     .filter((s) => s.length > 0)
     .map((secret) =>
       secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret, "utf8"),
@@ -25,7 +25,8 @@ export type VerifyFailure =
   | "future_timestamp"
   | "no_matching_signature";
 
-export type VerifyResult = { ok: true } | { ok: false; reason: VerifyFailure; message: string };
+/** `key`: the index of the first key that matched (it tells the event's OpenAI project) */
+export type VerifyResult = { ok: true; key: number } | { ok: false; reason: VerifyFailure; message: string };
 
 export interface VerifyInput {
   /** keys from decodeSecrets: several are active during a rotation, any may match */
@@ -85,11 +86,18 @@ export function verifySignature(input: VerifyInput): VerifyResult {
     return fail("no_matching_signature", "webhook-signature holds no v1 signature");
   }
   const prefix = `${webhookId}.${timestamp}.`;
-  let matched = false;
-  for (const key of input.keys) {
-    const expected = createHmac("sha256", key).update(prefix).update(input.body).digest();
+  let matched = -1;
+  for (let k = 0; k < input.keys.length; k++) {
+    const expected = createHmac("sha256", input.keys[k] as Buffer)
+      .update(prefix)
+      .update(input.body)
+      .digest();
     // no early exit: the time taken does not tell which key or entry matched
-    for (const candidate of candidates) matched = timingSafeEqual(expected, candidate) || matched;
+    let hit = false;
+    for (const candidate of candidates) hit = timingSafeEqual(expected, candidate) || hit;
+    if (hit && matched < 0) matched = k;
   }
-  return matched ? { ok: true } : fail("no_matching_signature", "no signature matches any active secret");
+  return matched >= 0
+    ? { ok: true, key: matched }
+    : fail("no_matching_signature", "no signature matches any active secret");
 }

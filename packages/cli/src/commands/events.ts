@@ -3,8 +3,9 @@ import { AUDIT_EVENT_STATUSES, type EventSummary } from "@hookstream/contracts";
 import { CliError, type Command } from "../command";
 import { query } from "../database";
 
-const USAGE = `hookstream events [--status S] [--type T] [--limit N] [--json]
-  Lists audit rows (webhook_events), newest first, from $DATABASE_URL.`;
+const USAGE = `hookstream events [--status S] [--type T] [--project P] [--limit N] [--json]
+  Lists audit rows (webhook_events), newest first, from $DATABASE_URL.
+  --project   only the events of one OpenAI project (OPENAI_PROJECTS; "default" without it)`;
 
 const STATUSES: readonly string[] = AUDIT_EVENT_STATUSES;
 
@@ -12,19 +13,20 @@ const STATUSES: readonly string[] = AUDIT_EVENT_STATUSES;
 type EventRow = Pick<
   EventSummary,
   "event_id" | "event_type" | "status" | "retry_count" | "resource_type" | "resource_id" | "error_message"
-> & { created_at: Date };
+> & { created_at: Date; project: string | null };
 
 export const events: Command = {
   name: "events",
   usage: USAGE,
   async run(args, ctx) {
-    let values: { status?: string; type?: string; limit?: string; json?: boolean };
+    let values: { status?: string; type?: string; project?: string; limit?: string; json?: boolean };
     try {
       values = parseArgs({
         args,
         options: {
           status: { type: "string" },
           type: { type: "string" },
+          project: { type: "string" },
           limit: { type: "string" },
           json: { type: "boolean" },
         },
@@ -42,9 +44,11 @@ export const events: Command = {
     const params: unknown[] = [];
     if (values.status) where.push(`status = $${params.push(values.status)}`);
     if (values.type) where.push(`event_type = $${params.push(values.type)}`);
+    if (values.project) where.push(`project = $${params.push(values.project)}`);
     const rows = await query<EventRow>(
       ctx.env,
-      `SELECT event_id, event_type, status, retry_count, resource_type, resource_id, error_message, created_at
+      `SELECT event_id, event_type, status, retry_count, resource_type, resource_id, error_message, created_at,
+         project
        FROM webhook_events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY created_at DESC, id DESC LIMIT $${params.push(limit)}`,
       params,
@@ -59,8 +63,9 @@ export const events: Command = {
     }
     for (const r of rows) {
       const resource = r.resource_id ? `${r.resource_type}:${r.resource_id}` : "-";
+      const project = r.project ? `  project=${r.project}` : "";
       ctx.out.write(
-        `${new Date(r.created_at).toISOString()}  ${r.status.padEnd(9)} ${r.event_type.padEnd(28)} ${r.event_id.padEnd(40)} ${resource}${r.retry_count ? `  retries=${r.retry_count}` : ""}${r.error_message ? `  ${r.error_message}` : ""}\n`,
+        `${new Date(r.created_at).toISOString()}  ${r.status.padEnd(9)} ${r.event_type.padEnd(28)} ${r.event_id.padEnd(40)} ${resource}${project}${r.retry_count ? `  retries=${r.retry_count}` : ""}${r.error_message ? `  ${r.error_message}` : ""}\n`,
       );
     }
     return 0;

@@ -168,6 +168,7 @@ export function EventPageView({ id }: { id: string }) {
       <dl class="fields">
         <Field name="Type">{event.event_type}</Field>
         <Field name="Provider">{event.provider ?? "—"}</Field>
+        <Field name="Project">{event.project ?? "—"}</Field>
         <Field name="Received">
           <Time iso={event.created_at} />
         </Field>

@@ -5,7 +5,7 @@ import { followLive, type LiveState } from "../live";
 import { Empty, ErrorBox, Loading, Status, Time } from "../parts";
 import { Link, navigate } from "../router";
 
-const FILTERS = ["q", "type", "status", "since", "until"] as const;
+const FILTERS = ["q", "type", "status", "project", "since", "until"] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 function filtersOf(query: URLSearchParams): Filters {
@@ -32,6 +32,7 @@ function FilterForm({ filters }: { filters: Filters }) {
   const [q, setQ] = useState(filters.q ?? "");
   const [type, setType] = useState(filters.type ?? "");
   const [status, setStatus] = useState(filters.status ?? "");
+  const [project, setProject] = useState(filters.project ?? "");
   const [since, setSince] = useState(relative(filters.since) ? "" : toLocalInput(filters.since));
   const [until, setUntil] = useState(toLocalInput(filters.until));
   const [range, setRange] = useState(relative(filters.since) ? (filters.since ?? "") : "");
@@ -43,6 +44,7 @@ function FilterForm({ filters }: { filters: Filters }) {
     set("q", q);
     set("type", type);
     set("status", status);
+    set("project", project);
     set("since", range || fromLocalInput(since));
     set("until", range ? undefined : fromLocalInput(until));
     const s = qs.toString();
@@ -79,6 +81,15 @@ function FilterForm({ filters }: { filters: Filters }) {
             </option>
           ))}
         </select>
+      </label>
+      <label>
+        Project
+        <input
+          type="text"
+          value={project}
+          placeholder="e.g. research"
+          onInput={(e) => setProject(e.currentTarget.value)}
+        />
       </label>
       <label>
         Received
@@ -229,6 +240,9 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
                 <th scope="col">Type</th>
                 <th scope="col">Status</th>
                 <th scope="col" class="wide-only">
+                  Project
+                </th>
+                <th scope="col" class="wide-only">
                   Resource
                 </th>
                 <th scope="col">Received</th>
@@ -247,6 +261,7 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
                   <td>
                     <Status status={e.status} />
                   </td>
+                  <td class="wide-only">{e.project ?? "—"}</td>
                   <td class="wide-only mono">{e.resource_id ?? "—"}</td>
                   <td>
                     <Time iso={e.created_at} />

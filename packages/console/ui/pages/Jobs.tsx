@@ -12,17 +12,20 @@ import { Link, navigate } from "../router";
 export function JobsPage({ query }: { query: URLSearchParams }) {
   const status = query.get("status") ?? "";
   const model = query.get("model") ?? "";
-  const key = `${status}|${model}`;
+  const project = query.get("project") ?? "";
+  const key = `${status}|${model}|${project}`;
   const [jobs, setJobs] = useState<FineTuneJobView[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
   const [modelInput, setModelInput] = useState(model);
+  const [projectInput, setProjectInput] = useState(project);
   const [more, setMore] = useState(false);
 
   const q = (c?: string) => ({
     status: status || undefined,
     model: model || undefined,
+    project: project || undefined,
     limit: "50",
     cursor: c,
   });
@@ -42,11 +45,12 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     return () => abort.abort();
   }, [key, reload]);
 
-  const setFilter = (next: { status?: string; model?: string }) => {
-    const merged = { status, model, ...next };
+  const setFilter = (next: { status?: string; model?: string; project?: string }) => {
+    const merged = { status, model, project, ...next };
     const qs = new URLSearchParams();
     if (merged.status) qs.set("status", merged.status);
     if (merged.model) qs.set("model", merged.model.trim());
+    if (merged.project) qs.set("project", merged.project.trim());
     const s = qs.toString();
     navigate(s ? `/jobs?${s}` : "/jobs");
   };
@@ -58,7 +62,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
         class="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          setFilter({ model: modelInput });
+          setFilter({ model: modelInput, project: projectInput });
         }}
       >
         <label>
@@ -81,6 +85,15 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
             onInput={(e) => setModelInput(e.currentTarget.value)}
           />
         </label>
+        <label>
+          Project
+          <input
+            type="text"
+            value={projectInput}
+            placeholder="e.g. research"
+            onInput={(e) => setProjectInput(e.currentTarget.value)}
+          />
+        </label>
         <div class="filter-actions">
           <button type="submit">Apply</button>
         </div>
@@ -90,8 +103,8 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       {jobs !== null && jobs.length === 0 && (
         <Empty>
           <p>
-            No fine-tuning jobs{status || model ? " match these filters" : " yet"}. A job appears when a{" "}
-            <code>fine_tuning.job.*</code> webhook is handled.
+            No fine-tuning jobs{status || model || project ? " match these filters" : " yet"}. A job appears
+            when a <code>fine_tuning.job.*</code> webhook is handled.
           </p>
         </Empty>
       )}
@@ -103,6 +116,9 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
                 <th scope="col">Job id</th>
                 <th scope="col">Status</th>
                 <th scope="col">Model</th>
+                <th scope="col" class="wide-only">
+                  Project
+                </th>
                 <th scope="col" class="wide-only">
                   Fine-tuned model
                 </th>
@@ -122,6 +138,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
                     <Status status={j.status} />
                   </td>
                   <td class="mono">{j.model ?? "—"}</td>
+                  <td class="wide-only">{j.project ?? "—"}</td>
                   <td class="wide-only mono">{j.fine_tuned_model ?? "—"}</td>
                   <td>
                     <Time iso={j.created_at} />
@@ -211,6 +228,10 @@ export function JobPage({ id }: { id: string }) {
         <div class="field">
           <dt>Model</dt>
           <dd class="mono">{job.model ?? "—"}</dd>
+        </div>
+        <div class="field">
+          <dt>Project</dt>
+          <dd>{job.project ?? "—"}</dd>
         </div>
         <div class="field">
           <dt>Fine-tuned model</dt>

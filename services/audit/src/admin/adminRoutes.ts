@@ -32,6 +32,7 @@ const MAX_LIST = 1_000;
 const EventsQuery = z.object({
   status: z.enum(AUDIT_STATUSES).optional(),
   type: z.string().min(1).optional(),
+  project: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50),
 });
 
@@ -88,6 +89,7 @@ function eventView(r: WebhookEventRow) {
     subject: r.subject ?? null,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+    project: r.project ?? null,
   };
 }
 
@@ -106,13 +108,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
     admin.get("/admin/events", async (req) => {
       const q = parse(EventsQuery, req.query);
-      const rows = await deps.em
-        .fork()
-        .find(
-          WebhookEvent,
-          { ...(q.status ? { status: q.status } : {}), ...(q.type ? { eventType: q.type } : {}) },
-          { orderBy: { id: "desc" }, limit: q.limit },
-        );
+      const rows = await deps.em.fork().find(
+        WebhookEvent,
+        {
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.type ? { eventType: q.type } : {}),
+          ...(q.project ? { project: q.project } : {}),
+        },
+        { orderBy: { id: "desc" }, limit: q.limit },
+      );
       return { events: rows.map(eventView) };
     });
 

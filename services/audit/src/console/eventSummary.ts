@@ -2,7 +2,7 @@ import type { AuditEventStatus, EventSummary } from "@hookstream/contracts";
 
 /** The columns of an EventSummary, for raw SQL over `webhook_events`. */
 export const SUMMARY_COLUMNS = `id, event_id, event_type, status, retry_count, error_message, processed_at,
-  resource_type, resource_id, webhook_id, stream_seq, subject, created_at, updated_at`;
+  resource_type, resource_id, webhook_id, stream_seq, subject, created_at, updated_at, project`;
 
 export type SummaryRow = {
   id: string | number;
@@ -19,6 +19,7 @@ export type SummaryRow = {
   subject: string | null;
   created_at: Date | string;
   updated_at: Date | string;
+  project: string | null;
 };
 
 /** The driver hands timestamps back as strings or Dates, bigints as strings; the API speaks ISO and numbers. */
@@ -43,5 +44,6 @@ export function summaryOf(r: SummaryRow): EventSummary {
     subject: r.subject,
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),
+    project: r.project,
   };
 }

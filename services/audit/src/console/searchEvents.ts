@@ -1,4 +1,9 @@
-import { AUDIT_EVENT_STATUSES, type EventPage, type EventSummary } from "@hookstream/contracts";
+import {
+  AUDIT_EVENT_STATUSES,
+  type EventPage,
+  type EventSummary,
+  OPENAI_PROJECT_NAME_PATTERN,
+} from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { z } from "zod";
 import { BadRequestError } from "../admin/adminErrors";
@@ -10,6 +15,12 @@ export const SearchQuery = z.object({
   q: z.string().trim().max(500).optional(),
   status: z.enum(AUDIT_EVENT_STATUSES).optional(),
   type: z.string().trim().min(1).max(200).optional(),
+  /** an OpenAI project's name (OPENAI_PROJECTS) */
+  project: z
+    .string()
+    .trim()
+    .regex(OPENAI_PROJECT_NAME_PATTERN, "an OpenAI project's name: lowercase letters, digits, '_' and '-'")
+    .optional(),
   /** ISO-8601 or a duration back from now (30m, 2h, 7d), on created_at */
   since: z.string().trim().min(1).optional(),
   until: z.string().trim().min(1).optional(),
@@ -23,6 +34,7 @@ export interface EventFilter {
   q?: string;
   status?: string;
   type?: string;
+  project?: string;
   since?: Date;
   until?: Date;
 }
@@ -39,6 +51,7 @@ export function eventFilterOf(q: Omit<SearchQuery, "limit" | "cursor">, nowMs: n
     q: q.q || undefined,
     status: q.status,
     type: q.type,
+    project: q.project,
     since: time("since", q.since),
     until: time("until", q.until),
   };
@@ -49,6 +62,7 @@ export function matchesFilter(f: EventFilter, e: EventSummary): boolean {
   if (f.q !== undefined && e.event_id !== f.q && e.resource_id !== f.q) return false;
   if (f.status !== undefined && e.status !== f.status) return false;
   if (f.type !== undefined && e.event_type !== f.type) return false;
+  if (f.project !== undefined && e.project !== f.project) return false;
   const at = Date.parse(e.created_at);
   if (f.since !== undefined && at < f.since.getTime()) return false;
   if (f.until !== undefined && at > f.until.getTime()) return false;
@@ -87,6 +101,11 @@ export async function searchEvents(
   if (filter.type !== undefined) {
     where.push("event_type = ?");
     params.push(filter.type);
+  }
+  if (filter.project !== undefined) {
+    // served by webhook_events_project_idx (project, id): the page is the newest ids of the project
+    where.push("project = ?");
+    params.push(filter.project);
   }
   if (filter.since !== undefined) {
     where.push("created_at >= ?");

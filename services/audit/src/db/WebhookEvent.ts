@@ -30,6 +30,8 @@ export const WebhookEvent = defineEntity({
     resourceId: p.text().fieldName("resource_id").nullable(),
     streamSeq: p.bigint("number").fieldName("stream_seq").nullable(),
     subject: p.text().nullable(),
+    /** the OpenAI project (`Openai-Project` header); null for other providers and older rows */
+    project: p.text().nullable(),
     createdAt: p.datetime().fieldName("created_at").columnType("timestamptz"),
     updatedAt: p.datetime().fieldName("updated_at").columnType("timestamptz"),
   }),

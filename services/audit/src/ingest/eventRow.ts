@@ -43,6 +43,8 @@ export interface EventInsertRow {
   subject: string;
   /** the sender, from the subject `webhooks.<provider>.<type>`; null for another subject */
   provider?: string | null;
+  /** the OpenAI project, from the `Openai-Project` header; null for another provider */
+  project?: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -126,6 +128,7 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     streamSeq: msg.seq,
     subject: msg.subject,
     provider,
+    project: foreign ? null : (msg.headers[MessageHeader.OpenaiProject] ?? null),
     createdAt: now,
     updatedAt: now,
   };

@@ -12,8 +12,8 @@ export interface EventInsert {
 }
 
 // One parameter per column, whatever the batch size: the statement text never
-// changes (Postgres plans it once per connection) and the driver sends 16 values,
-// not 16 × rows. The ORM's multi-row VALUES built and bound 16 parameters per row,
+// changes (Postgres plans it once per connection) and the driver sends 18 values,
+// not 18 × rows. The ORM's multi-row VALUES built and bound 16 parameters per row,
 // which the profile in BENCHMARKS.md showed as the audit's largest cost. Plain
 // columns travel as array literals; the jsonb columns as one JSON array each, built
 // by joining JSON texts (no escaping) and split back into elements in order; times
@@ -23,21 +23,21 @@ const jsonbColumn = (n: number) =>
 const INSERT_SQL = `
 INSERT INTO webhook_events (event_id, event_type, webhook_id, "timestamp", signature, headers, payload,
   status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at,
-  provider)
+  provider, project)
 SELECT u.id, u.type, u.wid, to_timestamp(u.ts / 1000.0), u.sig, u.headers, u.payload, u.status, u.metadata,
   u.retry, u.rtype, u.rid, u.seq, u.subject, to_timestamp(u.created / 1000.0), to_timestamp(u.updated / 1000.0),
-  u.provider
+  u.provider, u.project
 FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], ${jsonbColumn(6)},
   ${jsonbColumn(7)}, $8::text[], ${jsonbColumn(9)}, $10::int[], $11::text[], $12::text[], $13::bigint[],
-  $14::text[], $15::float8[], $16::float8[], $17::text[])
+  $14::text[], $15::float8[], $16::float8[], $17::text[], $18::text[])
   AS u(id, type, wid, ts, sig, headers, payload, status, metadata, retry, rtype, rid, seq, subject, created,
-    updated, provider)
+    updated, provider, project)
 ON CONFLICT (event_id) DO UPDATE SET
   event_type = excluded.event_type, webhook_id = excluded.webhook_id, "timestamp" = excluded."timestamp",
   signature = excluded.signature, headers = excluded.headers, payload = excluded.payload,
   metadata = excluded.metadata, resource_type = excluded.resource_type, resource_id = excluded.resource_id,
   stream_seq = excluded.stream_seq, subject = excluded.subject, updated_at = excluded.updated_at,
-  provider = excluded.provider
+  provider = excluded.provider, project = excluded.project
 WHERE webhook_events.subject IS NULL`;
 
 /** The metadata column as JSON text ("{}", the usual value, without serializing). */
@@ -79,6 +79,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
   const created: number[] = [];
   const updated: number[] = [];
   const provider: Array<string | null> = [];
+  const project: Array<string | null> = [];
   for (const row of distinct) {
     id.push(row.eventId);
     type.push(row.eventType);
@@ -97,6 +98,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     created.push(row.createdAt.getTime());
     updated.push(row.updatedAt.getTime());
     provider.push(row.provider ?? null);
+    project.push(row.project ?? null);
   }
   const json = (texts: string[]) => `[${texts.join(",")}]`;
   const params = [
@@ -117,13 +119,14 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     arrayLiteral(created),
     arrayLiteral(updated),
     arrayLiteral(provider),
+    arrayLiteral(project),
   ];
   return { sql: INSERT_SQL, params, rows: distinct.length };
 }
 
 const COPY_SQL = `COPY webhook_events (event_id, event_type, webhook_id, "timestamp", signature, headers,
   payload, status, metadata, retry_count, resource_type, resource_id, stream_seq, subject, created_at, updated_at,
-  provider) FROM STDIN`;
+  provider, project) FROM STDIN`;
 
 // COPY's text format: tab between columns, newline between rows, \N for NULL, and a
 // backslash before a backslash, tab, newline or carriage return inside a value
@@ -187,7 +190,7 @@ export function eventCopyLine(r: EventInsertRow): string {
     r.resourceId,
   )}\t${r.streamSeq}\t${copyValue(r.subject)}\t${createdIso(r.createdAt)}\t${createdIso(
     r.updatedAt,
-  )}\t${copyValue(r.provider ?? null)}\n`;
+  )}\t${copyValue(r.provider ?? null)}\t${copyValue(r.project ?? null)}\n`;
 }
 
 /** The COPY text (one line per event id, the first row of each) of the same columns as the INSERT. */

@@ -4,6 +4,7 @@ import { Migration20261201000000CreateWebhookAttempts } from "./Migration2026120
 import { Migration20261202000000CreateErasures } from "./Migration20261202000000CreateErasures";
 import { Migration20261210000000AddEventProvider } from "./Migration20261210000000AddEventProvider";
 import { Migration20261210000001CreateWebhookDeliveries } from "./Migration20261210000001CreateWebhookDeliveries";
+import { Migration20261211201730AddEventProject } from "./Migration20261211201730AddEventProject";
 
 /** Every migration of the audit service, in order (listed explicitly: docs/architecture.md, "Platform notes"). */
 export const AUDIT_MIGRATIONS: MigrationEntry[] = [
@@ -18,4 +19,5 @@ export const AUDIT_MIGRATIONS: MigrationEntry[] = [
     name: "Migration20261210000001CreateWebhookDeliveries",
     class: Migration20261210000001CreateWebhookDeliveries,
   },
+  { name: "Migration20261211201730AddEventProject", class: Migration20261211201730AddEventProject },
 ];
