@@ -1,5 +1,5 @@
 export * from "./common";
-export * from "./parseConfig";
-export * from "./trustProxy";
 export * from "./jsonListVar";
 export * from "./openaiProjects";
+export * from "./parseConfig";
+export * from "./trustProxy";

@@ -2,10 +2,10 @@ import { handlerForType, type OpenAIEvent } from "@hookstream/contracts";
 import { PermanentError, RetryableError } from "@hookstream/messaging";
 import type { Logger } from "pino";
 import { classifyOpenAIError } from "./classifyError";
-import type { ProjectClient } from "./openaiClient";
 import type { HandlerContext } from "./HandlerDefinition";
 import type { InboxState } from "./inbox";
 import { createNotifier } from "./notify/index";
+import type { ProjectClient } from "./openaiClient";
 import { postJson } from "./postJson";
 import type { DeliveryDeps } from "./processDelivery";
 
