@@ -16,10 +16,11 @@
 import { deleteStreams, freePort, TEST_SECRET, testTopology, waitForPort } from "@hookstream/testing";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { measureProjects } from "./lib/gatewayProjects";
 import { type LoadResult, openLoop, saturate, signRequests } from "./lib/load";
 import { cpuMs, type Proc, ROOT, SERVER_CPU, settle, startNode, startService, waitReady } from "./lib/proc";
 import { fmt, median, RUNS, type Run, round, summarize } from "./lib/stats";
-import type { GroupResult } from "./types";
+import type { BenchSection, GroupResult } from "./types";
 
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC || 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 64);
@@ -61,6 +62,7 @@ export default async function run(): Promise<GroupResult> {
   // CPU time of the server process per request it answered, by server and run
   const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const fixed: Record<string, Awaited<ReturnType<typeof openLoop>>[]> = { reference: [], gateway: [] };
+  let projects: BenchSection | undefined;
   try {
     // the reference publishes into a stream of the contract's settings in its own namespace
     await jsm.streams.add({
@@ -161,6 +163,15 @@ export default async function run(): Promise<GroupResult> {
         );
       }
     }
+    // several OpenAI projects: a gateway of its own beside the idle ones (lib/gatewayProjects.ts)
+    projects = await measureProjects({
+      natsUrl: NATS_URL,
+      namespace: gwTopology.namespace,
+      stream: gwTopology.streams.webhooks,
+      jsm,
+      durationSec: DURATION_SEC,
+      connections: CONNECTIONS,
+    });
   } finally {
     for (const s of servers) await s.proc.stop();
     await deleteStreams(jsm, gwTopology);
@@ -310,6 +321,7 @@ export default async function run(): Promise<GroupResult> {
           "Request i leaves at start + i/rate whatever the answers take; its latency counts from that scheduled moment (no coordinated omission). Sender pinned to the load core.",
         ],
       },
+      ...(projects ? [projects] : []),
     ],
   };
 }

@@ -64,12 +64,12 @@ export interface SignedRequest {
 }
 
 /** `count` distinct events, signed now (the gateway allows 300 s of skew). */
-export function signRequests(count: number, label = "b"): SignedRequest[] {
+export function signRequests(count: number, label = "b", secret = TEST_SECRET): SignedRequest[] {
   const run = randomUUID().slice(0, 8);
   return Array.from({ length: count }, (_, i) => {
     const id = `evt_${label}${run}_${i}`;
     const signed = signWebhook(
-      TEST_SECRET,
+      secret,
       eventBody("batch.completed", { id, data: { id: `batch_${i}`, object: "batch", status: "completed" } }),
     );
     return { id, headers: signed.headers, body: signed.body };

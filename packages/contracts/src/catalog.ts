@@ -222,6 +222,8 @@ function handlerService<H extends HandlerName>(handler: H) {
       secrets: [
         { name: "DATABASE_URL" },
         { name: "OPENAI_API_KEY", optional: true },
+        // several OpenAI projects (docs/openai-projects.md): their keys by apiKeyFile or more variables
+        { name: "OPENAI_PROJECTS", optional: true },
         { name: "NOTIFY_URLS", optional: true },
         ...(spec.secrets ?? []),
       ],
@@ -251,7 +253,7 @@ export const SERVICES = {
     deploy: {
       exposed: true,
       cpuRequest: "200m",
-      secrets: [{ name: "OPENAI_WEBHOOK_SECRET" }],
+      secrets: [{ name: "OPENAI_WEBHOOK_SECRET" }, { name: "OPENAI_PROJECTS", optional: true }],
       // stateless and CPU-bound (signature check, JSON, publish)
       scale: { on: "cpu", min: 2, max: 10, targetPercent: 70 },
     },
