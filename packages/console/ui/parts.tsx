@@ -98,3 +98,26 @@ export function JsonView({ value, label }: { value: unknown; label: string }) {
     </div>
   );
 }
+
+/** A labelled text box of a filter form (the label is its accessible name). */
+export function TextFilter(props: {
+  label: string;
+  value: string;
+  placeholder: string;
+  onInput: (value: string) => void;
+  grow?: boolean;
+  type?: "text" | "search";
+}) {
+  return (
+    <label class={props.grow ? "grow" : undefined}>
+      {props.label}
+      <input
+        // preact types each input type apart; both of these take the same attributes
+        type={(props.type ?? "text") as "text"}
+        value={props.value}
+        placeholder={props.placeholder}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+    </label>
+  );
+}

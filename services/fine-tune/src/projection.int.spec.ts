@@ -54,7 +54,8 @@ async function rows(table = "fine_tune_jobs", like = "%"): Promise<Map<string, J
     `SELECT openai_job_id, status, model, fine_tuned_model, trained_tokens::int AS trained_tokens, error,
        EXTRACT(EPOCH FROM created_at)::int AS created_at, EXTRACT(EPOCH FROM finished_at)::int AS finished_at,
        last_event_id, EXTRACT(EPOCH FROM last_event_at)::int AS last_event_at, last_stream_seq::int AS last_stream_seq,
-       EXTRACT(EPOCH FROM status_event_at)::int AS status_event_at, status_stream_seq::int AS status_stream_seq
+       EXTRACT(EPOCH FROM status_event_at)::int AS status_event_at, status_stream_seq::int AS status_stream_seq,
+       project
      FROM ${table} WHERE openai_job_id LIKE $1`,
     [like],
   );
@@ -75,6 +76,7 @@ async function rows(table = "fine_tune_jobs", like = "%"): Promise<Map<string, J
         lastStreamSeq: r.last_stream_seq,
         statusEventAt: r.status_event_at,
         statusStreamSeq: r.status_stream_seq,
+        project: r.project,
       } as JobState,
     ]),
   );

@@ -5,7 +5,8 @@ import type { SequencedSnapshot } from "../src/evolve";
 /**
  * Snapshots of a few jobs as a stream would hold them (seq = position): each job has
  * one true value per late field, and each snapshot knows it or not (null) — as
- * OpenAI's API reports a job. Event times may tie; the sequence breaks ties.
+ * OpenAI's API reports a job; the project likewise (older snapshots have none).
+ * Event times may tie; the sequence breaks ties.
  */
 export function snapshotStream(opts: { jobs: number; maxPerJob: number; minJobs?: number }) {
   const job = fc.record({
@@ -13,6 +14,7 @@ export function snapshotStream(opts: { jobs: number; maxPerJob: number; minJobs?
     ftModel: fc.string({ minLength: 3, maxLength: 8 }).map((s) => `ft:${s}`),
     tokens: fc.integer({ min: 1, max: 1_000_000 }),
     createdAt: fc.integer({ min: 1_700_000_000, max: 1_700_100_000 }),
+    project: fc.constantFrom("research", "support"),
     events: fc.array(
       fc.record({
         at: fc.integer({ min: 0, max: 20 }),
@@ -23,6 +25,8 @@ export function snapshotStream(opts: { jobs: number; maxPerJob: number; minJobs?
           tokens: fc.boolean(),
           created: fc.boolean(),
           finished: fc.boolean(),
+          // snapshots recorded before projects were carry none
+          project: fc.boolean(),
         }),
       }),
       { minLength: 1, maxLength: opts.maxPerJob },
@@ -45,6 +49,7 @@ export function snapshotStream(opts: { jobs: number; maxPerJob: number; minJobs?
           created_at: e.knows.created ? j.createdAt : null,
           finished_at: e.knows.finished ? j.createdAt + 30 : null,
         },
+        ...(e.knows.project ? { project: j.project } : {}),
       })),
     );
     // the stream's order: any interleaving of the jobs' events

@@ -28,13 +28,21 @@ beforeAll(async () => {
       status text NOT NULL DEFAULT 'pending', processed_at timestamptz, error_message text,
       metadata jsonb NOT NULL DEFAULT '{}', retry_count integer NOT NULL DEFAULT 0,
       resource_type text, resource_id text, stream_seq bigint, subject text,
-      created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())`);
+      created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+      provider text, project text)`);
     // one insert per row so that created_at and id both give the order of arrival
     for (const [id, type, status] of ROWS) {
       await client.query(
-        `INSERT INTO webhook_events (event_id, event_type, status, resource_type, resource_id, error_message)
-         VALUES ($1, $2, $3, 'fine_tuning.job', $4, $5)`,
-        [id, type, status, `ftjob_${id}`, status === "dead" ? "boom" : null],
+        `INSERT INTO webhook_events (event_id, event_type, status, resource_type, resource_id, error_message, project)
+         VALUES ($1, $2, $3, 'fine_tuning.job', $4, $5, $6)`,
+        [
+          id,
+          type,
+          status,
+          `ftjob_${id}`,
+          status === "dead" ? "boom" : null,
+          id === "evt_3" ? "research" : null,
+        ],
       );
     }
   } finally {
@@ -70,6 +78,13 @@ describe("hookstream events", () => {
     expect(limited.out.trim().split("\n")).toHaveLength(2);
     expect(limited.out).toContain("evt_5");
     expect(limited.out).toContain("evt_4");
+  });
+
+  it("filters by OpenAI project (--project) and shows it", async () => {
+    const r = await runCli(["events", "--project", "research"], { DATABASE_URL: db.url });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim().split("\n")).toHaveLength(1);
+    expect(r.out).toMatch(/evt_3 .*project=research/);
   });
 
   it("refuses an unknown status with a usage error", async () => {

@@ -2,7 +2,7 @@ import { AUDIT_EVENT_STATUSES, EventPage, type EventSummary } from "@hookstream/
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { followLive, type LiveState } from "../live";
-import { Empty, ErrorBox, Loading, Status, Time } from "../parts";
+import { Empty, ErrorBox, Loading, Status, TextFilter, Time } from "../parts";
 import { Link, navigate } from "../router";
 
 const FILTERS = ["q", "type", "status", "project", "since", "until"] as const;
@@ -53,24 +53,15 @@ function FilterForm({ filters }: { filters: Filters }) {
 
   return (
     <form class="filters" onSubmit={apply}>
-      <label class="grow">
-        Search
-        <input
-          type="search"
-          value={q}
-          placeholder="event id or resource id"
-          onInput={(e) => setQ(e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        Type
-        <input
-          type="text"
-          value={type}
-          placeholder="e.g. batch.completed"
-          onInput={(e) => setType(e.currentTarget.value)}
-        />
-      </label>
+      <TextFilter
+        label="Search"
+        type="search"
+        grow
+        value={q}
+        placeholder="event id or resource id"
+        onInput={setQ}
+      />
+      <TextFilter label="Type" value={type} placeholder="e.g. batch.completed" onInput={setType} />
       <label>
         Status
         <select value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
@@ -82,15 +73,7 @@ function FilterForm({ filters }: { filters: Filters }) {
           ))}
         </select>
       </label>
-      <label>
-        Project
-        <input
-          type="text"
-          value={project}
-          placeholder="e.g. research"
-          onInput={(e) => setProject(e.currentTarget.value)}
-        />
-      </label>
+      <TextFilter label="Project" value={project} placeholder="e.g. research" onInput={setProject} />
       <label>
         Received
         <select value={range} onChange={(e) => setRange(e.currentTarget.value)}>

@@ -6,7 +6,7 @@ import {
 } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, describe } from "../api";
-import { Empty, ErrorBox, Loading, Status, Time } from "../parts";
+import { Empty, ErrorBox, Loading, Status, TextFilter, Time } from "../parts";
 import { Link, navigate } from "../router";
 
 export function JobsPage({ query }: { query: URLSearchParams }) {
@@ -76,24 +76,19 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
             ))}
           </select>
         </label>
-        <label class="grow">
-          Model
-          <input
-            type="text"
-            value={modelInput}
-            placeholder="e.g. gpt-4o-mini-2024-07-18"
-            onInput={(e) => setModelInput(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Project
-          <input
-            type="text"
-            value={projectInput}
-            placeholder="e.g. research"
-            onInput={(e) => setProjectInput(e.currentTarget.value)}
-          />
-        </label>
+        <TextFilter
+          label="Model"
+          grow
+          value={modelInput}
+          placeholder="e.g. gpt-4o-mini-2024-07-18"
+          onInput={setModelInput}
+        />
+        <TextFilter
+          label="Project"
+          value={projectInput}
+          placeholder="e.g. research"
+          onInput={setProjectInput}
+        />
         <div class="filter-actions">
           <button type="submit">Apply</button>
         </div>
