@@ -7,6 +7,7 @@
  * the CLI filter by it, and the fine-tuning handler enriches each event with its own
  * project's key.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -58,7 +59,7 @@ const jsm = await jetstreamManager(nc);
 const ADMIN_TOKEN = "projects-admin-token";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-const secret = (label: string) => `whsec_${Buffer.from(`${label}-${Math.random()}`).toString("base64")}`;
+const secret = (label: string) => `whsec_${Buffer.from(`${label}-${randomUUID()}`).toString("base64")}`;
 const ALPHA = secret("alpha");
 const BETA_OLD = secret("beta-old");
 const BETA_NEW = secret("beta-new");
@@ -423,24 +424,32 @@ describe("a bad OPENAI_PROJECTS", () => {
     { name: BETA_NEW, secrets: [] },
   ]);
 
-  it.each([
-    ["gateway", "GATEWAY_PORT"],
-    ["fine-tuning-handler", "FINE_TUNING_HANDLER_PORT"],
-  ])("stops the %s at start, naming each problem and printing no secret", async (service, portVar) => {
-    const proc = new ServiceProcess({
-      service,
-      port: 0,
-      env: { ...common, LOG_LEVEL: "info", DATABASE_URL: db.url, [portVar]: "0", OPENAI_PROJECTS: BAD },
-    });
-    const exit = await proc.exit;
-    expect(exit.code).not.toBe(0);
-    const output = proc.output.join("\n");
-    expect(output).toMatch(
-      /OPENAI_PROJECTS: \[0\] \\?"alpha\\?" apiKeyFile: give apiKeyEnv or apiKeyFile, not both/,
+  it("stops the gateway and a handler at start, each naming every problem and printing no secret", async () => {
+    // both at once: each is a tsx process, slow to start on a loaded machine
+    const started = (
+      [
+        ["gateway", "GATEWAY_PORT"],
+        ["fine-tuning-handler", "FINE_TUNING_HANDLER_PORT"],
+      ] as const
+    ).map(
+      ([service, portVar]) =>
+        new ServiceProcess({
+          service,
+          port: 0,
+          env: { ...common, LOG_LEVEL: "info", DATABASE_URL: db.url, [portVar]: "0", OPENAI_PROJECTS: BAD },
+        }),
     );
-    expect(output).toMatch(/OPENAI_PROJECTS: \[1\] \\?"beta\\?" secrets\[0\]: the same secret as/);
-    expect(output).toMatch(/OPENAI_PROJECTS: \[2\] name: /);
-    expect(output).toMatch(/OPENAI_PROJECTS: \[2\] secrets: at least one secret/);
-    for (const s of [ALPHA, BETA_NEW, ALPHA.slice(6), BETA_NEW.slice(6)]) expect(output).not.toContain(s);
-  });
+    for (const proc of started) {
+      const exit = await proc.exit;
+      expect(exit.code, proc.opts.service).not.toBe(0);
+      const output = proc.output.join("\n");
+      expect(output).toMatch(
+        /OPENAI_PROJECTS: \[0\] \\?"alpha\\?" apiKeyFile: give apiKeyEnv or apiKeyFile, not both/,
+      );
+      expect(output).toMatch(/OPENAI_PROJECTS: \[1\] \\?"beta\\?" secrets\[0\]: the same secret as/);
+      expect(output).toMatch(/OPENAI_PROJECTS: \[2\] name: /);
+      expect(output).toMatch(/OPENAI_PROJECTS: \[2\] secrets: at least one secret/);
+      for (const s of [ALPHA, BETA_NEW, ALPHA.slice(6), BETA_NEW.slice(6)]) expect(output).not.toContain(s);
+    }
+  }, 180_000);
 });

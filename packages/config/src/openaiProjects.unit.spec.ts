@@ -65,6 +65,7 @@ describe("OPENAI_PROJECTS", () => {
         { name: "support", secrets: [SECRET_A], apiKeyEnv: "KEY", apiKeyFile: "/k" },
         { name: SECRET_B, secrets: [] },
         { name: "ops", secrets: [SECRET_B, ""], apiKey: SECRET_A, baseUrl: "not a url" },
+        { name: "short", secrets: [`whsec_${Buffer.from("tiny").toString("base64")}`] },
       ]),
     );
     const text = problems.join("\n");
@@ -80,6 +81,7 @@ describe("OPENAI_PROJECTS", () => {
     expect(text).toMatch(/OPENAI_PROJECTS: \[4\] "ops" secrets\[1\]: an empty secret/);
     expect(text).toMatch(/OPENAI_PROJECTS: \[4\] "ops": .*\(apiKey\)/);
     expect(text).toMatch(/OPENAI_PROJECTS: \[4\] "ops" baseUrl: must be a URL/);
+    expect(text).toMatch(/OPENAI_PROJECTS: \[5\] "short" secrets\[0\]: decodes to 4 bytes; at least 24/);
     for (const secret of [SECRET_A, SECRET_B, SECRET_A.slice(6), SECRET_B.slice(6)])
       expect(text).not.toContain(secret);
   });

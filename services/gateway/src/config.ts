@@ -1,4 +1,11 @@
-import { DEV_WEBHOOK_SECRET, intVar, isProduction, openaiProjectsVar, stringVar, trustProxyVar } from "@hookstream/config";
+import {
+  DEV_WEBHOOK_SECRET,
+  intVar,
+  isProduction,
+  openaiProjectsVar,
+  stringVar,
+  trustProxyVar,
+} from "@hookstream/config";
 import { weakKeyProblem } from "@hookstream/contracts";
 import { type EnvCheck, serviceConfigSchema } from "@hookstream/runtime";
 import type { z } from "zod";
