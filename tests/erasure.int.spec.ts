@@ -5,6 +5,7 @@
  * afterwards does not bring it back.
  */
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, type ErasureResult, eventBody } from "@hookstream/contracts";
 import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
@@ -22,7 +23,6 @@ import {
   eventually,
   NotificationReceiver,
   publishEvent,
-  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";

@@ -5,7 +5,7 @@
  */
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
-import { DlqHeader, type Outcome } from "@hookstream/contracts";
+import { DlqHeader, type Outcome, UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
 import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
 import {
   type HandlerConfig,
@@ -297,7 +297,7 @@ describe("fine-tuning handler", () => {
 
   it("records events of types no handler consumes as ignored", async () => {
     const bodies = [
-      eventBody("eval.run.succeeded"),
+      eventBody(UNHANDLED_EVENT_TYPE),
       eventBody("realtime.call.incoming", { data: { call_id: "call_1", sip_headers: [] } }),
     ];
     for (const b of bodies) await publishEvent(js, topology, b);

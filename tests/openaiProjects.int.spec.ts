@@ -7,12 +7,14 @@
  * the CLI filter by it, and the fine-tuning handler enriches each event with its own
  * project's key.
  */
+
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import {
   DlqHeader,
@@ -39,7 +41,6 @@ import {
   eventually,
   FakeOpenAI,
   publishEvent,
-  runCli,
   ServiceProcess,
   signWebhook,
   testTopology,

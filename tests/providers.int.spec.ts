@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { EventDetail, MessageHeader } from "@hookstream/contracts";
 import { GatewayConfig, startGateway } from "@hookstream/gateway";
@@ -15,7 +16,6 @@ import {
   deleteStreams,
   eventBody,
   eventually,
-  runCli,
   ServiceProcess,
   signWebhook,
   TEST_SECRET,

@@ -5,6 +5,7 @@
  */
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { batchHandler } from "@hookstream/batch-handler";
+import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { eventBody } from "@hookstream/contracts";
 import {
@@ -19,7 +20,6 @@ import {
   eventually,
   NotificationReceiver,
   publishEvent,
-  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";

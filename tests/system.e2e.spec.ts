@@ -6,6 +6,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { runCli } from "@hookstream/cli";
+import { SERVICES as CATALOG, SERVICE_NAMES } from "@hookstream/contracts";
 import {
   createTestDatabase,
   deleteStreams,
@@ -13,7 +15,6 @@ import {
   FakeOpenAI,
   freePort,
   NotificationReceiver,
-  runCli,
   TEST_SECRET,
   testTopology,
 } from "@hookstream/testing";
@@ -21,14 +22,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-const SERVICES = [
-  "gateway",
-  "audit",
-  "fine-tuning-handler",
-  "batch-handler",
-  "response-handler",
-  "fine-tune",
-];
+/** every service of the catalog, as `npm start` runs them */
+const SERVICES = SERVICE_NAMES;
 const topology = testTopology("sys");
 const natsUrl = inject("natsUrl");
 const db = await createTestDatabase(inject("databaseUrl"), "sys");
@@ -37,9 +32,7 @@ const receiver = await NotificationReceiver.start();
 const ports = Object.fromEntries(
   await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const)),
 );
-const portEnv = Object.fromEntries(
-  SERVICES.map((s) => [`${s.toUpperCase().replaceAll("-", "_")}_PORT`, String(ports[s])]),
-);
+const portEnv = Object.fromEntries(SERVICES.map((s) => [CATALOG[s].portVar, String(ports[s])]));
 const env: Record<string, string> = {
   NATS_URL: natsUrl,
   DATABASE_URL: db.url,

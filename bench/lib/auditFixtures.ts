@@ -3,17 +3,18 @@
  * gateway's (body as OpenAI sends it, the gateway's headers), and the table's own
  * write ceiling measured server-side on rows of the same shape.
  */
-import { eventSubject, type Topology } from "@hookstream/contracts";
+import { eventSubject, type Topology, UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
 import { eventBody } from "@hookstream/testing";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import pg from "pg";
 
+/** three handled types and one no handler takes (recorded `ignored`), in turn */
 export const EVENT_TYPES = [
   "batch.completed",
   "fine_tuning.job.succeeded",
   "response.completed",
-  "eval.run.succeeded",
+  UNHANDLED_EVENT_TYPE,
 ] as const;
 
 /** The headers the gateway sets (docs/architecture.md, "Streams and subjects"). */
@@ -81,7 +82,7 @@ export async function tableCeiling(url: string, total: number, label: string): P
               jsonb_build_object('id', 'evt_' || $2 || '_' || g, 'object', 'event',
                 'created_at', extract(epoch from now())::bigint, 'type', t.type,
                 'data', jsonb_build_object('id', 'res_' || g, 'object', 'batch', 'status', 'completed')),
-              CASE WHEN t.type = 'eval.run.succeeded' THEN 'ignored' ELSE 'pending' END,
+              CASE WHEN t.type = $3 THEN 'ignored' ELSE 'pending' END,
               '{}'::jsonb,
               0,
               split_part(t.type, '.', 1),
@@ -92,8 +93,8 @@ export async function tableCeiling(url: string, total: number, label: string): P
               now(),
               'openai'
          FROM generate_series(1, $1::int) g
-         CROSS JOIN LATERAL (SELECT (ARRAY['batch.completed','fine_tuning.job.succeeded','response.completed','eval.run.succeeded'])[1 + g % 4] AS type) t`,
-      [total, label],
+         CROSS JOIN LATERAL (SELECT ($4::text[])[1 + g % 4] AS type) t`,
+      [total, label, UNHANDLED_EVENT_TYPE, [...EVENT_TYPES]],
     );
     const ms = performance.now() - t0;
     return total / (ms / 1000);

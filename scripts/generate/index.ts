@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CONSUMERS, makeTopology } from "@hookstream/contracts";
+import { CONSUMERS, makeTopology, SERVICE_NAMES, SERVICES } from "@hookstream/contracts";
 import { composeFile } from "./compose";
 import { durablesTable, servicesTable } from "./docs";
 import { deploymentsYaml, hpaYaml, kedaYaml, migrateJobYaml, pdbYaml, servicesYaml } from "./k8s";
@@ -30,6 +30,11 @@ const WHOLE: Record<string, () => string> = {
   "deploy/k8s/base/migrate-job.yaml": migrateJobYaml,
 };
 
+/** The image's EXPOSE: every service's default port. */
+function exposedPorts(): string {
+  return `EXPOSE ${SERVICE_NAMES.map((s) => SERVICES[s].defaultPort).join(" ")}`;
+}
+
 /**
  * Regions of hand-written files: the rest of each file is kept as written. (docker-compose.yml:
  * its generated services are marked blocks among the hand-written ones, composeFile.)
@@ -37,6 +42,7 @@ const WHOLE: Record<string, () => string> = {
 const REGIONS: { path: string; comment: "#" | "<!--"; name: string; body: () => string }[] = [
   { path: "deploy/nats/values.yaml", comment: "#", name: "nats passwords", body: natsValuesEnv },
   { path: "deploy/observability/prometheus.yml", comment: "#", name: "scrape jobs", body: prometheusJobs },
+  { path: "Dockerfile", comment: "#", name: "ports", body: exposedPorts },
   { path: "docs/architecture.md", comment: "<!--", name: "durables", body: durablesTable },
   { path: "docs/architecture.md", comment: "<!--", name: "services", body: servicesTable },
 ];

@@ -1,4 +1,4 @@
-import { FINE_TUNE_STATUSES } from "@hookstream/contracts";
+import { FINE_TUNE_STATUSES, type ServiceName } from "@hookstream/contracts";
 import { foldAll, parseSnapshot, readStream, type SequencedSnapshot } from "@hookstream/fine-tune";
 import { FakeOpenAI, NotificationReceiver, type ServiceProcess } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -59,7 +59,7 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
     });
     // when the last restarted process was spawned: any POST before it came from the killed one
     let respawnAt = 0;
-    const restart = async (p: ServiceProcess, service: string) => {
+    const restart = async (p: ServiceProcess, service: ServiceName) => {
       p.kill("SIGKILL");
       await p.exit;
       respawnAt = Date.now();

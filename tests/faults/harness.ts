@@ -5,7 +5,7 @@
  * deletes exactly the streams and the database the test made, even when it failed.
  */
 
-import type { Topology } from "@hookstream/contracts";
+import { SERVICES, type ServiceName, type Topology } from "@hookstream/contracts";
 import {
   createTestDatabase,
   deleteNamespaceStreams,
@@ -39,20 +39,11 @@ export interface System {
   db: TestDatabase;
   env: Record<string, string>;
   /** start one more instance of a service */
-  start(service: string, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  start(service: ServiceName, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   processes: ServiceProcess[];
   /** kills every process, deletes the namespace's streams and drops the database; throws if any step failed */
   stop(): Promise<void>;
 }
-
-const PORT_VAR: Record<string, string> = {
-  gateway: "GATEWAY_PORT",
-  audit: "AUDIT_PORT",
-  "fine-tuning-handler": "FINE_TUNING_HANDLER_PORT",
-  "batch-handler": "BATCH_HANDLER_PORT",
-  "response-handler": "RESPONSE_HANDLER_PORT",
-  "fine-tune": "FINE_TUNE_PORT",
-};
 
 export async function system(
   label: string,
@@ -87,7 +78,7 @@ export async function system(
       const p = new ServiceProcess({
         service,
         port,
-        env: { ...env, [PORT_VAR[service]!]: String(port), ...extraEnv },
+        env: { ...env, [SERVICES[service].portVar]: String(port), ...extraEnv },
       });
       processes.push(p);
       await p.ready(60_000);

@@ -7,6 +7,17 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CONSUMING_SERVICES,
+  HANDLER_NAMES,
+  handlerForType,
+  handlerServiceName,
+  KNOWN_EVENT_TYPES,
+  SERVICE_NAMES,
+  SERVICES,
+  type ServiceName,
+  UNHANDLED_EVENT_TYPE,
+} from "@hookstream/contracts";
+import {
   createTestDatabase,
   deleteStreams,
   eventBody,
@@ -24,22 +35,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { dashboardMetricNames, exportedMetrics, isExported } from "./promql";
 import { promtool } from "./promtool";
 
-const SERVICES = {
-  gateway: "GATEWAY_PORT",
-  audit: "AUDIT_PORT",
-  "fine-tuning-handler": "FINE_TUNING_HANDLER_PORT",
-  "batch-handler": "BATCH_HANDLER_PORT",
-  "response-handler": "RESPONSE_HANDLER_PORT",
-  "fine-tune": "FINE_TUNE_PORT",
-} as const;
-type Service = keyof typeof SERVICES;
-const CONSUMING: Record<Exclude<Service, "gateway">, string> = {
-  audit: "audit",
-  "fine-tuning-handler": "fine-tuning",
-  "batch-handler": "batch",
-  "response-handler": "response",
-  "fine-tune": "fine-tune",
-};
+/** every service of the catalog, and of each that consumes, its first durable */
+type Service = ServiceName;
+const CONSUMING = CONSUMING_SERVICES.map((s) => [s, SERVICES[s].durables[0] ?? ""] as const);
+/** one event of a type each handler takes (the first OpenAI sends in its domain), and one no handler takes */
+const HANDLED = HANDLER_NAMES.map((h) => {
+  const type = KNOWN_EVENT_TYPES.find((t) => handlerForType(t) === h);
+  if (!type)
+    throw new Error(`no known event type for the ${h} handler (packages/contracts/src/eventTypes.ts)`);
+  return { handler: h, type };
+});
 
 const DASHBOARD = join(
   import.meta.dirname,
@@ -88,47 +93,48 @@ beforeAll(async () => {
     HANDLER_ACK_WAIT_MS: "5000",
   };
   // the audit first: it creates the database schema the others may wait on
-  for (const group of [["audit"], Object.keys(SERVICES).filter((s) => s !== "audit")] as Service[][]) {
+  for (const group of [["audit"], SERVICE_NAMES.filter((s) => s !== "audit")] as Service[][]) {
     await Promise.all(
       group.map(async (service) => {
         const port = await freePort();
-        const p = new ServiceProcess({ service, port, env: { ...env, [SERVICES[service]]: String(port) } });
+        const p = new ServiceProcess({
+          service,
+          port,
+          env: { ...env, [SERVICES[service].portVar]: String(port) },
+        });
         processes.set(service, p);
         await p.ready(90_000);
       }),
     );
   }
 
-  const statuses = [
-    await post(eventBody("fine_tuning.job.succeeded", { data: { id: "ftjob-ops-1" } })),
-    await post(eventBody("batch.completed")),
-    await post(eventBody("response.completed")),
-    await post(eventBody("eval.run.succeeded")),
+  const statuses = [];
+  for (const { handler, type } of HANDLED)
+    statuses.push(await post(eventBody(type, { data: { id: `${handler}-ops-1` } })));
+  statuses.push(await post(eventBody(UNHANDLED_EVENT_TYPE)));
+  statuses.push(
     await post(eventBody("batch.completed"), `whsec_${Buffer.from("not-the-secret").toString("base64")}`),
-  ];
-  expect(statuses).toEqual([200, 200, 200, 200, 401]);
+  );
+  expect(statuses).toEqual([...HANDLED.map(() => 200), 200, 401]);
 
   // wait until the work has gone through every consumer, so that histograms have series
   await eventually(
     async () => {
-      const [audit, ft, batch, response, projection] = await Promise.all([
-        scrape("audit"),
-        scrape("fine-tuning-handler"),
-        scrape("batch-handler"),
-        scrape("response-handler"),
-        scrape("fine-tune"),
-      ]);
+      const handled = await Promise.all(
+        HANDLED.map(async ({ handler }) =>
+          sum(await scrape(handlerServiceName(handler)), "hookstream_handler_processed_total"),
+        ),
+      );
       return (
-        sum(audit, "hookstream_audit_rows_inserted_total") >= 4 &&
-        sum(ft, "hookstream_handler_processed_total") >= 1 &&
-        sum(batch, "hookstream_handler_processed_total") >= 1 &&
-        sum(response, "hookstream_handler_processed_total") >= 1 &&
-        sum(projection, "hookstream_projection_applied_total") >= 1
+        sum(await scrape("audit"), "hookstream_audit_rows_inserted_total") >= HANDLED.length + 1 &&
+        handled.every((n) => n >= 1) &&
+        // the fine-tuning handler's job snapshot, folded by the projection
+        sum(await scrape("fine-tune"), "hookstream_projection_applied_total") >= 1
       );
     },
     { timeoutMs: 60_000, intervalMs: 250, message: "every consumer to handle its event" },
   );
-  for (const s of Object.keys(SERVICES) as Service[]) scraped.set(s, await scrape(s));
+  for (const s of SERVICE_NAMES) scraped.set(s, await scrape(s));
 }, 180_000);
 
 afterAll(async () => {
@@ -145,7 +151,7 @@ afterAll(async () => {
 });
 
 describe("every service's /metrics", () => {
-  it.each(Object.keys(SERVICES) as Service[])("passes promtool check metrics: %s", (service) => {
+  it.each(SERVICE_NAMES)("passes promtool check metrics: %s", (service) => {
     const text = scraped.get(service) ?? "";
     expect(text).toContain("# TYPE");
     const r = promtool(["check", "metrics"], text);
@@ -153,17 +159,17 @@ describe("every service's /metrics", () => {
     expect(r.status).toBe(0);
   });
 
-  it.each(Object.keys(SERVICES) as Service[])("names only hookstream_ metrics: %s", (service) => {
+  it.each(SERVICE_NAMES)("names only hookstream_ metrics: %s", (service) => {
     const names = [...exportedMetrics(scraped.get(service) ?? "").keys()];
     expect(names.length).toBeGreaterThan(10);
     expect(names.filter((n) => !n.startsWith("hookstream_"))).toEqual([]);
   });
 
-  it.each(Object.keys(CONSUMING) as Array<keyof typeof CONSUMING>)(
-    "exports consumer pending and ack-pending from consumer info: %s",
-    (service) => {
+  it.each(CONSUMING)(
+    "exports consumer pending and ack-pending from consumer info: %s (%s)",
+    (service, first) => {
       const text = scraped.get(service) ?? "";
-      const durable = `durable="${CONSUMING[service]}"`;
+      const durable = `durable="${first}"`;
       expect(text).toMatch(new RegExp(`^hookstream_consumer_pending\\{[^}]*${durable}[^}]*\\} \\d+`, "m"));
       expect(text).toMatch(
         new RegExp(`^hookstream_consumer_ack_pending\\{[^}]*${durable}[^}]*\\} \\d+`, "m"),
@@ -173,7 +179,7 @@ describe("every service's /metrics", () => {
 
   it("counts gateway answers by status code and reason", () => {
     const text = scraped.get("gateway") ?? "";
-    expect(sum(text, "hookstream_gateway_responses_total", 'code="200"')).toBe(4);
+    expect(sum(text, "hookstream_gateway_responses_total", 'code="200"')).toBe(HANDLED.length + 1);
     expect(sum(text, "hookstream_gateway_responses_total", 'code="401",reason="no_matching_signature"')).toBe(
       1,
     );
@@ -181,7 +187,7 @@ describe("every service's /metrics", () => {
 
   it("shows the dead-letter count of every handler, 0 when there is none", () => {
     const text = scraped.get("audit") ?? "";
-    for (const handler of ["fine-tuning", "batch", "response"]) {
+    for (const handler of HANDLER_NAMES) {
       expect(text).toMatch(
         new RegExp(`^hookstream_dlq_messages\\{[^}]*handler="${handler}"[^}]*\\} 0$`, "m"),
       );

@@ -3,7 +3,6 @@ export * from "./natsCluster";
 export * from "./notificationReceiver";
 export * from "./processes";
 export * from "./publishEvent";
-export * from "./runCli";
 export * from "./serviceProcess";
 export * from "./signWebhook";
 export * from "./streamCheck";

@@ -1,3 +1,4 @@
+import { runCli } from "@hookstream/cli";
 import {
   DlqHeader,
   DURABLES,
@@ -5,6 +6,7 @@ import {
   type Outcome,
   outcomeSubject,
   ReplayHeader,
+  UNHANDLED_EVENT_TYPE,
 } from "@hookstream/contracts";
 import { createLogger, createRegistry } from "@hookstream/observability";
 import {
@@ -13,7 +15,6 @@ import {
   eventBody,
   eventually,
   publishEvent,
-  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -106,7 +107,7 @@ describe("the audit consumer", () => {
   });
 
   it("records a type with no handler as ignored, and a body that is not JSON as { raw }", async () => {
-    await publishEvent(js, topology, eventBody("eval.run.succeeded", { id: "evt_eval" }));
+    await publishEvent(js, topology, eventBody(UNHANDLED_EVENT_TYPE, { id: "evt_eval" }));
     await publishEvent(js, topology, "this is not json", { msgID: "evt_raw", type: "batch.failed" });
     expect((await eventually(() => rowOf("evt_eval")))?.status).toBe("ignored");
     const raw = await eventually(() => rowOf("evt_raw"));
@@ -259,7 +260,7 @@ describe("the admin API", () => {
     await eventually(() => rowOf("evt_eval"));
     const res = await audit.app.inject({
       method: "GET",
-      url: "/admin/events?status=ignored&type=eval.run.succeeded&limit=5",
+      url: `/admin/events?status=ignored&type=${UNHANDLED_EVENT_TYPE}&limit=5`,
       headers: auth,
     });
     expect(res.statusCode).toBe(200);

@@ -3,9 +3,12 @@
  * here with the contract columns (docs/architecture.md, "Tables") rather than the audit service's migration:
  * packages never import a service, and the CLI must work with whatever the contract holds.
  */
-import { createTestDatabase, freePort, runCli } from "@hookstream/testing";
+
+import { UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
+import { createTestDatabase, freePort } from "@hookstream/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runCli } from "../runCli";
 
 const db = await createTestDatabase(inject("databaseUrl"), "cliev");
 const empty = await createTestDatabase(inject("databaseUrl"), "cliempty");
@@ -15,7 +18,7 @@ const ROWS: Array<[string, string, string]> = [
   ["evt_2", "fine_tuning.job.succeeded", "pending"],
   ["evt_3", "batch.completed", "processed"],
   ["evt_4", "response.failed", "dead"],
-  ["evt_5", "eval.run.succeeded", "ignored"],
+  ["evt_5", UNHANDLED_EVENT_TYPE, "ignored"],
 ];
 
 beforeAll(async () => {
@@ -104,7 +107,7 @@ describe("hookstream stats", () => {
       by_type: {
         "fine_tuning.job.succeeded": 2,
         "batch.completed": 1,
-        "eval.run.succeeded": 1,
+        [UNHANDLED_EVENT_TYPE]: 1,
         "response.failed": 1,
       },
     });

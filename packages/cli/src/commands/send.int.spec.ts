@@ -1,8 +1,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { runCli, TEST_SECRET } from "@hookstream/testing";
+import { TEST_SECRET } from "@hookstream/testing";
 import OpenAI from "openai";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../runCli";
 
 /** A stand-in gateway that checks each request with the openai SDK's own verifier. */
 const verified: Array<{ id: string; type: string; data: unknown }> = [];

@@ -1,4 +1,4 @@
-import { makeTopology } from "@hookstream/contracts";
+import { makeTopology, UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
 import { describe, expect, it } from "vitest";
 import { parseSince } from "../admin/since";
 import { eventRowOf } from "./eventRow";
@@ -56,10 +56,10 @@ describe("eventRowOf", () => {
     const body = JSON.stringify({
       id: "evt_1",
       created_at: 1,
-      type: "eval.run.succeeded",
+      type: UNHANDLED_EVENT_TYPE,
       data: { id: "r" },
     });
-    expect(eventRowOf(message("eval.run.succeeded", body), topology, now).status).toBe("ignored");
+    expect(eventRowOf(message(UNHANDLED_EVENT_TYPE, body), topology, now).status).toBe("ignored");
   });
 
   it("keeps a body that is not JSON as { raw } instead of dropping it", () => {

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { main } from "@hookstream/cli";
+import { main } from "./main";
 
 export interface CliRun {
   /** the exit code `hookstream` would end with */
