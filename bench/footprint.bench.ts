@@ -182,7 +182,7 @@ export default async function run(): Promise<GroupResult> {
         ],
         notes: [
           `${STARTS} starts of \`npm start\` after a first one on a new database (same namespace and database, as a developer restarts it), median (min–max); RSS from /proc of each compiled service after the last start sat idle.`,
-          "`npm start` runs the services with `--max-semi-space-size=1 --single-threaded` and MALLOC_ARENA_MAX=2 (scripts/serviceFlags.ts): six idle services on one machine stay small. The image and the Kubernetes config keep Node's defaults (a young generation sized for load): measured with those flags, the audit drained 0.40 instead of 0.47 of its ceiling, the gateway did 0.53 instead of 0.68 of the reference and its p99 at a fixed 1,000 req/s was 20.9 ms instead of 2.7 ms (one run each, same machine). `NODE_OPTIONS` brings the small profile to the image for many mostly idle copies.",
+          "`npm start` runs the services with `--max-semi-space-size=1 --single-threaded` and MALLOC_ARENA_MAX=2 (scripts/serviceFlags.ts): six idle services on one machine stay small. The image and the Kubernetes config keep Node's defaults (a young generation sized for load), which the other groups measure; the second RSS figure of each service above is with those defaults. `NODE_OPTIONS` brings the small profile to the image for many mostly idle copies.",
         ],
       },
     ],

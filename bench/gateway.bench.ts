@@ -1,25 +1,36 @@
 /**
- * The gateway against two ceilings measured in the same run, all three servers
- * pinned to one core and the load generator to the other:
+ * The gateway against its ceiling, measured in the same run, every server pinned to
+ * one core and the load generator to the other:
  * - a no-op fastify route (the HTTP ceiling: what fastify alone answers);
- * - the minimal correct gateway of bench/servers/reference.ts (verify, parse, one
- *   awaited publish with msgID; no logging, metrics or tracing): the ceiling the
- *   gateway's ratio is taken against.
+ * - the minimal correct gateway of bench/servers/reference.ts (verify, parse, publish
+ *   through the gateway's ackedPublisher and await the ack; no per-request log line,
+ *   metrics or tracing): the ceiling the gateway's ratio is taken against.
+ * The gateway and the reference run the same way: both compiled (esbuild bundles,
+ * every package from its dist/), `node <file>.js` with the same flags (none) and
+ * environment, at LOG_LEVEL=info, production's level. Two variants of the gateway
+ * show what its tracing and its info lines cost: OTEL_SDK_DISABLED=true, LOG_LEVEL=warn.
  * Saturation: Debian's wrk (one thread, 64 connections) with pre-signed unique
  * requests (bench/lib/signed.lua); the servers take turns, BENCH_RUNS times, in an
  * order reversed every other run, each on an emptied stream with the disk settled.
+ * ratio = median of the gateway's runs / median of the reference's runs.
  * Fixed rate: an open-loop sender at 1,000 req/s, gateway and reference alternating.
- *
- * The gateway runs as production runs it (services/gateway/src/main.ts) at
- * LOG_LEVEL=warn (its per-request info line not written) in its own namespace.
  */
 import { deleteStreams, freePort, TEST_SECRET, testTopology, waitForPort } from "@hookstream/testing";
 import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { measureProjects } from "./lib/gatewayProjects";
 import { type LoadResult, openLoop, saturate, signRequests } from "./lib/load";
-import { cpuMs, type Proc, ROOT, SERVER_CPU, settle, startNode, startService, waitReady } from "./lib/proc";
-import { fmt, median, RUNS, type Run, round, summarize } from "./lib/stats";
+import {
+  cpuMs,
+  type Proc,
+  ROOT,
+  SERVER_CPU,
+  settle,
+  startCompiled,
+  startService,
+  waitReady,
+} from "./lib/proc";
+import { fmt, median, RUNS, type Run, round, spreadPct, summarize } from "./lib/stats";
 import type { BenchSection, GroupResult } from "./types";
 
 const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC || 6);
@@ -46,7 +57,7 @@ async function start(
 ): Promise<Server> {
   const port = await freePort();
   const proc = launch(port);
-  if (readyPath === null) await waitForPort(port);
+  if (readyPath === null) await waitForPort(port, 60_000);
   else await waitReady(`http://127.0.0.1:${port}${readyPath}`, proc);
   return { name, proc, url: `http://127.0.0.1:${port}/webhooks/openai` };
 }
@@ -57,7 +68,7 @@ export default async function run(): Promise<GroupResult> {
   const nc = await connect({ servers: NATS_URL.split(",") });
   const jsm = await jetstreamManager(nc);
   const servers: Server[] = [];
-  const names = ["noop", "reference", "referenceAcked", "gateway", "gatewayNoTracing"];
+  const names = ["noop", "reference", "gateway", "gatewayNoTracing", "gatewayWarn"];
   const sat: Record<string, LoadResult[]> = Object.fromEntries(names.map((n) => [n, []]));
   // CPU time of the server process per request it answered, by server and run
   const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -73,32 +84,27 @@ export default async function run(): Promise<GroupResult> {
     });
     const noop = await start(
       "noop",
-      (port) => startNode(`${ROOT}/bench/servers/noop.ts`, { PORT: String(port) }, { cpu: SERVER_CPU }),
+      (port) => startCompiled(`${ROOT}/bench/servers/noop.ts`, { PORT: String(port) }, SERVER_CPU),
       null,
     );
     servers.push(noop);
-    // the reference, in its namespace; `extra` picks a variant
-    const startReference = async (name: string, extra: Record<string, string> = {}) => {
-      const s = await start(
-        name,
-        (port) =>
-          startNode(
-            `${ROOT}/bench/servers/reference.ts`,
-            {
-              PORT: String(port),
-              NATS_URL,
-              HOOKSTREAM_NAMESPACE: refTopology.namespace,
-              OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-              ...extra,
-            },
-            { cpu: SERVER_CPU },
-          ),
-        null,
-      );
-      s.stream = refTopology.streams.webhooks;
-      servers.push(s);
-      return s;
-    };
+    const reference = await start(
+      "reference",
+      (port) =>
+        startCompiled(
+          `${ROOT}/bench/servers/reference.ts`,
+          {
+            PORT: String(port),
+            NATS_URL,
+            HOOKSTREAM_NAMESPACE: refTopology.namespace,
+            OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+          },
+          SERVER_CPU,
+        ),
+      null,
+    );
+    reference.stream = refTopology.streams.webhooks;
+    servers.push(reference);
     // the gateway as production runs it, in its namespace; `extra` picks a variant
     const startGateway = async (name: string, extra: Record<string, string> = {}) => {
       const s = await start(
@@ -112,7 +118,7 @@ export default async function run(): Promise<GroupResult> {
               GATEWAY_HOST: "127.0.0.1",
               HOOKSTREAM_NAMESPACE: gwTopology.namespace,
               OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-              LOG_LEVEL: "warn",
+              LOG_LEVEL: "info",
               ...extra,
             },
             SERVER_CPU,
@@ -123,12 +129,11 @@ export default async function run(): Promise<GroupResult> {
       servers.push(s);
       return s;
     };
-    const reference = await startReference("reference");
-    // the reference publishing through the gateway's ackedPublisher: a second reading, not the ceiling
-    await startReference("referenceAcked", { REFERENCE_PUBLISH: "acked" });
     const gateway = await startGateway("gateway");
-    // the same gateway with OpenTelemetry off (OTEL_SDK_DISABLED): what tracing costs per request
+    // what tracing costs per request: OpenTelemetry off (no span, no trace ids)
     await startGateway("gatewayNoTracing", { OTEL_SDK_DISABLED: "true" });
+    // what its line per accepted event costs: the level above info
+    await startGateway("gatewayWarn", { LOG_LEVEL: "warn" });
 
     // Each measurement starts on an empty stream: the gateways share one stream and would
     // otherwise publish into twice the messages (and duplicate-window ids) the reference does
@@ -187,32 +192,42 @@ export default async function run(): Promise<GroupResult> {
       p50: r.p50,
       p99: r.p99,
     }));
+  /** median of the runs over median of the ceilings (not a median of per-run ratios), with both spreads */
+  const against = (key: string, ceilingKey: string, extra: Record<string, unknown> = {}) => {
+    const runs = pair(sat[key] ?? [], sat[ceilingKey] ?? []);
+    const values = runs.map((r) => r.value);
+    const ceilings = (sat[ceilingKey] ?? []).map((r) => r.rps);
+    return summarize("req/s", runs, {
+      ratio: round(median(values) / median(ceilings), 3),
+      ceiling_spread_pct: spreadPct(ceilings),
+      run_ratios: runs.map((r) => r.ratio),
+      ...extra,
+    });
+  };
+  const ref = against("reference", "noop");
+  const noopM = summarize(
+    "req/s",
+    (sat.noop ?? []).map((r) => ({ value: r.rps, ceiling: null, ratio: null, p50: r.p50, p99: r.p99 })),
+  );
+  const noTracing = against("gatewayNoTracing", "reference");
+  const warn = against("gatewayWarn", "reference");
   const gwRuns = pair(sat.gateway ?? [], sat.reference ?? []);
-  const refRuns = pair(sat.reference ?? [], sat.noop ?? []);
-  const noopRuns = (sat.noop ?? []).map((r) => ({
-    value: r.rps,
-    ceiling: null,
-    ratio: null,
-    p50: r.p50,
-    p99: r.p99,
-  }));
-  const noTracing = summarize("req/s", pair(sat.gatewayNoTracing ?? [], sat.reference ?? []));
-  const refAcked = summarize("req/s", pair(sat.referenceAcked ?? [], sat.reference ?? []));
-  const vsAcked = summarize("req/s", pair(sat.gateway ?? [], sat.referenceAcked ?? []));
-  const ref = summarize("req/s", refRuns);
-  const noopM = summarize("req/s", noopRuns);
-  const gw = summarize("req/s", gwRuns, {
+  const gw = against("gateway", "reference", {
     ceiling_p50: ref.p50,
     ceiling_p99: ref.p99,
     noop_req_s: noopM.value,
     p99_vs_reference: round((summarize("req/s", gwRuns).p99 ?? Number.NaN) / (ref.p99 ?? Number.NaN), 2),
     tool: sat.gateway?.[0]?.tool,
+    log_level: "info",
     cpu_us_per_req: median(cpu.gateway ?? []),
     ceiling_cpu_us_per_req: median(cpu.reference ?? []),
+    cpu_ratio: round(median(cpu.gateway ?? []) / median(cpu.reference ?? []), 3),
     no_tracing_req_s: noTracing.value,
     no_tracing_ratio: noTracing.ratio,
-    reference_acked_req_s: refAcked.value,
-    ratio_vs_reference_acked: vsAcked.ratio,
+    no_tracing_cpu_us_per_req: median(cpu.gatewayNoTracing ?? []),
+    log_warn_req_s: warn.value,
+    log_warn_ratio: warn.ratio,
+    log_warn_cpu_us_per_req: median(cpu.gatewayWarn ?? []),
   });
   const fixedRuns = (fixed.gateway ?? []).map((r, i) => {
     const c = fixed.reference?.[i];
@@ -260,35 +275,35 @@ export default async function run(): Promise<GroupResult> {
           row("noop", "no-op fastify route (HTTP ceiling)", sat.noop ?? [], noopM, ""),
           row(
             "reference",
-            "reference: verify + parse + awaited publish (ceiling)",
+            "reference: verify + parse + publish through ackedPublisher, awaited (ceiling)",
             sat.reference ?? [],
             ref,
             `${ref.ratio ?? ""} of no-op`,
           ),
           row(
-            "referenceAcked",
-            "reference publishing through the gateway's ackedPublisher (not the ceiling)",
-            sat.referenceAcked ?? [],
-            refAcked,
-            `${refAcked.ratio ?? ""} of reference`,
-          ),
-          row(
             "gateway",
-            "gateway (services/gateway, LOG_LEVEL=warn)",
+            "gateway (services/gateway, LOG_LEVEL=info)",
             sat.gateway ?? [],
             gw,
             `${gw.ratio ?? ""} of reference`,
           ),
           row(
             "gatewayNoTracing",
-            "gateway with OTEL_SDK_DISABLED=true (no span, no trace ids)",
+            "gateway with OTEL_SDK_DISABLED=true (no trace ids)",
             sat.gatewayNoTracing ?? [],
             noTracing,
             `${noTracing.ratio ?? ""} of reference`,
           ),
+          row(
+            "gatewayWarn",
+            "gateway at LOG_LEVEL=warn (no line per event)",
+            sat.gatewayWarn ?? [],
+            warn,
+            `${warn.ratio ?? ""} of reference`,
+          ),
         ],
         notes: [
-          `The gateway publishes through messaging's ackedPublisher (one reply subscription, one deadline sweep), the reference through nats.js's js.publish, which constructs an Error and arms a timer per request: the gateway is ${gw.ratio} of the reference and ${vsAcked.ratio} of the reference given the same publish path (the row above it), which is what its logging, metrics, tracing and checks cost.`,
+          `ratio = median of a server's runs / median of its ceiling's runs (reference: ${fmt({ value: ref.value, spread_pct: ref.spread_pct })} req/s). The gateway is ${gw.ratio} of the reference (its runs: ${(gw.run_ratios as number[]).join(", ")}); CPU per request ${gw.cpu_us_per_req} µs against the reference's ${gw.ceiling_cpu_us_per_req} µs (${gw.cpu_ratio}×). Without trace ids it is ${noTracing.ratio} of the reference (${noTracing.no_tracing_cpu_us_per_req ?? median(cpu.gatewayNoTracing ?? [])} µs/req); without its info line per event ${warn.ratio} (${median(cpu.gatewayWarn ?? [])} µs/req).`,
           `Gateway p99 / reference p99 at saturation: ${gw.p99_vs_reference}. CPU µs/req: the server process's CPU time (user + system, /proc) during the run divided by the requests answered; the servers are CPU-bound on their core, so req/s follows it.`,
           `Each request is a distinct event signed beforehand (${POOL} per run per server); ${errors}.`,
           tool === "autocannon"

@@ -7,30 +7,16 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CORES, LOAD_CPU, machineLoad, pinSelfToLoadCore, SERVER_CPU } from "./lib/proc";
+import { machineDescription } from "./lib/machine";
+import { LOAD_CPU, machineLoad, pinSelfToLoadCore, SERVER_CPU } from "./lib/proc";
 import { type Measurement, RESULT_KEYS } from "./lib/stats";
 import type { BenchSection, GroupResult } from "./types";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const mdPath = join(here, "..", "BENCHMARKS.md");
 const jsonPath = join(here, "results.json");
-
-function version(cmd: string, args: string[]): string {
-  try {
-    return (
-      execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
-        .trim()
-        .split("\n")[0] ?? "?"
-    );
-  } catch (err) {
-    // wrk -v prints its version and exits 1
-    const out = String((err as { stdout?: string }).stdout ?? "").trim();
-    return out ? (out.split("\n")[0] ?? "?") : "not found";
-  }
-}
 
 function table(rows: BenchSection["rows"]): string {
   if (rows.length === 0) return "(no rows)\n";
@@ -111,7 +97,6 @@ for (const group of selected) {
   }
 }
 
-const cpu = os.cpus()[0]?.model ?? "unknown cpu";
 const command = `npm run bench${wanted.length ? ` -- ${wanted.join(" ")}` : ""}`;
 const summary = RESULT_KEYS.map((k) => {
   const m = results[k];
@@ -123,8 +108,7 @@ const doc = `# Benchmarks
 
 Last written by \`${command}\` on ${new Date().toISOString()} (${loadBefore} when it started).
 
-Machine: ${cpu}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()};
-Node ${process.version}; ${version("nats-server", ["--version"])}; ${version("postgres", ["--version"])}; ${version("wrk", ["-v"])}.
+Machine: ${machineDescription({ wrk: true })}.
 NATS and Postgres are the local servers on loopback, shared by the load generators and the code measured.
 ${SERVER_CPU === null ? "No core pinning (one core or no taskset)." : `HTTP servers run pinned to core ${SERVER_CPU} and load generators (wrk, the open-loop sender, this runner) to core ${LOAD_CPU}; nats-server and Postgres float.`}
 Each figure sits beside its ceiling measured in the same run; each group runs its pairs several times and reports the median and the spread ((max − min) / median).

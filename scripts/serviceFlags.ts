@@ -3,8 +3,8 @@ import { SERVICES, type ServiceSpec } from "@hookstream/contracts";
 /**
  * The node flags of the services `npm start` runs on one machine: a 1 MiB young
  * generation, no V8 helper threads and two malloc arenas keep each idle service under
- * 90 MiB RSS (with Node's defaults one with a database idles at ~125 MiB), at a cost
- * in throughput and tail latency under load (BENCHMARKS.md, "Footprint"). The image
+ * 90 MiB RSS (with Node's defaults one with a database idles at ~125 MiB; BENCHMARKS.md,
+ * "Footprint"), at a cost in throughput and tail latency under load. The image
  * and the Kubernetes config run with Node's defaults, tuned for load; the benchmarks
  * measure that configuration. `HOOKSTREAM_SERVICE_NODE_FLAGS` replaces these flags
  * (an empty value runs npm start like production).

@@ -8,8 +8,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
 import { productionNodeFlags, SERVICE_ENV } from "../../scripts/serviceFlags";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -110,6 +111,37 @@ export function startService(name: string, env: Record<string, string>, cpu: str
     cwd: ROOT,
     // NODE_OPTIONS of the runner (tsx, conditions) must not reach a compiled service
     env: { ...process.env, NODE_OPTIONS: "", ...SERVICE_ENV, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return procOf(child);
+}
+
+/**
+ * A server of bench/servers compiled and run as the services are: one esbuild bundle
+ * of its own files with every package external (scripts/build-workspace.mjs's
+ * settings; `@hookstream/*` then load their built dist/), run as `node <file>.js`
+ * with the services' environment (SERVICE_ENV, no NODE_OPTIONS) at LOG_LEVEL=info,
+ * production's level. So the gateway and the reference it is measured against differ
+ * only in their code.
+ */
+export function startCompiled(script: string, env: Record<string, string>, cpu: string | null = null): Proc {
+  const out = join(ROOT, "bench", "servers", "dist", basename(script).replace(/\.ts$/, ".js"));
+  buildSync({
+    entryPoints: [script],
+    outfile: out,
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    logLevel: "warning",
+  });
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const [cmd, args] = pinned(cpu, process.execPath, [...nodeArgs, out]);
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: "", ...SERVICE_ENV, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   return procOf(child);

@@ -39,6 +39,7 @@ export const RESULT_KEYS = [
   "gateway_fixed_rate",
   "rebuild",
   "e2e_sustained",
+  "pipeline",
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 

@@ -30,18 +30,44 @@ export class FakeOpenAI {
   private readonly projectOfKey = new Map<string, string>();
   private failures: Array<{ status: number; path?: string }> = [];
   private delayMs = 0;
+  private everyId = false;
 
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    /** false: requests are answered but not kept (a long load would fill memory with them) */
+    private readonly record: boolean,
   ) {}
 
-  static async start(): Promise<FakeOpenAI> {
+  static async start(opts: { record?: boolean } = {}): Promise<FakeOpenAI> {
     let fake: FakeOpenAI | undefined;
     const server = createServer((req, res) => fake!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    fake = new FakeOpenAI(server, (server.address() as AddressInfo).port);
+    fake = new FakeOpenAI(server, (server.address() as AddressInfo).port, opts.record ?? true);
     return fake;
+  }
+
+  /**
+   * Answers for any id an object was not set for, as the API answers for an object that
+   * exists: a running fine-tuning job, a completed batch, a completed response (soak and
+   * benchmarks send events of ids nobody set up).
+   */
+  answerEveryId(): void {
+    this.everyId = true;
+  }
+
+  /** the default object for a path of an id nobody set up (answerEveryId) */
+  private anyObject(path: string) {
+    const m = /^\/v1\/(fine_tuning\/jobs|batches|responses)\/([^/]+)$/.exec(path);
+    if (!m) return undefined;
+    const id = decodeURIComponent(m[2] as string);
+    if (m[1] === "fine_tuning/jobs") this.fineTuningJob(id);
+    else if (m[1] === "batches") this.batch(id);
+    else this.response(id);
+    const obj = this.objects.get(path);
+    // kept only while it answers: an id is asked for once or twice, and never again
+    this.objects.delete(path);
+    return obj;
   }
 
   /** what OPENAI_BASE_URL should be */
@@ -140,7 +166,8 @@ export class FakeOpenAI {
 
   private async handle(req: IncomingMessage, res: import("node:http").ServerResponse): Promise<void> {
     const path = (req.url ?? "").split("?")[0] ?? "";
-    this.requests.push({ method: req.method ?? "GET", path, headers: req.headers, at: Date.now() });
+    if (this.record)
+      this.requests.push({ method: req.method ?? "GET", path, headers: req.headers, at: Date.now() });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -167,7 +194,10 @@ export class FakeOpenAI {
         });
       }
     }
-    const obj = req.method === "GET" ? this.objects.get(path) : undefined;
+    const obj =
+      req.method !== "GET"
+        ? undefined
+        : (this.objects.get(path) ?? (this.everyId ? this.anyObject(path) : undefined));
     // another project's object is as unknown as a missing one
     if (!obj || (obj.project !== undefined && obj.project !== project))
       return send(404, { error: { message: `No such object: ${path}`, type: "invalid_request_error" } });

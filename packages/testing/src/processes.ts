@@ -121,6 +121,11 @@ export class NatsServerProcess {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  /** the running server's pid (undefined while stopped), for its CPU time and memory */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
     if (this.child) return;
     const args = ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir];
