@@ -119,7 +119,8 @@ describe("POST /webhooks/<provider>", () => {
 
     const msg = await jsm.streams.getMessage(topology.streams.webhooks, { seq: answer.seq });
     expect(msg?.subject).toBe(`${topology.namespace}.webhooks.acme.invoice.paid`);
-    expect(msg?.header.get(MessageHeader.MsgId)).toBe(id);
+    // the dedup key is the provider and the id together (OpenAI's stays the bare id)
+    expect(msg?.header.get(MessageHeader.MsgId)).toBe(`acme:${id}`);
     expect(msg?.header.get(MessageHeader.EventType)).toBe("invoice.paid");
     expect(new TextDecoder().decode(msg?.data)).toBe(body);
 
@@ -216,6 +217,98 @@ describe("POST /webhooks/<provider>", () => {
       event_type: "shipment.delivered",
       status: "ignored",
     });
+  });
+});
+
+describe("an event is its provider and its id (issue 21)", () => {
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+  async function rowsOf(eventId: string, n: number) {
+    return eventually(
+      async () => {
+        const { rows } = await sql.query(
+          "SELECT provider, event_type FROM webhook_events WHERE event_id = $1 ORDER BY provider",
+          [eventId],
+        );
+        return rows.length === n ? (rows as Array<{ provider: string; event_type: string }>) : undefined;
+      },
+      { message: `${n} audit rows of ${eventId}` },
+    );
+  }
+
+  it("accepts and audits an acme event and then an OpenAI event with the same id, each its own", async () => {
+    const id = `evt_${randomUUID().replaceAll("-", "")}`;
+    const acme = standardSigned("invoice.paid", { invoice: "in_same" }, { id });
+    const first = await post("acme", acme.body, acme.headers);
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ status: "accepted", event_id: id });
+    const body = eventBody("batch.completed", { id, data: { id: "batch_same" } });
+    const second = await post("openai", body, signWebhook(TEST_SECRET, body).headers);
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toMatchObject({ status: "accepted", event_id: id });
+    expect(second.json().seq).not.toBe(first.json().seq);
+
+    expect(await rowsOf(id, 2)).toEqual([
+      { provider: "acme", event_type: "invoice.paid" },
+      { provider: "openai", event_type: "batch.completed" },
+    ]);
+    // the admin API tells them apart by provider, and asks for it when the id alone is ambiguous
+    for (const provider of ["acme", "openai"]) {
+      const detail = await audit.app.inject({
+        method: "GET",
+        url: `/admin/events/${id}?provider=${provider}`,
+        headers: admin,
+      });
+      expect(detail.statusCode).toBe(200);
+      expect(EventDetail.parse(detail.json()).provider).toBe(provider);
+    }
+    const ambiguous = await audit.app.inject({ method: "GET", url: `/admin/events/${id}`, headers: admin });
+    expect(ambiguous.statusCode).toBe(409);
+    expect(ambiguous.json()).toMatchObject({ error: "ambiguous_event_id" });
+  });
+
+  it("refuses an id over 256 characters with 400 id_too_long: a webhook-id, an OpenAI event id, a resource id", async () => {
+    const long = standardSigned("invoice.paid", {}, { id: `msg_${"x7Q".repeat(2_000)}` });
+    expect(long.id).toHaveLength(6_004);
+    const res = await post("acme", long.body, long.headers);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      error: "id_too_long",
+      message: "webhook-id is 6004 characters long; at most 256",
+    });
+
+    const longId = eventBody("batch.completed", { id: `evt_${"a".repeat(300)}` });
+    const openai = await post("openai", longId, signWebhook(TEST_SECRET, longId).headers);
+    expect(openai.statusCode).toBe(400);
+    expect(openai.json()).toMatchObject({
+      error: "id_too_long",
+      message: expect.stringMatching(/^the event id/),
+    });
+
+    const longResource = eventBody("fine_tuning.job.succeeded", { data: { id: `ftjob-${"b".repeat(300)}` } });
+    const resource = await post("openai", longResource, signWebhook(TEST_SECRET, longResource).headers);
+    expect(resource.statusCode).toBe(400);
+    expect(resource.json()).toMatchObject({
+      error: "id_too_long",
+      message: expect.stringMatching(/resource id/),
+    });
+  });
+
+  it("refuses an id that is not one subject token with 400 invalid_id", async () => {
+    for (const id of ["evt.1", "evt*", "evt>", "evt 1"]) {
+      const body = eventBody("batch.completed", { id });
+      const res = await post("openai", body, signWebhook(TEST_SECRET, body).headers);
+      expect(res.statusCode, id).toBe(400);
+      expect(res.json(), id).toMatchObject({ error: "invalid_id" });
+    }
+    for (const jobId of [">", "*", "a.b", "ftjob-1 >"]) {
+      const body = eventBody("fine_tuning.job.succeeded", { data: { id: jobId } });
+      const res = await post("openai", body, signWebhook(TEST_SECRET, body).headers);
+      expect(res.statusCode, jobId).toBe(400);
+      expect(res.json(), jobId).toMatchObject({ error: "invalid_id" });
+    }
+    const dotted = standardSigned("invoice.paid", {}, { id: "msg.1" });
+    expect((await post("acme", dotted.body, dotted.headers)).json()).toMatchObject({ error: "invalid_id" });
   });
 });
 

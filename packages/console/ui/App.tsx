@@ -102,7 +102,10 @@ const NAV = [
 function Page({ path, query }: { path: string; query: URLSearchParams }) {
   if (path === "/" || path === "/events") return <EventsPage query={query} />;
   const event = match("/events/:id", path);
-  if (event) return <EventPageView key={event.id} id={event.id ?? ""} />;
+  if (event) {
+    const provider = query.get("provider") ?? undefined;
+    return <EventPageView key={`${provider} ${event.id}`} id={event.id ?? ""} provider={provider} />;
+  }
   if (path === "/dlq") return <DlqPage query={query} />;
   if (path === "/replay") return <ReplayPage key={query.toString()} query={query} />;
   if (path === "/stats") return <StatsPage />;

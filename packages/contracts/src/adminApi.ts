@@ -20,6 +20,8 @@ export type AdminError = z.infer<typeof AdminError>;
 /** One `webhook_events` row without its body and headers (lists, live feed). */
 export const EventSummary = z.object({
   event_id: z.string(),
+  /** the sender (`openai`, or a WEBHOOK_PROVIDERS name): an event is its provider and its id together */
+  provider: z.string(),
   event_type: z.string(),
   status: AuditEventStatus,
   retry_count: z.number().int(),
@@ -80,8 +82,6 @@ export const EventDetail = EventSummary.extend({
   payload: z.unknown(),
   metadata: z.record(z.string(), z.unknown()),
   attempts: z.array(EventAttempt),
-  /** the sender (`openai`, or a WEBHOOK_PROVIDERS name); null for a row no message has filled yet */
-  provider: z.string().nullable().optional(),
   /** every outbound notification attempt, oldest first */
   deliveries: z.array(EventDelivery).optional(),
 });

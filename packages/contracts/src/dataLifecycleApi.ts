@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AuditEventStatus } from "./adminApi";
+import { Id, ProviderName, ResourceType } from "./ids";
 
 /**
  * Request and response shapes of the audit's data-lifecycle admin routes: replay
@@ -88,16 +89,23 @@ export const BulkReplaySummary = z.object({
 export type BulkReplaySummary = z.infer<typeof BulkReplaySummary>;
 
 /** `POST /admin/erase`: one event, or every event of one resource. */
-export const EraseRequest = z.union([
-  z.object({ eventId: z.string().min(1), dryRun: z.boolean().optional() }).strict(),
-  z
-    .object({
-      resourceType: z.string().min(1),
-      resourceId: z.string().min(1),
-      dryRun: z.boolean().optional(),
-    })
-    .strict(),
-]);
+export const EraseEvent = z
+  .object({
+    eventId: Id,
+    /** the event's sender; without it the id alone must name one event (else 409 ambiguous_event_id) */
+    provider: ProviderName.optional(),
+    dryRun: z.boolean().optional(),
+  })
+  .strict();
+export const EraseResource = z
+  .object({ resourceType: ResourceType, resourceId: Id, dryRun: z.boolean().optional() })
+  .strict();
+/**
+ * `POST /admin/erase`: one event, or every event of one resource. Each id is one
+ * subject token (contracts' Id): a resource id of `>` would otherwise reach the
+ * stream scan as `fine_tuning.jobs.>` and match every job.
+ */
+export const EraseRequest = z.union([EraseEvent, EraseResource]);
 export type EraseRequest = z.infer<typeof EraseRequest>;
 
 /** What one erasure removed (or, dry, would remove), store by store. */
@@ -124,7 +132,7 @@ export type ErasureCounts = z.infer<typeof ErasureCounts>;
 export const ErasureResult = z.object({
   dry_run: z.boolean(),
   target: z.union([
-    z.object({ event_id: z.string() }),
+    z.object({ event_id: z.string(), provider: z.string().optional() }),
     z.object({ resource_type: z.string(), resource_id: z.string() }),
   ]),
   event_ids: z.array(z.string()),

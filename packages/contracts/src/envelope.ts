@@ -11,7 +11,9 @@ export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
  * kept whole (extra fields pass through) so that nothing OpenAI adds is lost.
  */
 export const OpenAIEvent = z.looseObject({
-  id: z.string().min(1).max(256),
+  // its bound (MAX_ID_LENGTH) and alphabet are checked by the gateway on their own, each
+  // with its own answer (id_too_long, invalid_id)
+  id: z.string().min(1),
   type: z
     .string()
     .min(1)

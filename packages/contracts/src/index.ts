@@ -7,6 +7,7 @@ export * from "./envelope";
 export * from "./eventTypes";
 export * from "./handlers";
 export * from "./headers";
+export * from "./ids";
 export * from "./jobSnapshot";
 export * from "./natsRights";
 export * from "./openaiProjects";

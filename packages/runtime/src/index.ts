@@ -2,6 +2,7 @@ export * from "./http/adminAuth";
 export * from "./http/createHttpApp";
 export * from "./http/failureLimiter";
 export * from "./http/httpErrors";
+export * from "./http/validate";
 export * from "./outbound/index";
 export * from "./readiness";
 export * from "./service/runServiceMain";

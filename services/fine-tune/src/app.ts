@@ -1,11 +1,12 @@
 import {
   type FineTuneJobDetail,
   type FineTuneJobHistoryEntry,
+  JobIdParams,
   jobSubject,
   type Topology,
 } from "@hookstream/contracts";
 import type { Registry } from "@hookstream/observability";
-import { adminAuth, adminTokens, createHttpApp } from "@hookstream/runtime";
+import { adminAuth, adminTokens, createHttpApp, parseInput } from "@hookstream/runtime";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from "fastify";
@@ -34,9 +35,6 @@ export interface FineTuneAppDeps extends Omit<FineTuneRouteDeps, "requireAdmin" 
   adminToken?: string;
   jobApiPublic?: boolean;
 }
-
-/** A job id is one subject token (`fine_tuning.jobs.<id>`): no dots, spaces or wildcards. */
-const JOB_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
 function sendError(reply: FastifyReply, code: number, error: string, message: string) {
   return reply.code(code).send({ error, message });
@@ -84,10 +82,8 @@ function registerJobQueries(app: FastifyInstance, deps: FineTuneRouteDeps): void
     return listJobs(orm.em.fork(), q.data);
   });
 
-  app.get<{ Params: { id: string } }>("/fine-tune-jobs/:id", async (req, reply) => {
-    const { id } = req.params;
-    if (!JOB_ID.test(id))
-      return sendError(reply, 400, "bad_request", "a job id holds only letters, digits, '_' and '-'");
+  app.get("/fine-tune-jobs/:id", async (req, reply) => {
+    const { id } = parseInput(JobIdParams, req.params, "params");
     const job = await getJob(orm.em.fork(), id);
     if (!job) return sendError(reply, 404, "not_found", `no fine-tuning job ${id}`);
     const subject = jobSubject(topology, id);

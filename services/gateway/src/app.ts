@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import net from "node:net";
-import { MessageHeader, OPENAI_PROVIDER, type Topology } from "@hookstream/contracts";
+import { eventKey, idProblem, MessageHeader, OPENAI_PROVIDER, type Topology } from "@hookstream/contracts";
 import type { EventPublisher } from "@hookstream/messaging";
 import { injectRequestTrace, type Registry, traceLogFields, traceRequests } from "@hookstream/observability";
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
@@ -242,6 +242,9 @@ export function registerWebhookRoute(
       // the provider's envelope gives the dedup id and the type (providers/eventOf.ts)
       const event = eventOf(provider, parsed, header(req.headers["webhook-id"]) ?? "");
       if (!event.ok) return refuse(req, reply, metrics, 400, "invalid_envelope", event.message);
+      // each id becomes a key (Nats-Msg-Id, the audit's unique index) or a subject token
+      const bad = badId(header(req.headers["webhook-id"]) ?? "", event.id, event.resourceId);
+      if (bad) return refuse(req, reply, metrics, 400, bad.code, bad.message);
       // the OpenAI project whose secret verified it (undefined for another provider)
       const project = provider.keyProjects?.[verified.key];
       // the event's fields go on each line written, not on a child logger made for every
@@ -272,7 +275,7 @@ export function registerWebhookRoute(
         // bounded by the client's request timeout, whose timer starts with the request even
         // while a reconnect buffers it (natsOutage.int.spec.ts)
         ack = await publisher.publish(provider.subjectPrefix + event.type, body, {
-          msgID: event.id,
+          msgID: eventKey(provider.name, event.id),
           headers: h,
           timeout: config.PUBLISH_TIMEOUT_MS,
         });
@@ -309,6 +312,27 @@ export function registerWebhookRoute(
     app.post<Route>(`/webhooks/${OPENAI_PROVIDER}/${encodeURIComponent(name)}`, options, webhook(pinned));
   }
   app.post<Route>(`/webhooks/${OPENAI_PROVIDER}/:project`, options, webhook(undefined));
+}
+
+/**
+ * The first of an event's ids that is too long or not one subject token (contracts'
+ * idProblem), as the answer's code and message; null when all are ids.
+ */
+function badId(
+  webhookId: string,
+  eventId: string,
+  resourceId: string | null,
+): { code: string; message: string } | null {
+  const ids: Array<[string, string | null]> = [
+    ["webhook-id", webhookId],
+    ["the event id", eventId],
+    ["the resource id (data.id)", resourceId],
+  ];
+  for (const [name, value] of ids) {
+    const problem = value === null ? null : idProblem(value);
+    if (problem) return { code: problem.code, message: `${name} ${problem.why}` };
+  }
+  return null;
 }
 
 /** The 200 answer's shape: Fastify compiles a serializer for it instead of JSON.stringify. */

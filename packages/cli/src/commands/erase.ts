@@ -4,11 +4,12 @@ import { adminClient } from "../adminClient";
 import { CliError, type Command } from "../command";
 
 const USAGE =
-  "hookstream erase --event <id> | --resource <type>:<id> [--dry-run] [--json]\n" +
+  "hookstream erase --event <id> [--provider P] | --resource <type>:<id> [--dry-run] [--json]\n" +
   "  Removes every copy of one event, or of every event of one resource (e.g.\n" +
   "  fine_tuning_job:ftjob-abc): audit rows, the messages in WEBHOOKS, WEBHOOK_REPLAYS,\n" +
   "  WEBHOOK_DLQ, WEBHOOK_OUTCOMES and FINE_TUNING, inbox rows and projection rows, and\n" +
   "  records the erasure (ids and counts, never payloads) in table erasures.\n" +
+  "  --provider names the sender of the event when several have one with that id.\n" +
   "  --dry-run counts what would go and removes nothing.";
 
 function report(r: ErasureResult): string {
@@ -45,12 +46,13 @@ export const erase: Command = {
   name: "erase",
   usage: USAGE,
   async run(args, ctx) {
-    let v: { event?: string; resource?: string; "dry-run"?: boolean; json?: boolean };
+    let v: { event?: string; provider?: string; resource?: string; "dry-run"?: boolean; json?: boolean };
     try {
       v = parseArgs({
         args,
         options: {
           event: { type: "string" },
+          provider: { type: "string" },
           resource: { type: "string" },
           "dry-run": { type: "boolean" },
           json: { type: "boolean" },
@@ -62,7 +64,7 @@ export const erase: Command = {
     if ((v.event === undefined) === (v.resource === undefined))
       throw new CliError(`give either --event or --resource\n${USAGE}`, 2);
     let body: Record<string, unknown>;
-    if (v.event !== undefined) body = { eventId: v.event };
+    if (v.event !== undefined) body = { eventId: v.event, ...(v.provider ? { provider: v.provider } : {}) };
     else {
       const r = v.resource ?? "";
       const colon = r.indexOf(":");

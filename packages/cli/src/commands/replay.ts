@@ -5,10 +5,11 @@ import { CliError, type Command, type CommandContext } from "../command";
 import { unreachable } from "../httpErrors";
 
 const USAGE =
-  "hookstream replay <event_id> [--handler H] [--force] [--json]\n" +
+  "hookstream replay <event_id> [--provider P] [--handler H] [--force] [--json]\n" +
   "  Re-sends one audited event to one handler (default: the handler of its type) and\n" +
   "  says what the handler did with it. --force bypasses that handler's inbox, so work\n" +
-  "  already done is done again.\n" +
+  "  already done is done again. --provider names the event's sender when several\n" +
+  "  have an event with that id.\n" +
   "hookstream replay --handler H [--type T] [--status S] [--since 2h|ISO] [--until 1h|ISO]\n" +
   "                  [--resource <type>:<id>] [--rate N] [--dry-run] [--force] [--json]\n" +
   "  Re-runs every audited event matching the filter on handler H, at most N a second\n" +
@@ -17,6 +18,7 @@ const USAGE =
 
 const OPTIONS = {
   handler: { type: "string" },
+  provider: { type: "string" },
   type: { type: "string" },
   status: { type: "string" },
   since: { type: "string" },
@@ -47,6 +49,7 @@ const VERDICT_TEXT: Record<SingleReplayResult["verdict"], string> = {
 async function single(eventId: string, v: Values, ctx: CommandContext): Promise<number> {
   const raw = await adminClient(ctx.env).post<unknown>(`/admin/replay/${encodeURIComponent(eventId)}`, {
     handler: v.handler,
+    provider: v.provider,
     force: v.force ?? false,
   });
   const res = SingleReplayResult.parse(raw);

@@ -90,14 +90,26 @@ function Deliveries({ event }: { event: EventDetail }) {
   );
 }
 
-export function EventPageView({ id }: { id: string }) {
+/**
+ * The console's URL of an event: an event is its provider and its id together, so
+ * another provider's event carries `?provider=` (OpenAI's, the usual case, does not).
+ */
+export function eventHref(e: { event_id: string; provider?: string | null }): string {
+  const path = `/events/${encodeURIComponent(e.event_id)}`;
+  return e.provider && e.provider !== "openai" ? `${path}?provider=${encodeURIComponent(e.provider)}` : path;
+}
+
+export function EventPageView({ id, provider }: { id: string; provider?: string | undefined }) {
   const [event, setEvent] = useState<EventDetail | null>(null);
   const [error, setError] = useState<{ message: string; missing: boolean } | null>(null);
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
     const abort = new AbortController();
-    call(EventDetail, `/admin/events/${encodeURIComponent(id)}`, { signal: abort.signal })
+    call(EventDetail, `/admin/events/${encodeURIComponent(id)}`, {
+      query: { provider },
+      signal: abort.signal,
+    })
       .then((e) => {
         setEvent(e);
         setError(null);
@@ -110,7 +122,7 @@ export function EventPageView({ id }: { id: string }) {
         });
       });
     return () => abort.abort();
-  }, [id, tick]);
+  }, [id, provider, tick]);
 
   // a change of this event's row (an attempt ended) reloads it, so the timeline moves by itself
   useEffect(
@@ -120,7 +132,8 @@ export function EventPageView({ id }: { id: string }) {
         {
           onState: () => {},
           onEvents: (rows) => {
-            if (rows.some((r) => r.event_id === id)) setTick((n) => n + 1);
+            if (rows.some((r) => r.event_id === id && (!provider || r.provider === provider)))
+              setTick((n) => n + 1);
           },
           onReconnect: () => setTick((n) => n + 1),
         },

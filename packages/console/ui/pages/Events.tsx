@@ -4,6 +4,7 @@ import { call, describe } from "../api";
 import { followLive, type LiveState } from "../live";
 import { Empty, ErrorBox, Loading, Status, TextFilter, Time } from "../parts";
 import { Link, navigate } from "../router";
+import { eventHref } from "./Event";
 
 const FILTERS = ["q", "type", "status", "project", "since", "until"] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
@@ -152,11 +153,11 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
       onEvents(batch) {
         setRows((current) => {
           if (current === null) return current;
-          const byId = new Map(current.map((r, i) => [r.event_id, i]));
+          const byId = new Map(current.map((r, i) => [`${r.provider} ${r.event_id}`, i]));
           const next = [...current];
           const added: EventSummary[] = [];
           for (const r of batch) {
-            const at = byId.get(r.event_id);
+            const at = byId.get(`${r.provider} ${r.event_id}`);
             if (at !== undefined) next[at] = r;
             else added.push(r);
           }
@@ -236,9 +237,9 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
             </thead>
             <tbody>
               {rows.map((e) => (
-                <tr key={e.event_id} class={fresh.has(e.event_id) ? "fresh" : undefined}>
+                <tr key={`${e.provider} ${e.event_id}`} class={fresh.has(e.event_id) ? "fresh" : undefined}>
                   <td class="mono">
-                    <Link href={`/events/${encodeURIComponent(e.event_id)}`}>{e.event_id}</Link>
+                    <Link href={eventHref(e)}>{e.event_id}</Link>
                   </td>
                   <td>{e.event_type}</td>
                   <td>

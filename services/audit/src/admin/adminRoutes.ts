@@ -1,4 +1,5 @@
-import { isHandlerName, type Topology } from "@hookstream/contracts";
+import { EventIdParams, isHandlerName, ProviderName, type Topology } from "@hookstream/contracts";
+import { parseInput } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
@@ -45,6 +46,8 @@ const DlqQuery = z.object({
 
 const ReplayBody = z.object({
   handler: z.string().min(1).optional(),
+  /** the event's sender; without it the id alone must name one event */
+  provider: ProviderName.optional(),
   force: z.boolean().default(false),
   /** how long to wait for the handler's verdict (0: do not wait) */
   waitMs: z.number().int().min(0).max(30_000).default(DEFAULT_VERDICT_WAIT_MS),
@@ -77,6 +80,7 @@ function dlqFilter(q: { handler?: string; type?: string; since?: string }, nowMs
 function eventView(r: WebhookEventRow) {
   return {
     event_id: r.eventId,
+    provider: r.provider,
     event_type: r.eventType,
     status: r.status,
     retry_count: r.retryCount,
@@ -137,7 +141,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       const body = parse(ReplayBody, req.body);
       const result = await replayWithVerdict(
         { em: deps.em.fork(), js, jsm, nc: natsConnectionOf(js), topology },
-        { eventId: req.params.event_id, handler: body.handler, force: body.force, waitMs: body.waitMs },
+        {
+          eventId: parseInput(EventIdParams, req.params, "params").event_id,
+          provider: body.provider,
+          handler: body.handler,
+          force: body.force,
+          waitMs: body.waitMs,
+        },
       );
       metrics.replays.inc({ source: "event" });
       return result;

@@ -1,9 +1,11 @@
-import type { Topology } from "@hookstream/contracts";
+import { EventIdParams, EventProviderQuery, type Topology } from "@hookstream/contracts";
+import { parseInput } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
 import { adminErrorHandler, BadRequestError, NotFoundError } from "../admin/adminErrors";
+import { eventName } from "../admin/eventOfId";
 import type { AuditMetrics } from "../auditMetrics";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";
@@ -88,9 +90,11 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       req.raw.on("close", end);
     });
 
-    admin.get<{ Params: { event_id: string } }>("/admin/events/:event_id", async (req) => {
-      const detail = await eventDetail(em.fork(), req.params.event_id);
-      if (!detail) throw new NotFoundError(`no event ${req.params.event_id} in webhook_events`);
+    admin.get("/admin/events/:event_id", async (req) => {
+      const { event_id: eventId } = parseInput(EventIdParams, req.params, "params");
+      const { provider } = parseInput(EventProviderQuery, req.query, "query");
+      const detail = await eventDetail(em.fork(), eventId, provider);
+      if (!detail) throw new NotFoundError(`no event ${eventName(eventId, provider)} in webhook_events`);
       return detail;
     });
 

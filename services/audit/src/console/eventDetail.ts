@@ -1,5 +1,6 @@
 import type { EventDetail } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { eventOfId } from "../admin/eventOfId";
 import { readDeliveries } from "../deliveries/index";
 import { readAttempts } from "./attempts";
 import { iso, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
@@ -10,19 +11,27 @@ type DetailRow = SummaryRow & {
   headers: Record<string, string> | null;
   payload: unknown;
   metadata: Record<string, unknown> | null;
-  provider: string | null;
 };
 
-/** One event with its body, headers, every handler attempt and every notification attempt; null when the id is unknown. */
-export async function eventDetail(em: EntityManager, eventId: string): Promise<EventDetail | null> {
-  const rows = await em
-    .getConnection()
-    .execute<DetailRow[]>(
-      `SELECT ${SUMMARY_COLUMNS}, "timestamp", signature, headers, payload, metadata, provider FROM webhook_events WHERE event_id = ?`,
-      [eventId],
-    );
-  const row = rows[0];
+/**
+ * One event with its body, headers, every handler attempt and every notification
+ * attempt; null when the event is unknown, 409 when the id alone is ambiguous
+ * (eventOfId). Handlers and notifications are OpenAI's only: another provider's event
+ * has none (the attempts and deliveries of the same id are OpenAI's event's).
+ */
+export async function eventDetail(
+  em: EntityManager,
+  eventId: string,
+  provider?: string,
+): Promise<EventDetail | null> {
+  const row = await eventOfId<DetailRow>(
+    em,
+    `${SUMMARY_COLUMNS}, "timestamp", signature, headers, payload, metadata`,
+    eventId,
+    provider,
+  );
   if (!row) return null;
+  const handled = row.provider === "openai";
   return {
     ...summaryOf(row),
     timestamp: iso(row.timestamp),
@@ -30,8 +39,7 @@ export async function eventDetail(em: EntityManager, eventId: string): Promise<E
     headers: row.headers,
     payload: row.payload,
     metadata: row.metadata ?? {},
-    attempts: await readAttempts(em, eventId),
-    provider: row.provider,
-    deliveries: await readDeliveries(em, eventId),
+    attempts: handled ? await readAttempts(em, eventId) : [],
+    deliveries: handled ? await readDeliveries(em, eventId) : [],
   };
 }

@@ -1,12 +1,13 @@
 import type { AuditEventStatus, EventSummary } from "@hookstream/contracts";
 
 /** The columns of an EventSummary, for raw SQL over `webhook_events`. */
-export const SUMMARY_COLUMNS = `id, event_id, event_type, status, retry_count, error_message, processed_at,
+export const SUMMARY_COLUMNS = `id, event_id, provider, event_type, status, retry_count, error_message, processed_at,
   resource_type, resource_id, webhook_id, stream_seq, subject, created_at, updated_at, project`;
 
 export type SummaryRow = {
   id: string | number;
   event_id: string;
+  provider: string;
   event_type: string;
   status: AuditEventStatus;
   retry_count: number;
@@ -32,6 +33,7 @@ export function iso(v: Date | string | null): string | null {
 export function summaryOf(r: SummaryRow): EventSummary {
   return {
     event_id: r.event_id,
+    provider: r.provider,
     event_type: r.event_type,
     status: r.status,
     retry_count: r.retry_count,

@@ -5,7 +5,7 @@ export const AUDIT_STATUSES = AUDIT_EVENT_STATUSES;
 export type AuditStatus = AuditEventStatus;
 
 /**
- * One row per OpenAI event id (contract table `webhook_events`). A row whose
+ * One row per event, a provider and its id (contract table `webhook_events`). A row whose
  * `subject` is null is a placeholder made by an outcome that arrived before the
  * event itself; the insert from WEBHOOKS completes it and keeps its status.
  */
@@ -14,7 +14,9 @@ export const WebhookEvent = defineEntity({
   tableName: "webhook_events",
   properties: (p) => ({
     id: p.bigint("number").primary().autoincrement(),
-    eventId: p.text().fieldName("event_id").unique(),
+    // unique with provider (the migration's index): an event is its provider and its id
+    eventId: p.text().fieldName("event_id"),
+    provider: p.text(),
     eventType: p.text().fieldName("event_type"),
     webhookId: p.text().fieldName("webhook_id").nullable(),
     timestamp: p.datetime().columnType("timestamptz").nullable(),

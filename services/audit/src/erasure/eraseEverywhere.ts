@@ -5,6 +5,7 @@ import {
   HANDLER_NAMES,
   jobSubject,
   MessageHeader,
+  OPENAI_PROVIDER,
   type Topology,
 } from "@hookstream/contracts";
 import { inboxTable } from "@hookstream/handler-kit";
@@ -15,10 +16,14 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from "@nats-io/jetstream";
+import { ConflictError } from "../admin/adminErrors";
 import { sameEvent } from "../replay/replayEvent";
 import { scanStream } from "./scanStream";
 
-export type ErasureTarget = { eventId: string } | { resourceType: string; resourceId: string };
+/** One event (its id, and its provider unless the id alone names it), or every event of one resource. */
+export type ErasureTarget =
+  | { eventId: string; provider?: string }
+  | { resourceType: string; resourceId: string };
 
 export interface EraseOptions {
   dryRun: boolean;
@@ -47,6 +52,7 @@ export const DEFAULT_SCAN_LIMIT = 1_000_000;
 interface AuditRow {
   id: string;
   event_id: string;
+  provider: string;
   event_type: string;
   stream_seq: string | null;
   resource_type: string | null;
@@ -97,19 +103,35 @@ export async function eraseEverywhere(
   const truncated: string[] = [];
   const byEvent = "eventId" in target;
 
+  const byProvider = byEvent && target.provider !== undefined;
   const rows = await conn.execute<AuditRow[]>(
-    `SELECT id, event_id, event_type, stream_seq, resource_type, resource_id, created_at
-     FROM webhook_events WHERE ${byEvent ? "event_id = ?" : "resource_type = ? AND resource_id = ?"}`,
-    byEvent ? [target.eventId] : [target.resourceType, target.resourceId],
+    `SELECT id, event_id, provider, event_type, stream_seq, resource_type, resource_id, created_at
+     FROM webhook_events WHERE ${byEvent ? `event_id = ?${byProvider ? " AND provider = ?" : ""}` : "resource_type = ? AND resource_id = ?"}`,
+    byEvent
+      ? [target.eventId, ...(byProvider ? [target.provider] : [])]
+      : [target.resourceType, target.resourceId],
   );
-  const eventIds = new Set(rows.map((r) => r.event_id));
-  if (byEvent) eventIds.add(target.eventId);
-  const types = [...new Set(rows.map((r) => r.event_type))];
+  if (byEvent && new Set(rows.map((r) => r.provider)).size > 1) {
+    throw new ConflictError(
+      `events of several providers have the id ${target.eventId} (${rows.map((r) => r.provider).join(", ")}): name one with provider`,
+      "ambiguous_event_id",
+    );
+  }
+  // the handlers' stores (outcomes, DLQ, replays, inboxes, attempts, deliveries) hold
+  // OpenAI's events only: another provider's event shares nothing there with an
+  // OpenAI event of the same id
+  const openaiRows = rows.filter((r) => r.provider === OPENAI_PROVIDER);
+  const eventIds = new Set(openaiRows.map((r) => r.event_id));
+  if (byEvent && (target.provider ?? rows[0]?.provider ?? OPENAI_PROVIDER) === OPENAI_PROVIDER) {
+    eventIds.add(target.eventId);
+  }
+  const types = [...new Set(openaiRows.map((r) => r.event_type))];
 
   // FINE_TUNING first: a job's snapshots name events the audit may no longer hold
   const jobIds = new Set<string>();
   if (!byEvent && target.resourceType === FINE_TUNING_JOB) jobIds.add(target.resourceId);
-  for (const r of rows) if (r.resource_type === FINE_TUNING_JOB && r.resource_id) jobIds.add(r.resource_id);
+  for (const r of openaiRows)
+    if (r.resource_type === FINE_TUNING_JOB && r.resource_id) jobIds.add(r.resource_id);
   const fineTuningSeqs: number[] = [];
   let snapshotsLeft = 0;
   for (const jobId of jobIds) {
@@ -141,7 +163,7 @@ export async function eraseEverywhere(
         if (err instanceof JetStreamApiError && err.status === 404) return null;
         throw err;
       });
-    if (msg && sameEvent(msg.header?.get(MessageHeader.MsgId), msg.data, r.event_id)) {
+    if (msg && sameEvent(msg.header?.get(MessageHeader.MsgId), msg.data, r.event_id, r.provider)) {
       webhookSeqs.push(Number(r.stream_seq));
     }
   }
@@ -155,9 +177,11 @@ export async function eraseEverywhere(
     }
     return seqs;
   };
-  // without an audit row the types are unknown: the whole DLQ / replay stream is read
+  // without an audit row the types are unknown: the whole DLQ / replay stream is read;
+  // with no OpenAI event to look for, none is
   const bySubjectType = (prefix: string) =>
-    types.length > 0 ? types.map((t) => `${prefix}.*.${t}`) : [`${prefix}.>`];
+    eventIds.size === 0 ? [] : types.length > 0 ? types.map((t) => `${prefix}.*.${t}`) : [`${prefix}.>`];
+  const everything = (prefix: string) => (eventIds.size === 0 ? [] : [`${prefix}.>`]);
   const replaySeqs = await scanAll(
     topology.streams.replays,
     bySubjectType(topology.subjects.replaysPrefix),
@@ -174,7 +198,7 @@ export async function eraseEverywhere(
   );
   const outcomeSeqs = await scanAll(
     topology.streams.outcomes,
-    [`${topology.subjects.outcomesPrefix}.>`],
+    everything(topology.subjects.outcomesPrefix),
     matches,
     first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
   );
@@ -182,12 +206,21 @@ export async function eraseEverywhere(
   // delivery records are published while the event is handled: read from the first row's time on
   const deliverySeqs = await scanAll(
     topology.streams.deliveries,
-    [`${topology.subjects.deliveriesPrefix}.>`],
+    everything(topology.subjects.deliveriesPrefix),
     matches,
     first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
   );
 
   const ids = [...eventIds];
+  // `IN ()` is no SQL: with no id to look for, each table has none of them
+  const count = async (table: string, column: string, values: string[]) => {
+    if (values.length === 0) return 0;
+    const [row] = await conn.execute<Array<{ n: string }>>(
+      `SELECT count(*) AS n FROM ${table} WHERE ${column} IN (${placeholders(values.length)})`,
+      values,
+    );
+    return Number(row?.n ?? 0);
+  };
   // the audit's own tables beside webhook_events: the attempt timeline and the delivery log
   const logTables = ["webhook_attempts", "webhook_deliveries"] as const;
   const logCounts: Record<(typeof logTables)[number], number> = {
@@ -196,11 +229,7 @@ export async function eraseEverywhere(
   };
   for (const table of logTables) {
     if (!(await tableExists(em, table))) continue;
-    const [row] = await conn.execute<Array<{ n: string }>>(
-      `SELECT count(*) AS n FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`,
-      ids,
-    );
-    logCounts[table] = Number(row?.n ?? 0);
+    logCounts[table] = await count(table, "event_id", ids);
   }
   const inboxCounts: Record<string, number> = {};
   const inboxTables: string[] = [];
@@ -208,23 +237,14 @@ export async function eraseEverywhere(
     const table = inboxTable(handler);
     // a handler that never ran here has no table: nothing of the event there
     if (!(await tableExists(em, table))) continue;
-    inboxTables.push(table);
-    const [row] = await conn.execute<Array<{ n: string }>>(
-      `SELECT count(*) AS n FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`,
-      ids,
-    );
-    inboxCounts[handler] = Number(row?.n ?? 0);
+    const n = await count(table, "event_id", ids);
+    inboxCounts[handler] = n;
+    if (n > 0) inboxTables.push(table);
   }
   const jobs = [...jobIds];
   const hasJobsTable = jobs.length > 0 && (await tableExists(em, "fine_tune_jobs"));
   let jobRows = 0;
-  if (hasJobsTable) {
-    const [row] = await conn.execute<Array<{ n: string }>>(
-      `SELECT count(*) AS n FROM fine_tune_jobs WHERE openai_job_id IN (${placeholders(jobs.length)})`,
-      jobs,
-    );
-    jobRows = Number(row?.n ?? 0);
-  }
+  if (hasJobsTable) jobRows = await count("fine_tune_jobs", "openai_job_id", jobs);
 
   const counts: ErasureCounts = {
     webhook_events: rows.length,
@@ -243,9 +263,9 @@ export async function eraseEverywhere(
   const result: ErasureResult = {
     dry_run: opts.dryRun,
     target: byEvent
-      ? { event_id: target.eventId }
+      ? { event_id: target.eventId, ...(byProvider ? { provider: target.provider } : {}) }
       : { resource_type: target.resourceType, resource_id: target.resourceId },
-    event_ids: ids.sort(),
+    event_ids: [...new Set([...rows.map((r) => r.event_id), ...ids])].sort(),
     counts,
     erasure_id: null,
     actor: opts.actor,

@@ -1,4 +1,5 @@
-import { EraseRequest } from "@hookstream/contracts";
+import { EraseEvent, type EraseRequest, EraseResource } from "@hookstream/contracts";
+import { parseInput } from "@hookstream/runtime";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { BadRequestError } from "../admin/adminErrors";
 import { type EraseDeps, eraseEverywhere } from "./eraseEverywhere";
@@ -15,16 +16,21 @@ export function adminLabelOf(req: FastifyRequest): string {
 /** `POST /admin/erase`, registered inside the admin scope (behind its token check). */
 export function registerEraseRoutes(admin: FastifyInstance, deps: EraseDeps & { scanLimit?: number }): void {
   admin.post("/admin/erase", async (req) => {
-    const parsed = EraseRequest.safeParse(req.body ?? {});
-    if (!parsed.success) {
+    const given = (req.body ?? {}) as Record<string, unknown>;
+    if (
+      typeof given !== "object" ||
+      "eventId" in given === ("resourceType" in given || "resourceId" in given)
+    ) {
       throw new BadRequestError(
         'the body must be { "eventId" } or { "resourceType", "resourceId" }, with "dryRun": true to count only',
+        "invalid_body",
       );
     }
-    const body = parsed.data;
+    // the branch the body chose, so that the answer names the field at fault
+    const body: EraseRequest = parseInput("eventId" in given ? EraseEvent : EraseResource, given, "body");
     const target =
       "eventId" in body
-        ? { eventId: body.eventId }
+        ? { eventId: body.eventId, ...(body.provider ? { provider: body.provider } : {}) }
         : { resourceType: body.resourceType, resourceId: body.resourceId };
     const result = await eraseEverywhere({ ...deps, em: deps.em.fork() }, target, {
       dryRun: body.dryRun ?? false,

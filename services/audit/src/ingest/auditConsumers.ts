@@ -77,8 +77,13 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
       ),
     onRefused: (row, refused) =>
       logger.warn(
-        { eventId: row.eventId, subject: row.subject, seq: row.streamSeq, refused },
-        "Postgres refused the body as jsonb; stored as raw text",
+        { eventId: row.eventId.slice(0, 64), subject: row.subject, seq: row.streamSeq, refused },
+        "Postgres refused the row; stored with its body as raw text or its keys shortened",
+      ),
+    onDropped: (row, refused) =>
+      logger.error(
+        { eventId: row.eventId.slice(0, 64), subject: row.subject, seq: row.streamSeq, refused },
+        "Postgres refused the row however it was written; left out of webhook_events (the message stays in the stream)",
       ),
   });
   const events = runBatchConsumer({

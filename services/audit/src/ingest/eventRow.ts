@@ -41,8 +41,11 @@ export interface EventInsertRow {
   resourceId: string | null;
   streamSeq: number;
   subject: string;
-  /** the sender, from the subject `webhooks.<provider>.<type>`; null for another subject */
-  provider?: string | null;
+  /**
+   * the sender, from the subject `webhooks.<provider>.<type>` (`openai` for a subject
+   * without one); with the event id, the event's identity (unique in the table)
+   */
+  provider: string;
   /** the OpenAI project, from the `Openai-Project` header; null for another provider */
   project?: string | null;
   createdAt: Date;
@@ -87,7 +90,9 @@ function webhookTime(header: string | undefined, createdAt: unknown): Date | nul
 /**
  * The row of one WEBHOOKS message. Never fails: a body that is not a JSON object is
  * kept as `{ raw }` (the audit is the record of what arrived, so nothing is dropped).
- * The id comes from the body, else `Nats-Msg-Id`, else subject and seq; the type from
+ * The id of an OpenAI event comes from the body, else `Nats-Msg-Id`; another
+ * provider's from `Webhook-Id`, else its `Nats-Msg-Id` (`<provider>:<id>`); else the
+ * subject and seq. The type from
  * `Event-Type`, else the body, else the subject.
  */
 export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date): EventInsertRow {
@@ -102,14 +107,15 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     (typeof body?.type === "string" ? body.type : null) ||
     eventTypeOfSubject(topology, msg.subject) ||
     msg.subject;
-  // only OpenAI events have handlers; another provider's id is its webhook-id (the msg id)
-  const provider = providerOfSubject(topology, msg.subject);
-  const foreign = provider !== null && provider !== OPENAI_PROVIDER;
+  // only OpenAI events have handlers; another provider's id is its webhook-id
+  const provider = providerOfSubject(topology, msg.subject) ?? OPENAI_PROVIDER;
+  const foreign = provider !== OPENAI_PROVIDER;
   // the body's id first: a re-publish outside the duplicate window may carry another msg id
   const bodyId = typeof body?.id === "string" && body.id ? body.id : null;
   const eventId =
-    (foreign ? msg.headers[MessageHeader.MsgId] || bodyId : bodyId || msg.headers[MessageHeader.MsgId]) ||
-    `${msg.subject}#${msg.seq}`;
+    (foreign
+      ? msg.headers[MessageHeader.WebhookId] || idOfKey(provider, msg.headers[MessageHeader.MsgId]) || bodyId
+      : bodyId || msg.headers[MessageHeader.MsgId]) || `${msg.subject}#${msg.seq}`;
   const { resourceType, resourceId } = resourceOf({ type: eventType, data });
   const headers = cleanHeaders(msg.headers);
   return {
@@ -132,6 +138,11 @@ export function eventRowOf(msg: RawEventMessage, topology: Topology, now: Date):
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/** The event id of a provider's dedup key (`<provider>:<id>`, contracts' eventKey). */
+function idOfKey(provider: string, key: string | undefined): string | undefined {
+  return key?.startsWith(`${provider}:`) ? key.slice(provider.length + 1) : key;
 }
 
 /** Headers of a message as a plain object (the first value of each). */

@@ -32,9 +32,16 @@ describe("eventRowOf: the provider", () => {
     expect(row).toMatchObject({ provider: "acme", status: "ignored", eventId: "msg_1" });
   });
 
-  it("takes another provider's id from the msg id (its webhook-id), not from an `id` its body may hold", () => {
+  it("takes another provider's id from its webhook-id, not from an `id` its body may hold", () => {
     const body = JSON.stringify({ id: "not-the-event-id", type: "x.y", timestamp: "t", data: {} });
     const row = eventRowOf(message("webhooks.acme.x.y", body, "msg_2"), makeTopology(""), now);
     expect(row.eventId).toBe("msg_2");
+  });
+
+  it("reads another provider's id out of its dedup key (`<provider>:<id>`) when the message has no Webhook-Id", () => {
+    const body = JSON.stringify({ type: "x.y", timestamp: "t", data: {} });
+    const msg = message("webhooks.acme.x.y", body, "acme:msg_3");
+    const { "Webhook-Id": _dropped, ...headers } = msg.headers;
+    expect(eventRowOf({ ...msg, headers }, makeTopology(""), now).eventId).toBe("msg_3");
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { arrayLiteral, initOrm } from "@hookstream/db";
 import { createLogger } from "@hookstream/observability";
 import { createTestDatabase } from "@hookstream/testing";
@@ -49,6 +50,7 @@ function row(eventId: string, over: Partial<EventInsertRow> = {}): EventInsertRo
     resourceId: "batch_1",
     streamSeq: 1,
     subject: "t.webhooks.openai.batch.completed",
+    provider: "openai",
     createdAt: at,
     updatedAt: at,
     ...over,
@@ -172,6 +174,68 @@ describe.each(WAYS)("writing events by $way", ({ key, write }) => {
     }
     expect((await read(`evt_ok_a_${key}`))?.payload).toEqual({ fine: 1 });
     expect((await read(`evt_ok_${key}_39`))?.payload).toEqual({ fine: 39 });
+  });
+
+  it("keeps two providers' events with the same id apart, in one batch or in two", async () => {
+    const id = `evt_shared_${key}`;
+    const acme = (n: number) =>
+      row(id, { provider: "acme", subject: "t.webhooks.acme.invoice.paid", payloadJson: `{"n":${n}}` });
+    expect(await write([row(id, { payloadJson: '{"n":1}' }), acme(2)])).toBe(2);
+    const other = `evt_shared_apart_${key}`;
+    expect(await write([row(other)])).toBe(1);
+    expect(await write([row(other), { ...acme(3), eventId: other }])).toBe(1);
+    const { rows } = await em()
+      .getConnection()
+      .execute<Array<{ provider: string; payload: unknown }>>(
+        "SELECT provider, payload FROM webhook_events WHERE event_id = ? ORDER BY provider",
+        [id],
+      )
+      .then((r) => ({ rows: r }));
+    expect(rows).toEqual([
+      { provider: "acme", payload: { n: 2 } },
+      { provider: "openai", payload: { n: 1 } },
+    ]);
+    expect(
+      (await em().getConnection().execute("SELECT 1 FROM webhook_events WHERE event_id = ?", [other])).length,
+    ).toBe(2);
+  });
+
+  it("writes an event whose id no b-tree index takes (54000) with its keys shortened, and the rest of its batch", async () => {
+    // random text does not compress: over the ~2.7 kB a b-tree row may hold
+    const huge = randomBytes(4_500).toString("base64url");
+    const resource = randomBytes(4_500).toString("base64url");
+    const rows = [
+      row(`evt_before_huge_${key}`),
+      row(`${huge}${key}`, { payloadJson: '{"kept":true}' }),
+      row(`evt_huge_resource_${key}`, { resourceId: resource }),
+      row(`evt_after_huge_${key}`),
+    ];
+    expect(await write(rows)).toBe(4);
+    const shortened = await em()
+      .getConnection()
+      .execute<
+        Array<{
+          event_id: string;
+          resource_id: string | null;
+          payload: unknown;
+          metadata: Record<string, unknown>;
+        }>
+      >(
+        "SELECT event_id, resource_id, payload, metadata FROM webhook_events WHERE event_id LIKE ? ORDER BY event_id",
+        [`${huge.slice(0, 64)}%`],
+      );
+    expect(shortened).toHaveLength(1);
+    expect(shortened[0]?.event_id.length).toBeLessThanOrEqual(256);
+    expect(shortened[0]?.metadata).toMatchObject({
+      refused: expect.stringMatching(/^54000/),
+      shortened: { event_id: huge.length + key.length },
+    });
+    const byResource = await read(`evt_huge_resource_${key}`);
+    expect(String(byResource?.resource_id).length).toBeLessThanOrEqual(256);
+    expect(await read(`evt_before_huge_${key}`)).toBeDefined();
+    expect(await read(`evt_after_huge_${key}`)).toBeDefined();
+    // a redelivery of the same batch changes nothing: the shortened key is the same each time
+    expect(await write(rows)).toBe(0);
   });
 
   it("keeps the first row of an id twice in one batch and counts only new rows", async () => {

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { MAX_ID_LENGTH } from "@hookstream/contracts";
 import { arrayLiteral } from "@hookstream/db";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { from as copyFrom } from "pg-copy-streams";
@@ -32,7 +34,7 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], ${json
   $14::text[], $15::float8[], $16::float8[], $17::text[], $18::text[])
   AS u(id, type, wid, ts, sig, headers, payload, status, metadata, retry, rtype, rid, seq, subject, created,
     updated, provider, project)
-ON CONFLICT (event_id) DO UPDATE SET
+ON CONFLICT (event_id, provider) DO UPDATE SET
   event_type = excluded.event_type, webhook_id = excluded.webhook_id, "timestamp" = excluded."timestamp",
   signature = excluded.signature, headers = excluded.headers, payload = excluded.payload,
   metadata = excluded.metadata, resource_type = excluded.resource_type, resource_id = excluded.resource_id,
@@ -46,13 +48,15 @@ function metadataJson(metadata: Record<string, unknown>): string {
   return "{}";
 }
 
-/** The first row (or prepared event) of each event id, in order. */
-export function distinctEvents<T extends { eventId: string }>(rows: T[]): T[] {
+/** The first row (or prepared event) of each event (provider and id), in order. */
+export function distinctEvents<T extends { eventId: string; provider: string }>(rows: T[]): T[] {
   const seen = new Set<string>();
   const out: T[] = [];
   for (const row of rows) {
-    if (seen.has(row.eventId)) continue;
-    seen.add(row.eventId);
+    // a provider name holds no space
+    const key = `${row.provider} ${row.eventId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     out.push(row);
   }
   return out;
@@ -78,7 +82,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
   const subject: string[] = [];
   const created: number[] = [];
   const updated: number[] = [];
-  const provider: Array<string | null> = [];
+  const provider: string[] = [];
   const project: Array<string | null> = [];
   for (const row of distinct) {
     id.push(row.eventId);
@@ -97,7 +101,7 @@ export function eventInsertOf(rows: EventInsertRow[]): EventInsert {
     subject.push(row.subject);
     created.push(row.createdAt.getTime());
     updated.push(row.updatedAt.getTime());
-    provider.push(row.provider ?? null);
+    provider.push(row.provider);
     project.push(row.project ?? null);
   }
   const json = (texts: string[]) => `[${texts.join(",")}]`;
@@ -190,7 +194,7 @@ export function eventCopyLine(r: EventInsertRow): string {
     r.resourceId,
   )}\t${r.streamSeq}\t${copyValue(r.subject)}\t${createdIso(r.createdAt)}\t${createdIso(
     r.updatedAt,
-  )}\t${copyValue(r.provider ?? null)}\t${copyValue(r.project ?? null)}\n`;
+  )}\t${copyValue(r.provider)}\t${copyValue(r.project ?? null)}\n`;
 }
 
 /** The COPY text (one line per event id, the first row of each) of the same columns as the INSERT. */
@@ -208,11 +212,12 @@ export function eventCopyOf(rows: EventInsertRow[]): EventCopy {
  */
 export interface PreparedEvent {
   eventId: string;
+  provider: string;
   copyLine: Buffer;
 }
 
 export function preparedEventOf(row: EventInsertRow): PreparedEvent {
-  return { eventId: row.eventId, copyLine: Buffer.from(eventCopyLine(row)) };
+  return { eventId: row.eventId, provider: row.provider, copyLine: Buffer.from(eventCopyLine(row)) };
 }
 
 /** The COPY text of prepared events: the first of each event id, in order. */
@@ -257,6 +262,72 @@ export function rawPayloadRow(row: EventInsertRow, refused: string): EventInsert
   };
 }
 
+/** Postgres's refusal of an index entry over a b-tree page's third (54000, "index row size … exceeds"). */
+function indexRowTooLarge(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === "54000" && /index row/i.test(String(e.message));
+}
+
+/** A key over MAX_ID_LENGTH as its first 64 characters and the SHA-256 of the whole (the same each time). */
+function shortKey(value: string): string {
+  return `${value.slice(0, 64)}~sha256:${createHash("sha256").update(value).digest("hex")}`;
+}
+
+/**
+ * The row with every indexed text column over MAX_ID_LENGTH shortened (shortKey) and
+ * the lengths it had in `metadata.shortened`: for a row no b-tree index takes. The
+ * gateway refuses such ids at the edge; a message another publisher put on the stream
+ * must not hold up the audit either. The full values stay in the headers and payload.
+ */
+export function shortKeysRow(row: EventInsertRow, refused: string): EventInsertRow {
+  const shortened: Record<string, number> = {};
+  const bound = (column: string, value: string): string => {
+    if (value.length <= MAX_ID_LENGTH) return value;
+    shortened[column] = value.length;
+    return shortKey(value);
+  };
+  const nullable = (column: string, value: string | null) => (value === null ? null : bound(column, value));
+  return {
+    ...row,
+    eventId: bound("event_id", row.eventId),
+    eventType: bound("event_type", row.eventType),
+    resourceType: nullable("resource_type", row.resourceType),
+    resourceId: nullable("resource_id", row.resourceId),
+    metadata: { ...row.metadata, refused, shortened },
+  };
+}
+
+/**
+ * Writes one row Postgres refused: with its payload as raw text when the refusal was
+ * of a value (rawPayloadRow), with its keys shortened when it was of an index entry
+ * (shortKeysRow), then with both; a row refused even so is left out (reported to
+ * `onDropped`; its message stays in the stream) rather than retried forever.
+ */
+async function writeRefusedRow(
+  em: EntityManager,
+  row: EventInsertRow,
+  err: unknown,
+  on: Pick<EventWriterOptions, "onRefused" | "onDropped">,
+): Promise<number> {
+  const refused = refusalOf(err);
+  on.onRefused?.(row, refused);
+  const both = shortKeysRow(rawPayloadRow(row, refused), refused);
+  const tries = indexRowTooLarge(err)
+    ? [shortKeysRow(row, refused), both]
+    : [rawPayloadRow(row, refused), both];
+  let last = err;
+  for (const attempt of tries) {
+    try {
+      return await runOnPool(em, eventInsertOf([attempt]));
+    } catch (e) {
+      if (!refusedValue(e)) throw e;
+      last = e;
+    }
+  }
+  on.onDropped?.(row, refusalOf(last));
+  return 0;
+}
+
 /**
  * Inserts the rows in one statement and returns how many were new. An event id
  * already in the table changes nothing (a redelivery, or a re-publish outside the
@@ -264,16 +335,17 @@ export function rawPayloadRow(row: EventInsertRow, refused: string): EventInsert
  * first (`subject IS NULL`): then the event's columns are filled in and the status
  * the outcomes decided is kept. Runs on a connection of the ORM's pool.
  *
- * A batch holding a value Postgres refuses is halved until each refused row is alone,
- * and such a row is written with its payload as raw text (`rawPayloadRow`, reported to
- * `onRefused`): one body jsonb cannot hold is kept as it came and never holds up the
- * audit, which does not dead-letter. Each part is its own statement: should a later part
- * fail otherwise, the redelivered batch finds the earlier parts' rows in (ON CONFLICT).
+ * A batch holding a row Postgres refuses is halved until each refused row is alone,
+ * and such a row is written as writeRefusedRow says (reported to `onRefused`): a body
+ * jsonb cannot hold is kept as raw text, an id no index takes is shortened, and
+ * neither holds up the audit, which does not dead-letter. Each part is its own
+ * statement: should a later part fail otherwise, the redelivered batch finds the
+ * earlier parts' rows in (ON CONFLICT).
  */
 export async function insertEvents(
   em: EntityManager,
   rows: EventInsertRow[],
-  onRefused?: (row: EventInsertRow, refused: string) => void,
+  on: Pick<EventWriterOptions, "onRefused" | "onDropped"> = {},
 ): Promise<number> {
   const statement = eventInsertOf(rows);
   if (statement.rows === 0) return 0;
@@ -281,17 +353,10 @@ export async function insertEvents(
     return await runOnPool(em, statement);
   } catch (err) {
     if (!refusedValue(err)) throw err;
-    if (statement.rows === 1) {
-      const [row] = distinctEvents(rows) as [EventInsertRow];
-      const refused = refusalOf(err);
-      onRefused?.(row, refused);
-      return runOnPool(em, eventInsertOf([rawPayloadRow(row, refused)]));
-    }
+    if (statement.rows === 1)
+      return writeRefusedRow(em, (distinctEvents(rows) as [EventInsertRow])[0], err, on);
     const half = Math.ceil(rows.length / 2);
-    return (
-      (await insertEvents(em, rows.slice(0, half), onRefused)) +
-      (await insertEvents(em, rows.slice(half), onRefused))
-    );
+    return (await insertEvents(em, rows.slice(0, half), on)) + (await insertEvents(em, rows.slice(half), on));
   }
 }
 
@@ -353,8 +418,10 @@ export interface EventWriterOptions {
   now?: () => number;
   /** told why COPY failed (the batch was then written by the INSERT) */
   onCopyFailed?: (err: unknown) => void;
-  /** told of a row whose payload Postgres refused as jsonb (written as raw text) */
+  /** told of a row Postgres refused (written with its payload as raw text, or its keys shortened) */
   onRefused?: (row: EventInsertRow, refused: string) => void;
+  /** told of a row Postgres refused however it was written: left out of the table */
+  onDropped?: (row: EventInsertRow, refused: string) => void;
 }
 
 /**
@@ -391,7 +458,7 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
         if (copied) return { inserted: copy.rows, path: "copy" };
         copyPausedUntil = now() + pauseMs;
       }
-      return { inserted: await insertEvents(em, rowsNow(), opts.onRefused), path: "insert" };
+      return { inserted: await insertEvents(em, rowsNow(), opts), path: "insert" };
     },
   };
 }

@@ -11,15 +11,17 @@ const rankOf = (column: string) =>
 /**
  * applyOutcome as one guarded statement, so that instances applying outcomes of the
  * same event at once cannot regress it. The INSERT branch writes a placeholder row
- * (subject NULL) when the outcome comes before the event; its values are
+ * (subject NULL) when the outcome comes before the event (an OpenAI event: only
+ * OpenAI's events have handlers, so outcomes are of those); its values are
  * applyOutcome(null, outcome). The WHERE skips stale outcomes so that they do not
  * touch updated_at; affected rows = 0 tells the caller nothing changed.
  */
 const UPSERT_OUTCOME = `
 INSERT INTO webhook_events AS t
-  (event_id, event_type, status, processed_at, error_message, retry_count, metadata, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, '{}'::jsonb, ?, ?)
-ON CONFLICT (event_id) DO UPDATE SET
+  (event_id, provider, event_type, status, processed_at, error_message, retry_count, metadata, created_at,
+   updated_at)
+VALUES (?, 'openai', ?, ?, ?, ?, ?, '{}'::jsonb, ?, ?)
+ON CONFLICT (event_id, provider) DO UPDATE SET
   status = CASE WHEN ${rankOf("t.status")} >= ? THEN t.status ELSE ? END,
   retry_count = GREATEST(t.retry_count, ?),
   processed_at = CASE WHEN ? = 'processed' THEN LEAST(t.processed_at, ?::timestamptz) ELSE t.processed_at END,

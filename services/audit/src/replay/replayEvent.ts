@@ -1,7 +1,9 @@
 import {
+  eventKey,
   handlerForType,
   isHandlerName,
   MessageHeader,
+  OPENAI_PROVIDER,
   replaySubject,
   type SingleReplayResult,
   type Topology,
@@ -9,13 +11,23 @@ import {
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { BadRequestError, NotFoundError } from "../admin/adminErrors";
-import { WebhookEvent } from "../db/WebhookEvent";
+import { eventName, eventOfId } from "../admin/eventOfId";
 import { handlerTakesType, typesTakenBy } from "./handlerTakesType";
 import { replayHeaders } from "./replayHeaders";
 
-/** The stored message is the event's (the seq was not reused): by its body id or its msg id. */
-export function sameEvent(msgId: string | undefined, data: Uint8Array, eventId: string): boolean {
-  if (msgId === eventId) return true;
+/**
+ * The stored message is the event's (the seq was not reused): by its msg id (the
+ * event's key, or its bare id as every provider's was before keys named the
+ * provider) or, for OpenAI's, its body id.
+ */
+export function sameEvent(
+  msgId: string | undefined,
+  data: Uint8Array,
+  eventId: string,
+  provider = OPENAI_PROVIDER,
+): boolean {
+  if (msgId === eventId || msgId === eventKey(provider, eventId)) return true;
+  if (provider !== OPENAI_PROVIDER) return false;
   try {
     const body = JSON.parse(new TextDecoder().decode(data)) as { id?: unknown };
     return body?.id === eventId || (!msgId && body?.id === undefined);
@@ -27,6 +39,8 @@ export function sameEvent(msgId: string | undefined, data: Uint8Array, eventId: 
 
 export interface ReplayRequest {
   eventId: string;
+  /** the event's sender; without it the id alone must name one event */
+  provider?: string;
   handler?: string;
   force: boolean;
 }
@@ -80,12 +94,18 @@ export async function replayEvent(
   if (req.handler !== undefined && !isHandlerName(req.handler)) {
     throw new BadRequestError(`no handler named "${req.handler}"`);
   }
-  const row = await em.findOne(
-    WebhookEvent,
-    { eventId: req.eventId },
-    { fields: ["eventId", "eventType", "streamSeq", "subject"] },
-  );
-  if (!row) throw new NotFoundError(`no event ${req.eventId} in webhook_events`);
+  const found = await eventOfId<{
+    provider: string;
+    event_type: string;
+    stream_seq: string | null;
+    subject: string | null;
+  }>(em, "provider, event_type, stream_seq, subject", req.eventId, req.provider);
+  if (!found) throw new NotFoundError(`no event ${eventName(req.eventId, req.provider)} in webhook_events`);
+  const row = {
+    eventType: found.event_type,
+    streamSeq: found.stream_seq === null ? null : Number(found.stream_seq),
+    subject: found.subject,
+  };
   const handler = req.handler ?? handlerForType(row.eventType);
   if (handler === null) {
     throw new BadRequestError(`no handler consumes events of type ${row.eventType}; name one with handler`);

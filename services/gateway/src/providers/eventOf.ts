@@ -1,22 +1,28 @@
-import { EVENT_TYPE_PATTERN, OpenAIEvent, StandardEvent } from "@hookstream/contracts";
+import { EVENT_TYPE_PATTERN, OpenAIEvent, resourceOf, StandardEvent } from "@hookstream/contracts";
 import type { Provider } from "./providers";
 
-/** What the gateway needs of a body: the dedup id (msgID) and the type (subject). */
-export type EventIdentity = { ok: true; id: string; type: string } | { ok: false; message: string };
+/**
+ * What the gateway needs of a body: the event id (with the provider, the dedup key),
+ * the type (subject) and the resource id the audit will index (bounded at the edge).
+ */
+export type EventIdentity =
+  | { ok: true; id: string; type: string; resourceId: string | null }
+  | { ok: false; message: string };
 
 /**
  * The common case of an OpenAI body, checked by hand: the same rules as the zod
  * schema `OpenAIEvent` (which still checks, and words the error, whenever this says
  * no). A zod parse per request was a measurable share of the gateway's CPU.
  */
-export function validOpenAIEvent(body: unknown): body is { id: string; type: string } {
+export function validOpenAIEvent(
+  body: unknown,
+): body is { id: string; type: string; data: Record<string, unknown> } {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
   const b = body as Record<string, unknown>;
   const { id, type, created_at: createdAt, data, object } = b;
   return (
     typeof id === "string" &&
     id.length >= 1 &&
-    id.length <= 256 &&
     typeof type === "string" &&
     type.length >= 1 &&
     type.length <= 200 &&
@@ -38,7 +44,7 @@ export function validOpenAIEvent(body: unknown): body is { id: string; type: str
  */
 export function eventOf(provider: Provider, body: unknown, webhookId: string): EventIdentity {
   if (provider.envelope === "openai" && validOpenAIEvent(body))
-    return { ok: true, id: body.id, type: body.type };
+    return { ok: true, id: body.id, type: body.type, resourceId: resourceOf(body).resourceId };
   const parsed = provider.envelope === "openai" ? OpenAIEvent.safeParse(body) : StandardEvent.safeParse(body);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
@@ -46,5 +52,5 @@ export function eventOf(provider: Provider, body: unknown, webhookId: string): E
     return { ok: false, message: `the body is not ${shape}: ${issues}` };
   }
   const id = "id" in parsed.data && provider.envelope === "openai" ? String(parsed.data.id) : webhookId;
-  return { ok: true, id, type: parsed.data.type };
+  return { ok: true, id, type: parsed.data.type, resourceId: resourceOf(parsed.data).resourceId };
 }

@@ -5,6 +5,7 @@ import { Migration20261202000000CreateErasures } from "./Migration20261202000000
 import { Migration20261210000000AddEventProvider } from "./Migration20261210000000AddEventProvider";
 import { Migration20261210000001CreateWebhookDeliveries } from "./Migration20261210000001CreateWebhookDeliveries";
 import { Migration20261211201730AddEventProject } from "./Migration20261211201730AddEventProject";
+import { Migration20261216201512EventIdentityIsProviderAndId } from "./Migration20261216201512EventIdentityIsProviderAndId";
 
 /** Every migration of the audit service, in order (listed explicitly: docs/architecture.md, "Platform notes"). */
 export const AUDIT_MIGRATIONS: MigrationEntry[] = [
@@ -20,4 +21,8 @@ export const AUDIT_MIGRATIONS: MigrationEntry[] = [
     class: Migration20261210000001CreateWebhookDeliveries,
   },
   { name: "Migration20261211201730AddEventProject", class: Migration20261211201730AddEventProject },
+  {
+    name: "Migration20261216201512EventIdentityIsProviderAndId",
+    class: Migration20261216201512EventIdentityIsProviderAndId,
+  },
 ];
