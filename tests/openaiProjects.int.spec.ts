@@ -124,6 +124,8 @@ const fineTune = await startFineTune(
   }),
   logger,
 );
+await fineTune.app.listen({ host: "127.0.0.1", port: 0 });
+const fineTuneUrl = `http://127.0.0.1:${(fineTune.app.server.address() as AddressInfo).port}`;
 const handlers: RunningHandler[] = [handler];
 const topologies: Topology[] = [topology];
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -307,6 +309,20 @@ describe("enrichment with each project's key", () => {
     expect(jobs.data.map((j) => [j.id, j.project, j.fine_tuned_model])).toEqual([
       ["ftjob-beta-1", "beta", "ft:beta"],
     ]);
+    // hookstream jobs --project reads the same API
+    const alphaIds = await eventually(
+      async () => {
+        const cli = await runCli(["jobs", "--project", "alpha", "--json"], {
+          HOOKSTREAM_FINE_TUNE_URL: fineTuneUrl,
+          ADMIN_TOKEN,
+        });
+        if (cli.code !== 0) throw new Error(cli.err);
+        const ids = FineTuneJobPage.parse(JSON.parse(cli.out)).data.map((j) => j.id);
+        return ids.length > 0 ? ids : undefined;
+      },
+      { message: "alpha's job through hookstream jobs --project" },
+    );
+    expect(alphaIds).toEqual(["ftjob-alpha-1"]);
   });
 
   it("handles an event of a project without a key from the webhook alone, and says why in its outcome", async () => {

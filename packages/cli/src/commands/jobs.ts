@@ -28,15 +28,16 @@ async function getJson(
 export const jobs: Command = {
   name: "jobs",
   usage:
-    "hookstream jobs [--status S] [--model M] [--limit N] [--json]\n  Lists fine_tune_jobs through the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL).",
+    "hookstream jobs [--status S] [--model M] [--project P] [--limit N] [--json]\n  Lists fine_tune_jobs through the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL).\n  --project   only one OpenAI project's jobs (OPENAI_PROJECTS)",
   async run(args, ctx) {
-    let v: { status?: string; model?: string; limit?: string; json?: boolean };
+    let v: { status?: string; model?: string; project?: string; limit?: string; json?: boolean };
     try {
       v = parseArgs({
         args,
         options: {
           status: { type: "string" },
           model: { type: "string" },
+          project: { type: "string" },
           limit: { type: "string" },
           json: { type: "boolean" },
         },
@@ -47,6 +48,7 @@ export const jobs: Command = {
     const qs = new URLSearchParams();
     if (v.status) qs.set("status", v.status);
     if (v.model) qs.set("model", v.model);
+    if (v.project) qs.set("project", v.project);
     if (v.limit) qs.set("limit", v.limit);
     const { status, body } = await getJson(ctx.env, `/fine-tune-jobs?${qs}`);
     if (status !== 200) throw new CliError(`${status}: ${String(body.message ?? "error")}`);
