@@ -6,7 +6,7 @@
  * the three handled domains, every type in turn, at a fixed rate (open loop). A rate
  * holds when every event got its 200, every one has its audit row and its
  * notification, p99 of 200 → row is ≤ 50 ms and p99 of event → notification ≤ 250 ms.
- * Short probes climb a ladder; the highest rate that held then runs PIPELINE_RUNS
+ * Short probes climb a ladder; the highest rate that held then runs BENCH_PIPELINE_RUNS
  * times for BENCH_PIPELINE_SECONDS (60) each, stepping down while one does not hold.
  * CPU time per event of each process (user + system, /proc) is taken over the
  * confirmed runs: a cost that carries from one machine to another where rates do not.
@@ -26,7 +26,7 @@ import type { GroupResult } from "./types";
 const DATABASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env.BENCH_PIPELINE_SECONDS || 60);
 const PROBE_SECONDS = Number(process.env.BENCH_PIPELINE_PROBE_SECONDS || 10);
-const RUNS = Number(process.env.PIPELINE_RUNS || 3);
+const RUNS = Number(process.env.BENCH_PIPELINE_RUNS || 3);
 const LADDER = (process.env.BENCH_PIPELINE_RATES || "100,200,300,400,600,800,1000,1200,1500,2000,2500,3000")
   .split(",")
   .map(Number);
