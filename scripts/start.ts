@@ -8,18 +8,30 @@
  *   Kubernetes) restarts things in production; locally, a silent restart hides bugs.
  * - SIGTERM / SIGINT: SIGTERM to every child, wait (bounded) for all of them,
  *   exit 0 when every child exited 0.
- * - Output: each child's lines as they come — raw pino JSON when stdout is not a
- *   terminal (pipe it to `pino-pretty` or `jq`), prefixed with the service name on a terminal.
+ * - Output: each child's pino JSON lines as they come when stdout is not a terminal
+ *   (pipe them to `jq`); on a terminal one readable line per record, with the start and
+ *   stop chatter folded into one line per service (warnings and errors always shown).
+ *   LOG_FORMAT=json|pretty overrides the choice.
+ * - Before anything starts, every service's port must be free (a second `npm start`
+ *   stops at once, naming the port).
+ * - Outside production it makes the development defaults: an admin token when none is
+ *   set, every service told every other's URL, and `.hookstream/dev.env` for the CLI
+ *   (docs/configuration.md, "Development defaults").
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SERVICES } from "@hookstream/contracts";
+import { DEV_ENV_FILE, formatDevEnv, readDevEnv } from "@hookstream/config";
+import { SERVICES, serviceUrls } from "@hookstream/contracts";
+import { type LogFormat, logFormat } from "@hookstream/observability";
 import { SERVICE_ENV, serviceNodeFlags } from "./serviceFlags";
+import { shownLine } from "./startOutput";
+import { localUrl, portProblems, type ServicePort, servicePorts } from "./startPorts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_NATS_URL = "nats://127.0.0.1:4222";
@@ -29,13 +41,6 @@ const EXTRA_STOP_MS = 5_000;
 
 function say(message: string): void {
   process.stderr.write(`hookstream start: ${message}\n`);
-}
-
-/** The service's port from its catalog variable, else the catalog's default. */
-function portOf(service: string, env: NodeJS.ProcessEnv): string {
-  const spec = (SERVICES as Record<string, { portVar: string; defaultPort: number } | undefined>)[service];
-  if (!spec) return "";
-  return env[spec.portVar]?.trim() || String(spec.defaultPort);
 }
 
 /** Every folder under services/ that has a `src/main.ts`, in a stable order. */
@@ -110,29 +115,42 @@ interface Child {
   process: ChildProcess;
   exit: Promise<number>;
   exitCode: number | null;
+  /** answered /readyz once: from then on its info lines show (pretty format) */
+  ready: boolean;
 }
 
-function startChild(service: string, env: NodeJS.ProcessEnv, prefix: boolean): Child {
+function startChild(
+  service: string,
+  env: NodeJS.ProcessEnv,
+  format: LogFormat,
+  stopping: () => boolean,
+): Child {
   const main = join(ROOT, "services", service, "dist", "main.js");
   // node itself on the compiled service, no wrapper: a signal must reach the service. Detached:
   // Ctrl-C on a terminal reaches only this process, which then sends exactly one SIGTERM.
   // HOOKSTREAM_SUPERVISOR_PID: a service whose launcher vanished (SIGKILL) stops by itself.
+  // The services write JSON; this process formats it for a terminal.
   const child = spawn(process.execPath, [...serviceNodeFlags(env), main], {
     cwd: ROOT,
-    env: { ...SERVICE_ENV, ...env, HOOKSTREAM_SUPERVISOR_PID: String(process.pid) },
+    env: { ...SERVICE_ENV, ...env, LOG_FORMAT: "json", HOOKSTREAM_SUPERVISOR_PID: String(process.pid) },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  const label = `${service.padEnd(20)}| `;
+  const write = (line: string, to: NodeJS.WriteStream) => {
+    if (format === "json") return void to.write(`${line}\n`);
+    // until ready and once stopping, a service's info lines are its start and stop chatter
+    const shown = shownLine(line, service, !entry.ready || stopping());
+    if (shown !== null) to.write(`${shown}\n`);
+  };
   const pipeLines = (from: NodeJS.ReadableStream | null, to: NodeJS.WriteStream) => {
     let rest = "";
     from?.on("data", (chunk: Buffer) => {
       const lines = (rest + chunk.toString("utf8")).split("\n");
       rest = lines.pop() ?? "";
-      for (const line of lines) to.write(prefix ? `${label}${line}\n` : `${line}\n`);
+      for (const line of lines) write(line, to);
     });
     from?.on("end", () => {
-      if (rest) to.write(prefix ? `${label}${rest}\n` : `${rest}\n`);
+      if (rest) write(rest, to);
     });
   };
   pipeLines(child.stdout, process.stdout);
@@ -141,6 +159,7 @@ function startChild(service: string, env: NodeJS.ProcessEnv, prefix: boolean): C
     service,
     process: child,
     exitCode: null,
+    ready: false,
     exit: new Promise<number>((resolve) => {
       child.once("error", (err) => {
         say(`could not start ${service}: ${err.message}`);
@@ -174,18 +193,27 @@ function isReady(url: string): Promise<boolean> {
   });
 }
 
-async function waitReady(children: Child[], env: NodeJS.ProcessEnv, stopping: () => boolean): Promise<void> {
+async function waitReady(
+  children: Child[],
+  ports: ServicePort[],
+  format: LogFormat,
+  stopping: () => boolean,
+): Promise<void> {
   const urls = children.map((c) => {
-    const port = portOf(c.service, env);
-    return { service: c.service, url: port ? `http://127.0.0.1:${port}` : undefined };
+    const port = ports.find((p) => p.service === c.service);
+    return { child: c, url: port ? localUrl(port) : undefined };
   });
-  const pending = new Set(urls.filter((u) => u.url).map((u) => u.service));
+  const pending = new Set(urls.filter((u) => u.url).map((u) => u.child.service));
   const started = Date.now();
   let warned = false;
   while (pending.size > 0 && !stopping()) {
-    for (const { service, url } of urls) {
-      if (!pending.has(service)) continue;
-      if (await isReady(`${url}/readyz`)) pending.delete(service);
+    for (const { child, url } of urls) {
+      if (!pending.has(child.service)) continue;
+      if (await isReady(`${url}/readyz`)) {
+        pending.delete(child.service);
+        child.ready = true;
+        if (format === "pretty" && !stopping()) say(`${child.service.padEnd(20)} ready on ${url}`);
+      }
     }
     if (!warned && Date.now() - started > 30_000 && pending.size > 0) {
       warned = true;
@@ -194,11 +222,77 @@ async function waitReady(children: Child[], env: NodeJS.ProcessEnv, stopping: ()
     if (pending.size > 0) await new Promise((r) => setTimeout(r, 200));
   }
   if (!stopping()) {
+    const list = urls.map((u) => `${u.child.service} ${u.url ?? "(no port)"}`).join(", ");
     say(
-      `ready: ${urls.map((u) => `${u.service} ${u.url ?? "(no port)"}`).join(", ")} — ` +
-        "try `npx hookstream send fine_tuning.job.succeeded`",
+      `${format === "pretty" ? "ready" : `ready: ${list}`} — in another terminal: npx hookstream send fine_tuning.job.succeeded`,
     );
   }
+}
+
+/** The service that serves the admin API and the console (admin once it has its own service). */
+function adminService(): string {
+  return "admin" in SERVICES ? "admin" : "audit";
+}
+
+/**
+ * The development defaults (not in production): every service told every other's
+ * URL (`FINE_TUNE_URL` from `FINE_TUNE_PORT`, …) unless set; an admin token when none
+ * is set; and `.hookstream/dev.env` for the CLI. Returns the environment to run with.
+ */
+function developmentDefaults(env: NodeJS.ProcessEnv, ports: ServicePort[]): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  // wiring: the URL variable of every service others call, from this run's ports (compose
+  // and the Kubernetes base set the same from their service names)
+  const wired = serviceUrls((s) => {
+    const p = ports.find((x) => x.service === s);
+    return p ? localUrl(p) : "";
+  });
+  for (const [urlVar, url] of Object.entries(wired)) if (!out[urlVar]?.trim() && url) out[urlVar] = url;
+  if (env.NODE_ENV === "production") return out;
+
+  const file = join(ROOT, DEV_ENV_FILE);
+  if (!env.ADMIN_TOKEN?.trim() && !env.ADMIN_TOKENS?.trim()) {
+    // the last run's token, when it was one of ours: a signed-in console stays signed in
+    const previous = readDevEnv(existsSync(file) ? file : undefined).ADMIN_TOKEN;
+    const token = previous?.startsWith("dev_") ? previous : `dev_${randomBytes(18).toString("base64url")}`;
+    out.ADMIN_TOKEN = token;
+    out.HOOKSTREAM_DEV_TOKEN_FILE = file;
+    say(`development admin token (console and CLI): ${token}`);
+    say(`  saved with every service's URL in ${DEV_ENV_FILE}, which the CLI reads`);
+  }
+  const url = (service: string) => {
+    const p = ports.find((x) => x.service === service);
+    return p ? localUrl(p) : undefined;
+  };
+  const vars: Record<string, string | undefined> = {
+    ADMIN_TOKEN: out.ADMIN_TOKEN,
+    GATEWAY_URL: url("gateway"),
+    HOOKSTREAM_ADMIN_URL: url(adminService()),
+    HOOKSTREAM_FINE_TUNE_URL: url("fine-tune"),
+    ...Object.fromEntries(
+      ports.map((p) => [`HOOKSTREAM_${p.service.toUpperCase().replaceAll("-", "_")}_URL`, localUrl(p)]),
+    ),
+    DATABASE_URL: env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL,
+    NATS_URL: env.NATS_URL?.trim() || DEFAULT_NATS_URL,
+    HOOKSTREAM_NAMESPACE: env.HOOKSTREAM_NAMESPACE?.trim() || undefined,
+    // so that `hookstream send` signs as the gateway of this run checks
+    OPENAI_WEBHOOK_SECRET: env.OPENAI_WEBHOOK_SECRET?.trim() || undefined,
+    WEBHOOK_PROVIDERS: env.WEBHOOK_PROVIDERS?.trim() || undefined,
+  };
+  const defined = Object.fromEntries(
+    Object.entries(vars).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(
+    file,
+    formatDevEnv(defined, [
+      `written by npm start (pid ${process.pid}) at ${new Date().toISOString()}; not committed.`,
+      "The CLI reads each variable here that its own shell does not set. Development only.",
+    ]),
+    { mode: 0o600 },
+  );
+  chmodSync(file, 0o600);
+  return out;
 }
 
 async function main(): Promise<number> {
@@ -208,18 +302,20 @@ async function main(): Promise<number> {
     say("no service to start (no services/*/src/main.ts)");
     return 1;
   }
-  const problems = await checkPrerequisites(env);
+  const ports = servicePorts(env, services);
+  const problems = [...(await portProblems(ports)), ...(await checkPrerequisites(env))];
   if (problems.length > 0) {
     for (const p of problems) say(p);
     return 1;
   }
+  const runEnv = developmentDefaults(env, ports);
 
-  const prefix = process.stdout.isTTY === true;
+  const format = logFormat(env, process.stdout.isTTY === true);
   say(`starting ${services.join(", ")}`);
-  const children = services.map((s) => startChild(s, env, prefix));
+  let stopping = false;
+  const children = services.map((s) => startChild(s, runEnv, format, () => stopping));
   const shutdownBoundMs = Number(env.SHUTDOWN_TIMEOUT_MS || 15_000) + EXTRA_STOP_MS;
 
-  let stopping = false;
   let failed = false;
   let resolveStop: () => void = () => {};
   const stopRequested = new Promise<void>((r) => {
@@ -241,7 +337,11 @@ async function main(): Promise<number> {
   }
   for (const c of children) {
     void c.exit.then((code) => {
-      if (stopping) return;
+      if (stopping) {
+        if (format === "pretty")
+          say(`${c.service.padEnd(20)} ${code === 0 ? "stopped" : `exited with code ${code}`}`);
+        return;
+      }
       failed = true;
       say(`!!! ${c.service} exited unexpectedly with code ${code}; stopping the others !!!`);
       stopAll();
@@ -260,7 +360,7 @@ async function main(): Promise<number> {
   }, 250);
   orphanWatch.unref();
 
-  void waitReady(children, env, () => stopping);
+  void waitReady(children, ports, format, () => stopping);
   await stopRequested;
 
   const all = Promise.all(children.map((c) => c.exit));
@@ -280,7 +380,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const bad = children.filter((c) => c.exitCode !== 0);
-  for (const c of bad) say(`${c.service} exited with code ${c.exitCode}`);
+  if (format === "json") for (const c of bad) say(`${c.service} exited with code ${c.exitCode}`);
   if (!failed && bad.length === 0) say("every service stopped cleanly");
   return failed || bad.length > 0 ? 1 : 0;
 }

@@ -204,9 +204,18 @@ describe("issue 13: bulk replay by filter", () => {
     expect(text.out).toBe(
       "dry run: 1 event(s) match for batch; 1 already handled by batch's inbox (skipped unless --force); nothing replayed\n",
     );
+    // the CLI lists the names it takes; the admin API refuses the name on its own too
     const noHandler = await cli(["replay", "--handler", "nobody", "--dry-run"]);
-    expect(noHandler).toMatchObject({ code: 1 });
-    expect(noHandler.err).toMatch(/no handler named "nobody"/);
+    expect(noHandler).toMatchObject({ code: 2 });
+    expect(noHandler.err).toContain('--handler "nobody" is not one of: fine-tuning, batch, response');
+    const noHandlerApi = await audit.app.inject({
+      method: "POST",
+      url: "/admin/replay",
+      headers: auth,
+      payload: { handler: "nobody", dryRun: true },
+    });
+    expect(noHandlerApi.statusCode).toBe(400);
+    expect(noHandlerApi.json().message).toMatch(/no handler named "nobody"/);
     const badSince = await audit.app.inject({
       method: "POST",
       url: "/admin/replay",

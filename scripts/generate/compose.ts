@@ -1,4 +1,4 @@
-import { SERVICE_NAMES, SERVICES } from "@hookstream/contracts";
+import { SERVICE_NAMES, SERVICES, serviceUrls, serviceUrlVar } from "@hookstream/contracts";
 import { productionCommand } from "./k8s";
 
 /** The first line of a compose service the generator writes: it replaces such blocks, and only those. */
@@ -18,6 +18,10 @@ function composeService(s: (typeof SERVICE_NAMES)[number]): string[] {
     "      <<: *env",
     `      ${portVar}: "${defaultPort}"`,
     `      HEALTHCHECK_PORT: "${defaultPort}"`,
+    // where the others are (the console's job pages reach fine-tune through FINE_TUNE_URL)
+    ...Object.entries(serviceUrls((o) => `http://${o}:${SERVICES[o].defaultPort}`))
+      .filter(([v]) => v !== serviceUrlVar(portVar))
+      .map(([v, url]) => `      ${v}: ${url}`),
     ...ports,
     `    command: ${inline(productionCommand(s))}`,
     "    healthcheck:",

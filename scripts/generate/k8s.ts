@@ -5,6 +5,8 @@ import {
   SERVICES,
   type ServiceName,
   type ServiceSpec,
+  serviceUrls,
+  serviceUrlVar,
 } from "@hookstream/contracts";
 import { generatedHeader, yamlDocs } from "./text";
 
@@ -43,6 +45,14 @@ function secretEnv(name: string, optional: boolean | undefined): string {
                 secretKeyRef:
                   name: hookstream
                   key: ${name}${optional ? "\n                  optional: true" : ""}`;
+}
+
+/** Where the other exposed services are: their Services (port 80), as npm start and compose say it. */
+function urlEnv(s: ServiceName): string {
+  return Object.entries(serviceUrls((o) => `http://hookstream-${o}`))
+    .filter(([v]) => v !== serviceUrlVar(spec(s).portVar))
+    .map(([v, url]) => `            - name: ${v}\n              value: ${url}\n`)
+    .join("");
 }
 
 function deployment(s: ServiceName): string {
@@ -120,7 +130,7 @@ ${command}
               value: nats://$(NATS_USER):$(NATS_PASSWORD)@nats.nats.svc.cluster.local:4222
             - name: NATS_INBOX_PREFIX
               value: _INBOX_${nats.user}
-${deploy.secrets.map((x) => secretEnv(x.name, x.optional)).join("\n")}
+${urlEnv(s)}${deploy.secrets.map((x) => secretEnv(x.name, x.optional)).join("\n")}
           startupProbe:
             httpGet:
               path: /healthz

@@ -2,6 +2,10 @@ import { CliError } from "./command";
 
 export const DEFAULT_ADMIN_URL = "http://127.0.0.1:3001";
 
+/** What to do without a token: the development file, else the service's own. */
+export const NO_ADMIN_TOKEN =
+  "ADMIN_TOKEN is not set: run the CLI in the project folder after `npm start` (it writes its development token to .hookstream/dev.env), or export the ADMIN_TOKEN the services run with";
+
 export interface AdminClient {
   get<T>(path: string, query?: Record<string, string | undefined>): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
@@ -16,7 +20,7 @@ export function adminClient(env: NodeJS.ProcessEnv, fetchFn: typeof fetch = fetc
   const token = env.ADMIN_TOKEN;
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    if (!token) throw new CliError("ADMIN_TOKEN is not set: export the audit service's ADMIN_TOKEN first");
+    if (!token) throw new CliError(NO_ADMIN_TOKEN);
     let res: Response;
     try {
       res = await fetchFn(`${base}${path}`, {
@@ -31,7 +35,7 @@ export function adminClient(env: NodeJS.ProcessEnv, fetchFn: typeof fetch = fetc
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new CliError(
-        `the audit admin API does not answer at ${base} (${cause}); is the audit service running? (HOOKSTREAM_ADMIN_URL)`,
+        `the admin API does not answer at ${base} (${cause}); is it running (npm start)? Set HOOKSTREAM_ADMIN_URL if it listens elsewhere`,
       );
     }
     const text = await res.text();
@@ -46,7 +50,9 @@ export function adminClient(env: NodeJS.ProcessEnv, fetchFn: typeof fetch = fetc
     switch (res.status) {
       case 401:
       case 403:
-        throw new CliError(`refused by the admin API (${res.status}): ${message}; check ADMIN_TOKEN`);
+        throw new CliError(
+          `refused by the admin API (${res.status}): ${message}; check ADMIN_TOKEN (npm start writes its token to .hookstream/dev.env)`,
+        );
       case 503:
         throw new CliError(`the admin API is unavailable (503): ${message}`);
       default:

@@ -1,3 +1,4 @@
 export * from "./command";
-export { main } from "./main";
+export { COMMANDS, type CommandEntry } from "./commands/index";
+export { main, version } from "./main";
 export { type CliRun, runCli } from "./runCli";

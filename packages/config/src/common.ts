@@ -57,6 +57,8 @@ export const commonEnv = {
       .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a subject without wildcards, e.g. _INBOX_gateway"),
   ),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional().default("info"),
+  /** `json` (default) or `pretty`: one readable line per record, for a person at a terminal */
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
   /** the address every service's HTTP server binds (GATEWAY_HOST, AUDIT_HOST, … override it per service) */
   HTTP_HOST: stringVar("0.0.0.0"),
   /** prefixes stream and subject names; empty in production (see makeTopology) */
@@ -133,6 +135,12 @@ export const adminEnv = {
       }
     });
   }),
+  /**
+   * Development only (`npm start` sets it, production ignores it): the file holding the
+   * development admin token, named in the answer to a request without a token so the
+   * console's sign-in page can say where the token is.
+   */
+  HOOKSTREAM_DEV_TOKEN_FILE: optionalStringVar(),
   /** failed admin authentications allowed per client address at once, then per second */
   ADMIN_FAILURE_BURST: intVar(20, { min: 1 }),
   ADMIN_FAILURES_PER_SEC: intVar(1, { min: 1 }),

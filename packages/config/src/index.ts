@@ -1,4 +1,5 @@
 export * from "./common";
+export * from "./devEnv";
 export * from "./jsonListVar";
 export * from "./openaiProjects";
 export * from "./parseConfig";

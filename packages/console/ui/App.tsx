@@ -14,8 +14,16 @@ type Session =
   | { state: "checking" }
   | { state: "disabled"; message: string }
   | { state: "unreachable"; message: string }
-  | { state: "signed-out"; message: string | null }
+  | { state: "signed-out"; message: string | null; devTokenFile?: string | undefined }
   | { state: "signed-in" };
+
+/**
+ * Where `npm start` left its development token, as the server says it to a request
+ * without a token (development only; production never says it).
+ */
+function devTokenFileOf(message: string): string | undefined {
+  return /development token is in (\S+)/.exec(message)?.[1];
+}
 
 /** Asks the audit whether a token (or none) is accepted; the cheapest admin call there is. */
 async function probe(withToken: string | null): Promise<void> {
@@ -24,10 +32,12 @@ async function probe(withToken: string | null): Promise<void> {
 
 function SignIn({
   message,
+  devTokenFile,
   onSignedIn,
   onDisabled,
 }: {
   message: string | null;
+  devTokenFile?: string | undefined;
   onSignedIn: () => void;
   onDisabled: (message: string) => void;
 }) {
@@ -76,6 +86,12 @@ function SignIn({
           The audit service's <code>ADMIN_TOKEN</code>. It is kept in this browser tab only, until you sign
           out or close it.
         </p>
+        {devTokenFile && (
+          <p class="notice" id="dev-token">
+            Started with <code>npm start</code>? It printed a development token when it started, and left it
+            in <code>{devTokenFile}</code> as <code>ADMIN_TOKEN=…</code>.
+          </p>
+        )}
         {error && (
           <p class="notice notice-error" role="alert">
             {error}
@@ -140,6 +156,7 @@ export function App() {
           return setSession({
             state: "signed-out",
             message: saved ? "The audit service no longer accepts the saved token; sign in again." : null,
+            devTokenFile: devTokenFileOf(f.message),
           });
         }
         return setSession({ state: "unreachable", message: f.message });
@@ -194,6 +211,7 @@ export function App() {
       return (
         <SignIn
           message={session.message}
+          devTokenFile={session.devTokenFile}
           onSignedIn={() => setSession({ state: "signed-in" })}
           onDisabled={(message) => setSession({ state: "disabled", message })}
         />

@@ -14,5 +14,6 @@ export * from "./openaiProjects";
 export * from "./outcome";
 export * from "./providers";
 export * from "./resource";
+export * from "./serviceUrls";
 export * from "./standardWebhooks";
 export * from "./topology";

@@ -1,4 +1,5 @@
 import { type Logger, pino } from "pino";
+import { formatLogRecord, parseLogLine } from "./prettyLog";
 import { currentTraceId } from "./tracing";
 
 /**
@@ -30,9 +31,22 @@ export interface LoggerOptions {
   level?: string;
   /** where to write; stdout by default (tests pass a stream to read it back) */
   destination?: pino.DestinationStream;
+  /**
+   * `pretty`: one readable line per record instead of JSON (LOG_FORMAT=pretty, for a
+   * service run by itself at a terminal; `npm start` formats JSON lines itself)
+   */
+  format?: "json" | "pretty";
 }
 
-export function createLogger({ name, level = "info", destination }: LoggerOptions): Logger {
+/** Writes each JSON record as a readable line to stdout. */
+const prettyStdout: pino.DestinationStream = {
+  write(line: string) {
+    const record = parseLogLine(line.trimEnd());
+    process.stdout.write(record ? `${formatLogRecord(record)}\n` : line);
+  },
+};
+
+export function createLogger({ name, level = "info", destination, format }: LoggerOptions): Logger {
   const options: pino.LoggerOptions = {
     name,
     level,
@@ -45,7 +59,8 @@ export function createLogger({ name, level = "info", destination }: LoggerOption
       return traceId ? { trace_id: traceId } : {};
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const to = destination ?? (format === "pretty" ? prettyStdout : undefined);
+  return to ? pino(options, to) : pino(options);
 }
 
 export type { Logger };

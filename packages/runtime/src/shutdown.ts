@@ -1,3 +1,4 @@
+import { ConfigError } from "@hookstream/config";
 import type { Logger } from "pino";
 
 export interface ShutdownStep {
@@ -66,8 +67,29 @@ export function installGracefulShutdown({
   return shutdown;
 }
 
-/** Logs a fatal start-up error (ConfigError lists every bad variable) and exits 1. */
-export function exitOnStartupError(logger: Logger, err: unknown): never {
-  logger.fatal({ err }, err instanceof Error ? err.message : String(err));
+/**
+ * The plain lines a person needs for a start-up failure they can fix themselves: a
+ * configuration error (every bad variable, one per line) or a port already taken.
+ * Null for anything else, which is logged with its stack.
+ */
+export function startupProblem(err: unknown, service: string): string | null {
+  if (err instanceof ConfigError) {
+    return `${service}: invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join("\n")}\n`;
+  }
+  const e = err as { code?: string; port?: number; address?: string };
+  if (e?.code === "EADDRINUSE") {
+    return `${service}: port ${e.port ?? "?"} on ${e.address ?? "?"} is already in use: stop what holds it, or move this service's port (its *_PORT variable)\n`;
+  }
+  return null;
+}
+
+/**
+ * Exits 1 on a start-up error: one the operator can fix (configuration, a taken port)
+ * as plain lines on stderr, not a JSON stack; anything else logged with its stack.
+ */
+export function exitOnStartupError(logger: Logger, err: unknown, service = "service"): never {
+  const problem = startupProblem(err, service);
+  if (problem) process.stderr.write(problem);
+  else logger.fatal({ err }, err instanceof Error ? err.message : String(err));
   process.exit(1);
 }

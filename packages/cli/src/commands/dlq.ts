@@ -1,7 +1,7 @@
-import { parseArgs } from "node:util";
-import { type DlqEntry, DlqList, DlqRedriveResult } from "@hookstream/contracts";
+import { type DlqEntry, DlqList, DlqRedriveResult, HANDLER_NAMES } from "@hookstream/contracts";
 import { adminClient } from "../adminClient";
-import { CliError, type Command } from "../command";
+import { CliError, type Command, oneOf, parseOptions } from "../command";
+import { json, table as render } from "../table";
 
 const FILTER_OPTIONS = {
   handler: { type: "string" },
@@ -11,27 +11,32 @@ const FILTER_OPTIONS = {
 } as const;
 
 function filters(args: string[], usage: string) {
-  try {
-    return parseArgs({ args, options: FILTER_OPTIONS, allowPositionals: false }).values;
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\n${usage}`, 2);
-  }
+  const { values, positionals } = parseOptions(args, FILTER_OPTIONS, usage);
+  if (positionals.length > 0) throw new CliError(`unexpected argument "${positionals[0]}"\n${usage}`, 2);
+  // a name the admin API would refuse is refused here, with the names it takes
+  oneOf("handler", values.handler, HANDLER_NAMES);
+  return values;
 }
 
 function table(messages: DlqEntry[]): string {
-  const lines = messages.map(
-    (m) =>
-      `${String(m.seq).padStart(6)}  ${m.handler.padEnd(12)} ${m.event_type.padEnd(28)} ${(m.event_id ?? "-").padEnd(40)} ${String(m.attempts ?? "-").padStart(3)}  ${m.dead_at ?? m.stored_at}  ${m.error ?? ""}`,
+  return render(
+    ["seq", "handler", "type", "event id", "attempts", "dead at", "error"],
+    messages.map((m) => [
+      String(m.seq),
+      m.handler,
+      m.event_type,
+      m.event_id ?? "-",
+      String(m.attempts ?? "-"),
+      m.dead_at ?? m.stored_at,
+      m.error ?? "",
+    ]),
   );
-  return [
-    `${"seq".padStart(6)}  ${"handler".padEnd(12)} ${"type".padEnd(28)} ${"event id".padEnd(40)} ${"att"}  dead at  error`,
-    ...lines,
-  ].join("\n");
 }
 
 const LIST_USAGE =
   "hookstream dlq list [--handler H] [--type T] [--since 2h|ISO-8601] [--json]\n" +
-  "  Lists dead letters through the audit's admin API (HOOKSTREAM_ADMIN_URL, ADMIN_TOKEN).";
+  "  Lists dead letters through the admin API (HOOKSTREAM_ADMIN_URL, ADMIN_TOKEN).\n" +
+  `  --handler  one of ${HANDLER_NAMES.join(", ")}`;
 
 export const dlqList: Command = {
   name: "dlq list",
@@ -45,16 +50,17 @@ export const dlqList: Command = {
         since: f.since,
       }),
     );
-    if (f.json) ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
+    if (f.json) ctx.out.write(json(res));
     else if (res.count === 0) ctx.out.write("no dead letters match\n");
-    else ctx.out.write(`${table(res.messages)}\n${res.count} dead letter(s)\n`);
+    else ctx.out.write(`${table(res.messages)}${res.count} dead letter(s)\n`);
     return 0;
   },
 };
 
 const REPLAY_USAGE =
   "hookstream dlq replay [--handler H] [--type T] [--since 2h|ISO-8601] [--json]\n" +
-  "  Redrives the matching dead letters to their handler's replay consumer and removes them from the DLQ.";
+  "  Redrives the matching dead letters to their handler's replay consumer and removes them from the DLQ.\n" +
+  `  --handler  one of ${HANDLER_NAMES.join(", ")}`;
 
 export const dlqReplay: Command = {
   name: "dlq replay",
@@ -68,7 +74,7 @@ export const dlqReplay: Command = {
         since: f.since,
       }),
     );
-    if (f.json) ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
+    if (f.json) ctx.out.write(json(res));
     else {
       for (const m of res.messages)
         ctx.out.write(`replayed ${m.event_id ?? `seq ${m.seq}`} → ${m.handler}\n`);

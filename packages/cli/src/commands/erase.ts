@@ -1,7 +1,7 @@
-import { parseArgs } from "node:util";
 import { type ErasureResult, ErasureResult as ErasureResultSchema } from "@hookstream/contracts";
 import { adminClient } from "../adminClient";
-import { CliError, type Command } from "../command";
+import { CliError, type Command, parseOptions } from "../command";
+import { json } from "../table";
 
 const USAGE =
   "hookstream erase --event <id> [--provider P] | --resource <type>:<id> [--dry-run] [--json]\n" +
@@ -46,21 +46,18 @@ export const erase: Command = {
   name: "erase",
   usage: USAGE,
   async run(args, ctx) {
-    let v: { event?: string; provider?: string; resource?: string; "dry-run"?: boolean; json?: boolean };
-    try {
-      v = parseArgs({
-        args,
-        options: {
-          event: { type: "string" },
-          provider: { type: "string" },
-          resource: { type: "string" },
-          "dry-run": { type: "boolean" },
-          json: { type: "boolean" },
-        },
-      }).values;
-    } catch (err) {
-      throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
-    }
+    const { values: v, positionals } = parseOptions(
+      args,
+      {
+        event: { type: "string" },
+        provider: { type: "string" },
+        resource: { type: "string" },
+        "dry-run": { type: "boolean" },
+        json: { type: "boolean" },
+      },
+      USAGE,
+    );
+    if (positionals.length > 0) throw new CliError(`unexpected argument "${positionals[0]}"\n${USAGE}`, 2);
     if ((v.event === undefined) === (v.resource === undefined))
       throw new CliError(`give either --event or --resource\n${USAGE}`, 2);
     let body: Record<string, unknown>;
@@ -74,7 +71,7 @@ export const erase: Command = {
     }
     if (v["dry-run"]) body.dryRun = true;
     const res = ErasureResultSchema.parse(await adminClient(ctx.env).post<unknown>("/admin/erase", body));
-    ctx.out.write(v.json ? `${JSON.stringify(res, null, 2)}\n` : report(res));
+    ctx.out.write(v.json ? json(res) : report(res));
     return 0;
   },
 };

@@ -26,13 +26,13 @@ beforeAll(async () => {
   await client.connect();
   try {
     await client.query(`CREATE TABLE webhook_events (
-      id bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, event_type text NOT NULL,
+      id bigserial PRIMARY KEY, provider text NOT NULL DEFAULT 'openai', event_id text NOT NULL UNIQUE, event_type text NOT NULL,
       webhook_id text, "timestamp" timestamptz, signature text, headers jsonb, payload jsonb,
       status text NOT NULL DEFAULT 'pending', processed_at timestamptz, error_message text,
       metadata jsonb NOT NULL DEFAULT '{}', retry_count integer NOT NULL DEFAULT 0,
       resource_type text, resource_id text, stream_seq bigint, subject text,
       created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
-      provider text, project text)`);
+      project text)`);
     // one insert per row so that created_at and id both give the order of arrival
     for (const [id, type, status] of ROWS) {
       await client.query(
@@ -78,7 +78,10 @@ describe("hookstream events", () => {
 
     const limited = await runCli(["events", "--limit", "2"], { DATABASE_URL: db.url });
     expect(limited.code).toBe(0);
-    expect(limited.out.trim().split("\n")).toHaveLength(2);
+    const [header, ...lines] = limited.out.trim().split("\n");
+    expect(header?.split(/\s+/).slice(0, 5)).toEqual(["received", "status", "provider", "project", "type"]);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/ openai /);
     expect(limited.out).toContain("evt_5");
     expect(limited.out).toContain("evt_4");
   });
@@ -86,14 +89,15 @@ describe("hookstream events", () => {
   it("filters by OpenAI project (--project) and shows it", async () => {
     const r = await runCli(["events", "--project", "research"], { DATABASE_URL: db.url });
     expect(r.code, r.err).toBe(0);
-    expect(r.out.trim().split("\n")).toHaveLength(1);
-    expect(r.out).toMatch(/evt_3 .*project=research/);
+    // the header, then the one row
+    expect(r.out.trim().split("\n")).toHaveLength(2);
+    expect(r.out).toMatch(/\bresearch\s+\S+\s+evt_3\b/);
   });
 
   it("refuses an unknown status with a usage error", async () => {
     const r = await runCli(["events", "--status", "done"], { DATABASE_URL: db.url });
     expect(r.code).toBe(2);
-    expect(r.err).toContain("--status must be one of");
+    expect(r.err).toContain('--status "done" is not one of: pending, processed, failed, ignored, dead');
   });
 });
 

@@ -11,7 +11,10 @@ export interface CommandEntry {
 /**
  * Every command of the CLI; each lives in its own file in this folder and is
  * imported on use (a chunk of its own in the build), so `hookstream --help` and one
- * command load only what they need.
+ * command load only what they need. A new command is one entry here: `--help` (its
+ * usage), "did you mean", and its group's listing (`hookstream dlq` for `dlq list`)
+ * come from main.ts; tests/cliHelp.spec.ts walks this list and holds each command to
+ * a usage and a `--json`.
  */
 export const COMMANDS: CommandEntry[] = [
   {
@@ -21,8 +24,13 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: "events",
-    summary: "list audited events (filters: --status, --type, --limit)",
+    summary: "list audited events (filters: --status, --type, --provider, --limit)",
     load: () => import("./events").then((m) => m.events),
+  },
+  {
+    name: "tail",
+    summary: "follow the events stream live (filters: --type, --provider)",
+    load: () => import("./tail").then((m) => m.tail),
   },
   {
     name: "stats",

@@ -1,7 +1,12 @@
-import { parseArgs } from "node:util";
-import { FineTuneJobDetail, FineTuneJobPage } from "@hookstream/contracts";
-import { CliError, type Command } from "../command";
+import {
+  type FineTuneJobDetail,
+  FineTuneJobPage,
+  FineTuneJobDetail as JobDetail,
+} from "@hookstream/contracts";
+import { NO_ADMIN_TOKEN } from "../adminClient";
+import { CliError, type Command, parseOptions } from "../command";
 import { unreachable } from "../httpErrors";
+import { json, table } from "../table";
 
 function baseUrl(env: NodeJS.ProcessEnv): string {
   return (env.HOOKSTREAM_FINE_TUNE_URL || "http://127.0.0.1:3005").replace(/\/+$/, "");
@@ -25,69 +30,113 @@ async function getJson(
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
+const JOBS_USAGE = `hookstream jobs [--status S] [--model M] [--project P] [--limit N] [--json]
+  Lists fine_tune_jobs through the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL), newest first.
+  --project   only one OpenAI project's jobs (OPENAI_PROJECTS)`;
+
+/** The job API's error in a sentence; a 401/403 names the token it wants. */
+function refusal(status: number, body: Record<string, unknown>): CliError {
+  const message = String(body.message ?? "error");
+  if (status === 401 || status === 403)
+    return new CliError(
+      `refused by the job API (${status}): ${message}; set ADMIN_TOKEN (npm start writes it to .hookstream/dev.env)`,
+    );
+  if (status === 503) return new CliError(`the job API is unavailable (503): ${message}`);
+  return new CliError(`${status}: ${message}`);
+}
+
 export const jobs: Command = {
   name: "jobs",
-  usage:
-    "hookstream jobs [--status S] [--model M] [--project P] [--limit N] [--json]\n  Lists fine_tune_jobs through the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL).\n  --project   only one OpenAI project's jobs (OPENAI_PROJECTS)",
+  usage: JOBS_USAGE,
   async run(args, ctx) {
-    let v: { status?: string; model?: string; project?: string; limit?: string; json?: boolean };
-    try {
-      v = parseArgs({
-        args,
-        options: {
-          status: { type: "string" },
-          model: { type: "string" },
-          project: { type: "string" },
-          limit: { type: "string" },
-          json: { type: "boolean" },
-        },
-      }).values;
-    } catch (err) {
-      throw new CliError((err as Error).message, 2);
-    }
+    const { values: v } = parseOptions(
+      args,
+      {
+        status: { type: "string" },
+        model: { type: "string" },
+        project: { type: "string" },
+        limit: { type: "string" },
+        json: { type: "boolean" },
+      },
+      JOBS_USAGE,
+    );
     const qs = new URLSearchParams();
     if (v.status) qs.set("status", v.status);
     if (v.model) qs.set("model", v.model);
     if (v.project) qs.set("project", v.project);
     if (v.limit) qs.set("limit", v.limit);
     const { status, body } = await getJson(ctx.env, `/fine-tune-jobs?${qs}`);
-    if (status !== 200) throw new CliError(`${status}: ${String(body.message ?? "error")}`);
+    if (status !== 200) throw refusal(status, body);
     const page = FineTuneJobPage.parse(body);
-    if (v.json) ctx.out.write(`${JSON.stringify(page, null, 2)}\n`);
+    if (v.json) ctx.out.write(json(page));
     else if (page.data.length === 0) ctx.out.write("no jobs match\n");
     else
-      for (const j of page.data) {
-        ctx.out.write(
-          `${j.id.padEnd(32)} ${j.status.padEnd(16)} ${(j.model ?? "-").padEnd(28)} ${j.fine_tuned_model ?? "-"}\n`,
-        );
-      }
+      ctx.out.write(
+        table(
+          ["job id", "status", "model", "fine-tuned model", "last event"],
+          page.data.map((j) => [j.id, j.status, j.model ?? "-", j.fine_tuned_model ?? "-", j.last_event_at]),
+        ),
+      );
     return 0;
   },
 };
+
+function jobText(j: FineTuneJobDetail): string {
+  const fields: [string, string][] = [
+    ["job", j.id],
+    ["status", j.status],
+    ["model", j.model ?? "-"],
+    ["fine-tuned model", j.fine_tuned_model ?? "-"],
+    ["trained tokens", j.trained_tokens === null ? "-" : String(j.trained_tokens)],
+    ["created", j.created_at ?? "-"],
+    ["finished", j.finished_at ?? "-"],
+    ["last event", `${j.last_event_id} at ${j.last_event_at}`],
+    ["version", String(j.version)],
+  ];
+  if (j.error !== null && j.error !== undefined) fields.push(["error", JSON.stringify(j.error)]);
+  const width = Math.max(...fields.map(([k]) => k.length));
+  const head = fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+  const history = table(
+    ["seq", "event id", "type", "status", "source"],
+    j.history.map((h) => [String(h.seq), h.event_id, h.event_type, h.status, h.source]),
+  );
+  return `${head}\n\nhistory (FINE_TUNING, oldest first)\n${history}`;
+}
+
+const JOB_USAGE = `hookstream job <id> [--json]
+  Shows one fine-tuning job's row and the snapshots the stream holds for it.`;
 
 export const job: Command = {
   name: "job",
-  usage: "hookstream job <id>\n  Shows the job's row and the snapshots the stream holds for it.",
+  usage: JOB_USAGE,
   async run(args, ctx) {
-    const [id] = args;
-    if (!id) throw new CliError("a job id is needed: hookstream job ftjob-…", 2);
+    const { values, positionals } = parseOptions(args, { json: { type: "boolean" } }, JOB_USAGE);
+    const [id] = positionals;
+    if (!id) throw new CliError(`a job id is needed, e.g. hookstream job ftjob-1\n${JOB_USAGE}`, 2);
     const { status, body } = await getJson(ctx.env, `/fine-tune-jobs/${encodeURIComponent(id)}`);
     if (status === 404) throw new CliError(`no fine-tuning job ${id}`);
-    if (status !== 200) throw new CliError(`${status}: ${String(body.message ?? "error")}`);
-    ctx.out.write(`${JSON.stringify(FineTuneJobDetail.parse(body), null, 2)}\n`);
+    if (status !== 200) throw refusal(status, body);
+    const detail = JobDetail.parse(body);
+    ctx.out.write(values.json ? json(detail) : jobText(detail));
     return 0;
   },
 };
 
+const REBUILD_USAGE =
+  "hookstream projections rebuild fine-tune [--json]\n  Replays FINE_TUNING into a fresh table beside fine_tune_jobs and swaps it in atomically.\n  Calls the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL) with $ADMIN_TOKEN; prints progress\n  (--json: each progress line and the result as JSON lines).";
+
 export const projectionsRebuild: Command = {
   name: "projections rebuild",
-  usage:
-    "hookstream projections rebuild fine-tune\n  Replays FINE_TUNING into a fresh table beside fine_tune_jobs and swaps it in atomically.\n  Calls the fine-tune service ($HOOKSTREAM_FINE_TUNE_URL) with $ADMIN_TOKEN; prints progress.",
+  usage: REBUILD_USAGE,
   async run(args, ctx) {
-    if (args[0] !== "fine-tune")
-      throw new CliError("the only projection is fine-tune: hookstream projections rebuild fine-tune", 2);
+    const { values, positionals } = parseOptions(args, { json: { type: "boolean" } }, REBUILD_USAGE);
+    if (positionals[0] !== "fine-tune")
+      throw new CliError(
+        `the only projection is fine-tune: hookstream projections rebuild fine-tune\n${REBUILD_USAGE}`,
+        2,
+      );
     const token = ctx.env.ADMIN_TOKEN;
-    if (!token) throw new CliError("ADMIN_TOKEN is not set: export the services' ADMIN_TOKEN first");
+    if (!token) throw new CliError(NO_ADMIN_TOKEN);
     const url = `${baseUrl(ctx.env)}/admin/rebuild`;
     let res: Response;
     try {
@@ -107,13 +156,14 @@ export const projectionsRebuild: Command = {
         buffered = buffered.slice(nl + 1);
         if (line) {
           last = JSON.parse(line);
-          if (last.phase) ctx.out.write(`${String(last.phase).padEnd(9)} ${last.read}/${last.total}\n`);
+          if (values.json) ctx.out.write(`${line}\n`);
+          else if (last.phase) ctx.out.write(`${String(last.phase).padEnd(9)} ${last.read}/${last.total}\n`);
         }
         nl = buffered.indexOf("\n");
       }
     }
     if (last.error) throw new CliError(String(last.error));
-    ctx.out.write(`rebuilt: ${JSON.stringify(last.result ?? last)}\n`);
+    if (!values.json) ctx.out.write(`rebuilt: ${JSON.stringify(last.result ?? last)}\n`);
     return 0;
   },
 };

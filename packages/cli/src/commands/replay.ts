@@ -1,8 +1,13 @@
-import { parseArgs } from "node:util";
-import { BulkReplayProgress, BulkReplaySummary, SingleReplayResult } from "@hookstream/contracts";
-import { adminClient, DEFAULT_ADMIN_URL } from "../adminClient";
-import { CliError, type Command, type CommandContext } from "../command";
+import {
+  BulkReplayProgress,
+  BulkReplaySummary,
+  HANDLER_NAMES,
+  SingleReplayResult,
+} from "@hookstream/contracts";
+import { adminClient, DEFAULT_ADMIN_URL, NO_ADMIN_TOKEN } from "../adminClient";
+import { CliError, type Command, type CommandContext, oneOf, parseOptions } from "../command";
 import { unreachable } from "../httpErrors";
+import { json } from "../table";
 
 const USAGE =
   "hookstream replay <event_id> [--provider P] [--handler H] [--force] [--json]\n" +
@@ -14,7 +19,8 @@ const USAGE =
   "                  [--resource <type>:<id>] [--rate N] [--dry-run] [--force] [--json]\n" +
   "  Re-runs every audited event matching the filter on handler H, at most N a second\n" +
   "  (default 50), printing progress and a summary. Safe to run again after a stop: the\n" +
-  "  handler's inbox skips what it has handled, unless --force. --dry-run only counts.";
+  "  handler's inbox skips what it has handled, unless --force. --dry-run only counts.\n" +
+  `  --handler  one of ${HANDLER_NAMES.join(", ")}`;
 
 const OPTIONS = {
   handler: { type: "string" },
@@ -33,7 +39,7 @@ const OPTIONS = {
 type Values = ReturnType<typeof parse>["values"];
 
 function parse(args: string[]) {
-  return parseArgs({ args, options: OPTIONS, allowPositionals: true });
+  return parseOptions(args, OPTIONS, USAGE);
 }
 
 const VERDICT_TEXT: Record<SingleReplayResult["verdict"], string> = {
@@ -54,7 +60,7 @@ async function single(eventId: string, v: Values, ctx: CommandContext): Promise<
   });
   const res = SingleReplayResult.parse(raw);
   if (v.json) {
-    ctx.out.write(`${JSON.stringify(res, null, 2)}\n`);
+    ctx.out.write(json(res));
   } else if (res.verdict === "skipped") {
     ctx.out.write(`${eventId}: already handled by ${res.handler}; nothing done (use --force)\n`);
   } else {
@@ -94,7 +100,7 @@ function summaryText(s: BulkReplaySummary): string {
 
 async function bulk(v: Values, ctx: CommandContext): Promise<number> {
   const token = ctx.env.ADMIN_TOKEN;
-  if (!token) throw new CliError("ADMIN_TOKEN is not set: export the audit service's ADMIN_TOKEN first");
+  if (!token) throw new CliError(NO_ADMIN_TOKEN);
   let rate: number | undefined;
   if (v.rate !== undefined) {
     rate = Number(v.rate);
@@ -139,7 +145,7 @@ async function bulk(v: Values, ctx: CommandContext): Promise<number> {
       throw new CliError(`the replay stopped: ${line.error}; run it again to resume`);
     if (line.result !== undefined) {
       const summary = BulkReplaySummary.parse(line.result);
-      ctx.out.write(v.json ? `${JSON.stringify(summary, null, 2)}\n` : summaryText(summary));
+      ctx.out.write(v.json ? json(summary) : summaryText(summary));
       return 0;
     }
     const p = BulkReplayProgress.safeParse(line);
@@ -156,13 +162,8 @@ export const replay: Command = {
   name: "replay",
   usage: USAGE,
   async run(args, ctx) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
-    }
-    const { positionals, values } = parsed;
+    const { positionals, values } = parse(args);
+    oneOf("handler", values.handler, HANDLER_NAMES);
     if (positionals.length > 1) throw new CliError(`one event id at most\n${USAGE}`, 2);
     const eventId = positionals[0];
     const filters = (["type", "status", "since", "until", "resource", "rate", "dry-run"] as const).filter(

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { DEV_WEBHOOK_SECRET, openaiProjectsVar, projectsOf } from "@hookstream/config";
 import {
   eventBody,
+  isKnownEventType,
+  KNOWN_EVENT_TYPES,
   OPENAI_PROVIDER,
   PROVIDER_ENVELOPES,
   type ProviderEnvelope,
@@ -12,11 +13,13 @@ import {
   type WebhookProvider,
   WebhookProviders,
 } from "@hookstream/contracts";
-import { CliError, type Command } from "../command";
+import { CliError, type Command, parseOptions } from "../command";
 import { unreachable } from "../httpErrors";
+import { didYouMean } from "../suggest";
+import { json } from "../table";
 
 const USAGE = `hookstream send <type> [--data JSON] [--id EVENT_ID] [--url URL] [--secret SECRET]
-                       [--provider NAME] [--envelope openai|standard] [--project NAME]
+                       [--provider NAME] [--envelope openai|standard] [--project NAME] [--json]
   Signs an event like OpenAI does (Standard Webhooks) and POSTs it to the gateway.
   --data      the event's data object (default {"id":"<generated>"}; {} for a standard envelope)
   --id        the event id (default evt_<random>; for a standard envelope, the webhook-id);
@@ -28,29 +31,31 @@ const USAGE = `hookstream send <type> [--data JSON] [--id EVENT_ID] [--url URL] 
   --project   an OpenAI project: signed with its first secret in $OPENAI_PROJECTS (JSON or
               @file; "default" is $OPENAI_WEBHOOK_SECRET's without it) and POSTed to its pinned
               URL /webhooks/openai/<NAME>
-  --url       default $GATEWAY_URL or http://127.0.0.1:3000/webhooks/<provider>
+  --url       the gateway: a base URL (http://127.0.0.1:3000, /webhooks/<provider> is added)
+              or the full route; default $GATEWAY_URL, else http://127.0.0.1:3000
   --secret    default the provider's first secret; for openai the first of
-              $OPENAI_WEBHOOK_SECRET, else the development secret`;
+              $OPENAI_WEBHOOK_SECRET, else the development secret (said on stderr)
+  --json      the gateway's answer as JSON: { "status": <HTTP status>, "body": <its JSON> }
+  A type OpenAI does not send is still sent (and audited as ignored), with a warning.`;
 
 export const send: Command = {
   name: "send",
   usage: USAGE,
   async run(args, ctx) {
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
-    const OPTIONS = {
-      data: { type: "string" },
-      id: { type: "string" },
-      url: { type: "string" },
-      secret: { type: "string" },
-      provider: { type: "string" },
-      envelope: { type: "string" },
-      project: { type: "string" },
-    } as const;
-    try {
-      parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true });
-    } catch (err) {
-      throw new CliError(`${(err as Error).message}\n${USAGE}`, 2);
-    }
+    const parsed = parseOptions(
+      args,
+      {
+        data: { type: "string" },
+        id: { type: "string" },
+        url: { type: "string" },
+        secret: { type: "string" },
+        provider: { type: "string" },
+        envelope: { type: "string" },
+        project: { type: "string" },
+        json: { type: "boolean" },
+      },
+      USAGE,
+    );
     const [type] = parsed.positionals;
     if (!type) throw new CliError(`an event type is needed, e.g. fine_tuning.job.succeeded\n${USAGE}`, 2);
     let data: Record<string, unknown> | undefined;
@@ -73,10 +78,24 @@ export const send: Command = {
       spec?.envelope ??
       (provider === OPENAI_PROVIDER ? "openai" : "standard");
     const standard = envelope === "standard";
+    if (provider === OPENAI_PROVIDER && !isKnownEventType(type)) {
+      ctx.err.write(
+        `warning: "${type}" is not an event type OpenAI sends.${didYouMean(type, KNOWN_EVENT_TYPES)} ` +
+          "The gateway takes it and the audit records it as ignored: no handler runs.\n",
+      );
+    }
     let secret = parsed.values.secret;
     if (secret === undefined && project !== undefined) secret = projectSecret(ctx.env, project);
+    let devSecret = false;
     if (secret === undefined && provider === OPENAI_PROVIDER) {
-      secret = ctx.env.OPENAI_WEBHOOK_SECRET?.split(/[\s,]+/).find((s) => s.length > 0) ?? DEV_WEBHOOK_SECRET;
+      secret = ctx.env.OPENAI_WEBHOOK_SECRET?.split(/[\s,]+/).find((s) => s.length > 0);
+      if (secret === undefined) {
+        secret = DEV_WEBHOOK_SECRET;
+        devSecret = true;
+        ctx.err.write(
+          "note: signed with the development secret (OPENAI_WEBHOOK_SECRET is not set for the CLI), which a gateway accepts only while it runs without OPENAI_WEBHOOK_SECRET\n",
+        );
+      }
     }
     secret ??= spec?.secrets[0];
     if (secret === undefined) {
@@ -85,7 +104,7 @@ export const send: Command = {
         2,
       );
     }
-    const url = parsed.values.url ?? gatewayUrl(ctx.env.GATEWAY_URL, provider, project);
+    const url = gatewayUrl(parsed.values.url ?? ctx.env.GATEWAY_URL, provider, project);
     // a Standard Webhooks secret is base64 with or without whsec_ (the libraries' reading)
     const body = standard
       ? standardEventBody(type, { data })
@@ -105,7 +124,15 @@ export const send: Command = {
       throw unreachable("the gateway", url, err);
     }
     const text = await res.text();
-    ctx.out.write(`${res.status} ${text}\n`);
+    if (parsed.values.json) ctx.out.write(json({ status: res.status, body: parseJson(text) }));
+    else ctx.out.write(`${res.status} ${text}\n`);
+    if (res.status === 401 && devSecret) {
+      ctx.err.write(
+        "the gateway refused the development secret: it runs with OPENAI_WEBHOOK_SECRET set. Export the same secret for the CLI, or pass --secret\n",
+      );
+    } else if (res.status === 404 && !parsed.values.url && !ctx.env.GATEWAY_URL) {
+      ctx.err.write(`nothing at ${url}: is GATEWAY_URL (or --url) the gateway's address?\n`);
+    }
     return res.ok ? 0 : 1;
   },
 };
@@ -136,6 +163,14 @@ function configuredProvider(env: NodeJS.ProcessEnv, name: string): WebhookProvid
   return parsed.data.find((p) => p.name === name);
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 /**
  * The first secret of an OpenAI project: its entry in $OPENAI_PROJECTS (JSON or @file),
  * or, without that variable, `default`'s from $OPENAI_WEBHOOK_SECRET (else the
@@ -157,10 +192,25 @@ function projectSecret(env: NodeJS.ProcessEnv, name: string): string {
   return secret;
 }
 
-/** $GATEWAY_URL names the OpenAI route: another provider's is its sibling, a project's its child. */
-function gatewayUrl(configured: string | undefined, provider: string, project?: string): string {
-  const base = configured ?? "http://127.0.0.1:3000/webhooks/openai";
-  if (project !== undefined)
-    return `${base.replace(/\/webhooks\/.*$/, "/webhooks/openai")}/${encodeURIComponent(project)}`;
-  return provider === OPENAI_PROVIDER ? base : base.replace(/\/webhooks\/[^/]*$/, `/webhooks/${provider}`);
+/**
+ * The route of a provider (or of an OpenAI project, `/webhooks/openai/<project>`) from
+ * $GATEWAY_URL: a base URL (`http://127.0.0.1:13000`, what `npm start` writes) gets
+ * the route appended; a full route (`…/webhooks/openai`, as it was once documented)
+ * has it replaced.
+ */
+export function gatewayUrl(configured: string | undefined, provider: string, project?: string): string {
+  const given = configured?.trim() || "http://127.0.0.1:3000";
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new CliError(`GATEWAY_URL "${given}" is not a URL, e.g. http://127.0.0.1:3000`, 2);
+  }
+  const base = url.pathname.replace(/\/+$/, "").replace(/\/webhooks(\/.*)?$/, "");
+  const route =
+    project === undefined
+      ? `webhooks/${provider}`
+      : `webhooks/${OPENAI_PROVIDER}/${encodeURIComponent(project)}`;
+  url.pathname = `${base}/${route}`;
+  return url.toString();
 }

@@ -1,18 +1,14 @@
-import { parseArgs } from "node:util";
-import { CliError, type Command } from "../command";
+import { type Command, parseOptions } from "../command";
 import { query } from "../database";
+
+const USAGE =
+  "hookstream stats [--json]\n  Counts webhook_events rows by status and by event type ($DATABASE_URL).";
 
 export const stats: Command = {
   name: "stats",
-  usage:
-    "hookstream stats [--json]\n  Counts webhook_events rows by status and by event type ($DATABASE_URL).",
+  usage: USAGE,
   async run(args, ctx) {
-    let json = false;
-    try {
-      json = parseArgs({ args, options: { json: { type: "boolean" } } }).values.json ?? false;
-    } catch (err) {
-      throw new CliError((err as Error).message, 2);
-    }
+    const json = parseOptions(args, { json: { type: "boolean" } }, USAGE).values.json ?? false;
     const byStatus = await query<{ status: string; n: number }>(
       ctx.env,
       "SELECT status, count(*)::int AS n FROM webhook_events GROUP BY status ORDER BY status",

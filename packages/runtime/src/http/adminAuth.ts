@@ -50,6 +50,13 @@ export interface AdminAuthOptions {
   failureBurst: number;
   failuresPerSec: number;
   now?: () => number;
+  /** development only: where `npm start` left its token, said to a request without one */
+  devTokenFile?: string | undefined;
+}
+
+/** The sentence a request without a token gets on a developer machine; the console shows it. */
+export function devTokenHint(file: string): string {
+  return `npm start's development token is in ${file} (ADMIN_TOKEN=…)`;
 }
 
 /**
@@ -83,7 +90,8 @@ export function adminAuth(opts: AdminAuthOptions) {
     }
     if (!given) {
       reply.header("www-authenticate", "Bearer");
-      throw new UnauthorizedError("missing Authorization: Bearer <ADMIN_TOKEN>");
+      const hint = opts.devTokenFile ? `; ${devTokenHint(opts.devTokenFile)}` : "";
+      throw new UnauthorizedError(`missing Authorization: Bearer <ADMIN_TOKEN>${hint}`);
     }
     throw new ForbiddenError("wrong admin token");
   };

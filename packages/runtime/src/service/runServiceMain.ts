@@ -14,10 +14,11 @@ export async function runServiceMain<S extends z.ZodRawShape, C extends BaseConf
   def: ServiceDefinition<S, C>,
   hooks: { beforeStart?: (config: C, logger: Logger) => void } = {},
 ): Promise<void> {
-  const boot = createLogger({ name: def.name, level: process.env.LOG_LEVEL || "info" });
+  const format = process.env.LOG_FORMAT === "pretty" ? "pretty" : "json";
+  const boot = createLogger({ name: def.name, level: process.env.LOG_LEVEL || "info", format });
   try {
     const config = parseConfig(serviceConfigSchema(def.name, def.env, def.checkEnv)) as C;
-    const logger = createLogger({ name: def.name, level: config.LOG_LEVEL });
+    const logger = createLogger({ name: def.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
     if (config.MIGRATIONS === "only") {
       if (def.db) {
         const { initOrm } = await import("@hookstream/db");
@@ -38,7 +39,7 @@ export async function runServiceMain<S extends z.ZodRawShape, C extends BaseConf
     const { host, port } = listenAddress(def.name, config);
     await service.app.listen({ host, port });
   } catch (err) {
-    exitOnStartupError(boot, err);
+    exitOnStartupError(boot, err, def.name);
   }
 }
 

@@ -236,6 +236,8 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
         tokens: adminTokens(config),
         failureBurst: config.ADMIN_FAILURE_BURST,
         failuresPerSec: config.ADMIN_FAILURES_PER_SEC,
+        // a development default: production never names where a token is
+        devTokenFile: process.env.NODE_ENV === "production" ? undefined : config.HOOKSTREAM_DEV_TOKEN_FILE,
       }),
       now,
     };
