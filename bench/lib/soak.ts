@@ -284,6 +284,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const dlq = (await jsm.streams.info(topology.streams.dlq)).state.messages;
 
     // every handled event's notification, once (beyond the crash window)
+    // an attempt lives at most one handler ack wait (its lease): the default, or the run's own
+    const crashWindowLimitMs = Number(opts.env?.HANDLER_ACK_WAIT_MS ?? CRASH_WINDOW_LIMIT_MS);
     let repeated = 0;
     let crashWindow = 0;
     const repeatsOutside: string[] = [];
@@ -297,7 +299,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           notifies(k.target) &&
           first <= k.killedAt &&
           second >= k.killedAt &&
-          k.killedAt - first <= CRASH_WINDOW_LIMIT_MS,
+          k.killedAt - first <= crashWindowLimitMs,
       );
       if (kill && times.length === 2) crashWindow = Math.max(crashWindow, kill.killedAt - first);
       else repeatsOutside.push(id);
