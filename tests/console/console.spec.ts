@@ -75,6 +75,32 @@ describe("the console", () => {
     expect(await page.evaluate("localStorage.length")).toBe(0);
   });
 
+  it("sends browser security headers on every page, and an injected inline script does not run", async () => {
+    for (const path of ["/", "/events", "/dlq", "/admin/stats"]) {
+      const res = await fetch(`${system.consoleUrl}${path}`);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain("unsafe-inline");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(res.headers.get("x-frame-options"), path).toBe("DENY");
+    }
+    // what an XSS would do once it found a way into the DOM: add a script element
+    const injected = (await page.evaluate(`new Promise((resolve) => {
+      document.addEventListener("securitypolicyviolation",
+        (e) => setTimeout(() => resolve({ ran: window.__injected === 1, blocked: e.violatedDirective }), 50),
+        { once: true });
+      const s = document.createElement("script");
+      s.textContent = "window.__injected = 1";
+      document.body.append(s);
+      setTimeout(() => resolve({ ran: window.__injected === 1, blocked: null }), 3000);
+    })`)) as { ran: boolean; blocked: string | null };
+    expect(injected.ran).toBe(false);
+    expect(injected.blocked).toMatch(/^script-src/);
+    // the page itself still works under the policy
+    await visible(page.getByRole("heading", { name: "Events" }));
+  });
+
   it("shows a signed webhook as it arrives, without a reload", async () => {
     await visible(page.getByRole("status").filter({ hasText: "live" }));
     const before = page.url();

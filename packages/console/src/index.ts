@@ -6,3 +6,5 @@ import { fileURLToPath } from "node:url";
  * below the package root, so the same relative URL works from either.
  */
 export const CONSOLE_ASSETS_DIR: string = fileURLToPath(new URL("../dist/ui/", import.meta.url));
+
+export { CONSOLE_CSP, registerConsoleSecurityHeaders } from "./securityHeaders";

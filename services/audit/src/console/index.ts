@@ -1,4 +1,4 @@
-import { CONSOLE_ASSETS_DIR } from "@hookstream/console";
+import { CONSOLE_ASSETS_DIR, registerConsoleSecurityHeaders } from "@hookstream/console";
 import type { Topology } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
@@ -34,6 +34,8 @@ export interface ConsoleDeps {
  * routes it reads. The live feed's consumers stop when the app closes.
  */
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
+  // on every page and every answer of the service (docs/security.md)
+  registerConsoleSecurityHeaders(app);
   const feed = new LiveFeed({
     js: deps.js,
     em: deps.em,
