@@ -7,6 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance, preHandlerAsyncHookHandler } f
 import type { Logger } from "pino";
 import { registerAdminRoutes } from "./admin/adminRoutes";
 import type { AuditMetrics } from "./auditMetrics";
+import type { LiveLimits } from "./console/consoleConfig";
 import { registerConsole } from "./console/index";
 
 export interface AuditRouteDeps {
@@ -22,6 +23,8 @@ export interface AuditRouteDeps {
   now: () => Date;
   /** the fine-tune job API the console's /api/jobs forwards to (FINE_TUNE_URL) */
   fineTuneUrl?: string;
+  /** the live feed's bounds (LIVE_MAX_CONNECTIONS, LIVE_MAX_BUFFER_BYTES) */
+  live?: LiveLimits;
 }
 
 /** The audit's routes on the runtime's HTTP shell: the admin API and the console. */

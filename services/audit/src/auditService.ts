@@ -91,6 +91,7 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
           requireAdmin: ctx.requireAdmin,
           now: ctx.now,
           fineTuneUrl: config.FINE_TUNE_URL,
+          live: { maxConnections: config.LIVE_MAX_CONNECTIONS, maxBufferBytes: config.LIVE_MAX_BUFFER_BYTES },
         });
       },
     };

@@ -1,5 +1,5 @@
 import { EventIdParams, EventProviderQuery, type Topology } from "@hookstream/contracts";
-import { parseInput } from "@hookstream/runtime";
+import { parseInput, UnavailableError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
@@ -7,6 +7,7 @@ import { z } from "zod";
 import { adminErrorHandler, BadRequestError, NotFoundError } from "../admin/adminErrors";
 import { eventName } from "../admin/eventOfId";
 import type { AuditMetrics } from "../auditMetrics";
+import { DEFAULT_LIVE_LIMITS, type LiveLimits } from "./consoleConfig";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";
 import { registerJobsProxy } from "./jobsProxy";
@@ -24,7 +25,9 @@ export interface ConsoleRouteDeps {
   metrics: Pick<AuditMetrics, "replays">;
   now: () => Date;
   fineTuneUrl: string;
-  feed: LiveFeed;
+  feed: Pick<LiveFeed, "subscribe">;
+  /** connections held at once and bytes waiting per client (default DEFAULT_LIVE_LIMITS) */
+  live?: LiveLimits;
 }
 
 const RedriveBody = z.object({ seqs: z.array(z.number().int().positive()).min(1).max(1_000) });
@@ -49,6 +52,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
  */
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { em, js, jsm, topology, feed } = deps;
+  const live = deps.live ?? DEFAULT_LIVE_LIMITS;
   const open = new Set<() => void>();
 
   // an open event stream would hold app.close() (and SIGTERM) until the browser left
@@ -67,6 +71,14 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
 
     admin.get("/admin/events/live", async (req, reply) => {
       const filter = eventFilterOf(parse(LiveQuery, req.query), deps.now().getTime());
+      // each connection holds a socket and a listener: a bounded number per instance
+      if (open.size >= live.maxConnections) {
+        throw new UnavailableError(
+          `this instance already serves ${open.size} live connections (LIVE_MAX_CONNECTIONS); the page falls back to reloading`,
+          "live_feed_full",
+          5,
+        );
+      }
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -74,20 +86,34 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
         "cache-control": "no-cache, no-transform",
         "x-accel-buffering": "no",
       });
-      res.write("retry: 2000\n: live\n\n");
+      // A client that stops reading (a suspended laptop, a stuck proxy) would make its
+      // unsent events pile up in this process: past the bound it is dropped, and its
+      // browser reconnects (`retry`) and reloads the list when it reads again.
+      const send = (text: string) => {
+        res.write(text);
+        if (res.writableLength > live.maxBufferBytes) {
+          req.log.warn(
+            { waiting_bytes: res.writableLength, limit: live.maxBufferBytes },
+            "live feed: client not reading; dropped",
+          );
+          end(true);
+        }
+      };
+      send("retry: 2000\n: live\n\n");
       const unsubscribe = feed.subscribe((rows) => {
         const shown = rows.filter((r) => matchesFilter(filter, r));
-        if (shown.length > 0) res.write(`event: events\ndata: ${JSON.stringify(shown)}\n\n`);
+        if (shown.length > 0) send(`event: events\ndata: ${JSON.stringify(shown)}\n\n`);
       });
-      const heartbeat = setInterval(() => res.write(": ping\n\n"), HEARTBEAT_MS);
-      const end = () => {
+      const heartbeat = setInterval(() => send(": ping\n\n"), HEARTBEAT_MS);
+      function end(drop = false) {
         if (!open.delete(end)) return;
         clearInterval(heartbeat);
         unsubscribe();
-        res.end();
-      };
+        if (drop) res.destroy();
+        else res.end();
+      }
       open.add(end);
-      req.raw.on("close", end);
+      req.raw.on("close", () => end());
     });
 
     admin.get("/admin/events/:event_id", async (req) => {

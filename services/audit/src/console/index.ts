@@ -5,7 +5,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
-import { consoleEnv } from "./consoleConfig";
+import { consoleEnv, type LiveLimits } from "./consoleConfig";
 import { registerConsoleRoutes } from "./consoleRoutes";
 import { LiveFeed } from "./liveFeed";
 import { registerStaticConsole } from "./staticAssets";
@@ -27,6 +27,8 @@ export interface ConsoleDeps {
   fineTuneUrl?: string;
   /** the built console; default the one @hookstream/console built */
   assetsDir?: string;
+  /** the live feed's bounds (LIVE_MAX_CONNECTIONS, LIVE_MAX_BUFFER_BYTES) */
+  live?: LiveLimits;
 }
 
 /**
