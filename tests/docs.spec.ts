@@ -6,9 +6,11 @@
 import { readFileSync } from "node:fs";
 import { AuditConfigSchema } from "@hookstream/audit";
 import { CONSUMERS, makeTopology, SERVICES } from "@hookstream/contracts";
+import { deliveryEnv } from "@hookstream/delivery";
 import { FineTuneConfigSchema } from "@hookstream/fine-tune";
 import { GatewayConfig } from "@hookstream/gateway";
 import { handlerConfigSchema } from "@hookstream/handler-kit";
+import { serviceConfigSchema } from "@hookstream/runtime";
 import { describe, expect, it } from "vitest";
 
 const doc = readFileSync(new URL("../docs/architecture.md", import.meta.url), "utf8");
@@ -48,6 +50,7 @@ describe("docs/architecture.md", () => {
       AuditConfigSchema,
       FineTuneConfigSchema,
       handlerConfigSchema("batch"),
+      serviceConfigSchema("delivery", deliveryEnv),
     ].flatMap(variablesOf);
     expect(variables.length).toBeGreaterThan(40);
     expect(missing(variables)).toEqual([]);

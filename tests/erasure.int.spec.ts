@@ -8,6 +8,7 @@ import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, type ErasureResult, eventBody } from "@hookstream/contracts";
+import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/delivery";
 import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
 import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
 import {
@@ -17,6 +18,7 @@ import {
   startHandler,
 } from "@hookstream/handler-kit";
 import { deadLetter } from "@hookstream/messaging";
+import type { RunningService } from "@hookstream/runtime";
 import {
   createTestDatabase,
   deleteStreams,
@@ -50,6 +52,7 @@ const common = {
 let audit: Audit;
 let handler: RunningHandler;
 let fineTune: FineTuneService;
+let delivery: RunningService<DeliveryConfig>;
 let env: Record<string, string>;
 // the handler notifies here: the delivery log (rows and WEBHOOK_DELIVERIES) must be erased too
 const receiver = await NotificationReceiver.start();
@@ -69,10 +72,10 @@ beforeAll(async () => {
     parseConfig(handlerConfigSchema("FINE_TUNING_HANDLER_PORT", 3002), {
       ...common,
       HANDLER_ACK_WAIT_MS: "3000",
-      NOTIFY_URLS: receiver.url("/notify"),
     }) as HandlerConfig,
     logger,
   );
+  delivery = await startDelivery(deliveryConfig({ ...common, NOTIFY_URLS: receiver.url("/notify") }), logger);
   fineTune = await startFineTune(
     parseConfig(FineTuneConfigSchema, { ...common, ADMIN_TOKEN: TOKEN }),
     logger,
@@ -82,6 +85,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   for (const s of [handler, fineTune, audit]) for (const step of s?.steps ?? []) await step.close();
   await deleteStreams(jsm, topology);
   await nc.close();

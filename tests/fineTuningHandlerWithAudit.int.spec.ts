@@ -6,6 +6,7 @@
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, type Outcome, UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
+import { deliveryConfig, startDelivery } from "@hookstream/delivery";
 import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
 import {
   type HandlerConfig,
@@ -48,8 +49,6 @@ function handlerConfig(): HandlerConfig {
     HOOKSTREAM_NAMESPACE: topology.namespace,
     OPENAI_API_KEY: "sk-test",
     OPENAI_BASE_URL: fake.baseURL,
-    NOTIFY_URLS: receiver.url("/notify"),
-    DEPLOY_HOOK_URL: receiver.url("/deploy"),
     HANDLER_MAX_DELIVER: String(MAX_DELIVER),
     HANDLER_ACK_WAIT_MS: "3000",
     HANDLER_BASE_DELAY_MS: "200",
@@ -71,6 +70,17 @@ const audit = await startAudit(
   logger,
 );
 const first = await startHandler(fineTuningHandler, handlerConfig(), logger);
+// the notifications and the deploy hook go out through the delivery service
+const delivery = await startDelivery(
+  deliveryConfig({
+    NATS_URL: natsUrl,
+    HOOKSTREAM_NAMESPACE: topology.namespace,
+    NOTIFY_URLS: receiver.url("/notify"),
+    DEPLOY_HOOK_URL: receiver.url("/deploy"),
+    LOG_LEVEL: "silent",
+  }),
+  logger,
+);
 const handlers: RunningHandler[] = [first];
 
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -120,6 +130,7 @@ function ftEvent(type: string, jobId: string) {
 }
 
 afterAll(async () => {
+  await delivery.stop();
   for (const h of handlers) for (const step of h.steps) await step.close();
   for (const step of audit.steps) await step.close();
   await sql.end();

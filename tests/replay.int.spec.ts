@@ -8,12 +8,14 @@ import { batchHandler } from "@hookstream/batch-handler";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { eventBody } from "@hookstream/contracts";
+import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/delivery";
 import {
   type HandlerConfig,
   handlerConfigSchema,
   type RunningHandler,
   startHandler,
 } from "@hookstream/handler-kit";
+import type { RunningService } from "@hookstream/runtime";
 import {
   createTestDatabase,
   deleteStreams,
@@ -40,6 +42,7 @@ const receiver = await NotificationReceiver.start();
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
 let audit: Audit;
 let handler: RunningHandler;
+let delivery: RunningService<DeliveryConfig>;
 let env: Record<string, string>;
 
 beforeAll(async () => {
@@ -61,7 +64,6 @@ beforeAll(async () => {
       NATS_URL: natsUrl,
       DATABASE_URL: db.url,
       HOOKSTREAM_NAMESPACE: topology.namespace,
-      NOTIFY_URLS: receiver.url("/notify"),
       HANDLER_ACK_WAIT_MS: "3000",
       HANDLER_BASE_DELAY_MS: "100",
       HANDLER_MAX_DELAY_MS: "1000",
@@ -70,11 +72,21 @@ beforeAll(async () => {
     }) as HandlerConfig,
     logger,
   );
+  delivery = await startDelivery(
+    deliveryConfig({
+      NATS_URL: natsUrl,
+      HOOKSTREAM_NAMESPACE: topology.namespace,
+      NOTIFY_URLS: receiver.url("/notify"),
+      LOG_LEVEL: "silent",
+    }),
+    logger,
+  );
   const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
   env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
 });
 
 afterAll(async () => {
+  await delivery?.stop();
   for (const step of handler?.steps ?? []) await step.close();
   for (const step of audit?.steps ?? []) await step.close();
   await deleteStreams(jsm, topology);

@@ -141,8 +141,8 @@ describe("the console", () => {
   });
 
   it("redrives a dead letter from the Dead letters page, and the event ends processed", async () => {
-    // both deliveries of the notification fail: the batch handler dead-letters the event
-    system.receiver.failNext(2, 500);
+    // the OpenAI API refuses the batch (a 4xx is permanent): the batch handler dead-letters the event
+    system.fake.failNext(1, 404, "/v1/batches/batch_console_dead");
     const id = await system.send("batch.failed", { data: { id: "batch_console_dead" } });
     await page.goto(`${system.consoleUrl}/dlq`);
     const row = page.getByRole("row").filter({ hasText: id });

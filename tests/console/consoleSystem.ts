@@ -90,6 +90,7 @@ export async function startConsoleSystem(opts: {
     batchHandler: await freePort(),
     responseHandler: await freePort(),
     fineTune: await freePort(),
+    delivery: await freePort(),
   };
   const env: Record<string, string> = {
     NATS_URL: opts.natsUrl,
@@ -138,6 +139,7 @@ export async function startConsoleSystem(opts: {
         RESPONSE_HANDLER_PORT: String(port.responseHandler),
       }),
       start("fine-tune", port.fineTune, { FINE_TUNE_PORT: String(port.fineTune) }),
+      start("delivery", port.delivery, { DELIVERY_PORT: String(port.delivery) }),
     ];
     await Promise.all(rest.map((s) => s.ready(60_000)));
     browser = await chromium.launchPersistentContext(profile, {

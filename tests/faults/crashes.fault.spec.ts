@@ -46,6 +46,8 @@ describe("each consuming service SIGKILLed mid-load and restarted", () => {
     let audit = await sys.start("audit");
     let handler = await sys.start("fine-tuning-handler");
     let projection = await sys.start("fine-tune");
+    // the notifications go out through the delivery service
+    await sys.start("delivery");
 
     const types = FINE_TUNE_STATUSES.filter(
       (s) => s !== "validating_files" && s !== "queued" && s !== "running",

@@ -36,6 +36,8 @@ describe("three instances each of the audit and of a handler on one stream", () 
       audits.push(await sys.start("audit"));
       handlers.push(await sys.start("batch-handler"));
     }
+    // the notifications go out through the delivery service
+    await sys.start("delivery");
     const nc = await connect({ servers: inject("natsUrl").split(","), noAsyncTraces: true });
     const js = jetstream(nc);
     const ids: string[] = [];

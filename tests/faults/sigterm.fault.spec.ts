@@ -46,6 +46,8 @@ describe("SIGTERM of one instance of each consuming service under load (issue 8,
     await sys.start("audit");
     const handler = await sys.start("response-handler", { LOG_LEVEL: "info" });
     await sys.start("response-handler");
+    // the notifications go out through the delivery service
+    await sys.start("delivery");
     const nc = await connect({ servers: inject("natsUrl").split(","), noAsyncTraces: true });
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);

@@ -190,13 +190,14 @@ export function handlerPortVar(handler: string): string {
   return `${handler.toUpperCase().replaceAll("-", "_")}_HANDLER_PORT`;
 }
 
-/** What every domain handler may do: its own outcomes, dead letters and delivery records. */
+/** What every domain handler may do: its own outcomes, dead letters and notifications. */
 function handlerRights(handler: string, spec: HandlerSpec): NatsRights {
   return {
     publish: [
       `outcomes.${handler}.>`,
       `dlq.${handler}.>`,
-      `deliveries.${handler}`,
+      // its notifications, which the delivery service sends on (docs/destinations.md)
+      `notifications.${handler}.>`,
       ...(spec.publishes ?? []),
     ],
     provision: "all",
@@ -224,7 +225,6 @@ function handlerService<H extends HandlerName>(handler: H) {
         { name: "OPENAI_API_KEY", optional: true },
         // several OpenAI projects (docs/openai-projects.md): their keys by apiKeyFile or more variables
         { name: "OPENAI_PROJECTS", optional: true },
-        { name: "NOTIFY_URLS", optional: true },
         ...(spec.secrets ?? []),
       ],
       scale: { on: "lag", min: 2, max: 8, lagThreshold: 100 },
@@ -276,9 +276,9 @@ export const SERVICES = {
         subscribe: ["outcomes.>"],
         provision: "all",
         // dead letters (read, redrive), erasure (the stores an event's copies are in)
-        scan: ["dlq", "fineTuning", "outcomes", "replays"],
+        scan: ["dlq", "fineTuning", "outcomes", "replays", "deliveries", "notifications"],
         getMessages: ["webhooks", "dlq", "fineTuning", "outcomes"],
-        deleteMessages: ["webhooks", "dlq", "fineTuning", "outcomes", "replays"],
+        deleteMessages: ["webhooks", "dlq", "fineTuning", "outcomes", "replays", "deliveries", "notifications"],
       },
     },
     deploy: {
@@ -312,6 +312,41 @@ export const SERVICES = {
       cpuRequest: "100m",
       secrets: [{ name: "DATABASE_URL" }, { name: "ADMIN_TOKEN" }],
       scale: { on: "lag", min: 2, max: 4, lagThreshold: 500 },
+    },
+  },
+  delivery: {
+    summary:
+      "every outbound HTTP call: notifications and raw events to the destinations that ask for them (filters, order, pause, retry)",
+    portVar: "DELIVERY_PORT",
+    defaultPort: 3007,
+    // one per destination, from its configuration: destinationDurables() below
+    durables: [],
+    streams: ["webhooks", "notifications", "deliveries", "dlq"],
+    database: false,
+    ownsStreams: false,
+    nats: {
+      user: "delivery",
+      rights: {
+        publish: ["deliveries.delivery.>", "dlq.delivery.>"],
+        provision: "all",
+        // durables named after the destinations of its configuration (delivery-<name>, delivery-<name>-p<k>)
+        durablesOn: ["notifications", "webhooks"],
+        // breaker and pause of each destination, shared by every instance
+        buckets: ["deliveryState"],
+      },
+    },
+    deploy: {
+      exposed: true,
+      cpuRequest: "100m",
+      secrets: [
+        { name: "ADMIN_TOKEN" },
+        { name: "DESTINATIONS", optional: true },
+        { name: "NOTIFY_URLS", optional: true },
+        { name: "NOTIFY_SIGNING_SECRET", optional: true },
+        { name: "DEPLOY_HOOK_URL", optional: true },
+      ],
+      // its durables come from DESTINATIONS, so KEDA has no fixed consumer to watch: CPU
+      scale: { on: "cpu", min: 2, max: 6, targetPercent: 70 },
     },
   },
 } as const satisfies Record<string, ServiceSpec>;
@@ -387,4 +422,51 @@ export function natsRoles(): (NatsRole & {
       durables: [],
     })),
   ];
+}
+
+/** One durable consumer of a destination (the delivery service): its name, stream and filter. */
+export interface DestinationDurable {
+  durable: string;
+  stream: string;
+  filterSubject: string;
+  /** for an ordered destination: the partition of resources this durable carries */
+  partition: number | null;
+  /** messages delivered and not yet acked, across every instance: 1 keeps a partition in order */
+  maxAckPending: number;
+}
+
+/**
+ * The durables of one destination (docs/destinations.md): `delivery-<name>` for an
+ * unordered one, shared by every delivery instance; `delivery-<name>-p<k>` for each of
+ * the `partitions` of an ordered one, each with max ack pending 1 so that the server
+ * hands out the next message of a partition only once the previous one is settled,
+ * whatever the number of instances. The filter narrows to one handler or provider when
+ * the destination's filter names exactly one (2.9 takes a single filter subject).
+ */
+export function destinationDurables(
+  topology: Topology,
+  destination: {
+    name: string;
+    source: "notifications" | "events";
+    ordering: "none" | "resource";
+    filter: { handlers?: string[] | undefined; providers?: string[] | undefined };
+  },
+  opts: { partitions: number; maxAckPending: number },
+): DestinationDurable[] {
+  const { filter } = destination;
+  const events = destination.source === "events";
+  const stream = events ? topology.streams.webhooks : topology.streams.notifications;
+  const only = events ? filter.providers : filter.handlers;
+  const prefix = events ? topology.subjects.webhooksAll.slice(0, -2) : topology.subjects.notificationsPrefix;
+  const filterSubject = only?.length === 1 ? `${prefix}.${only[0]}.>` : `${prefix}.>`;
+  const base = `delivery-${destination.name}`;
+  if (destination.ordering === "none")
+    return [{ durable: base, stream, filterSubject, partition: null, maxAckPending: opts.maxAckPending }];
+  return Array.from({ length: opts.partitions }, (_, k) => ({
+    durable: `${base}-p${k}`,
+    stream,
+    filterSubject,
+    partition: k,
+    maxAckPending: 1,
+  }));
 }

@@ -126,6 +126,8 @@ export const ErasureCounts = z.object({
   /** the notification delivery log: `webhook_deliveries` rows and WEBHOOK_DELIVERIES messages */
   webhook_deliveries: z.number().int(),
   deliveries: z.number().int(),
+  /** the handlers' notifications of the event on NOTIFICATIONS (what the delivery service sends) */
+  notifications: z.number().int().default(0),
 });
 export type ErasureCounts = z.infer<typeof ErasureCounts>;
 

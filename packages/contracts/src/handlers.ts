@@ -32,9 +32,9 @@ export interface HandlerSpec {
   /** its service's HTTP port; the variable is `<NAME>_HANDLER_PORT` (contract) */
   defaultPort: number;
   retry: RetryPolicy;
-  /** subjects it publishes beyond its outcomes, dead letters and delivery records */
+  /** subjects it publishes beyond its outcomes, dead letters and notifications */
   publishes?: readonly string[];
-  /** secrets beyond every handler's (DATABASE_URL, OPENAI_API_KEY, NOTIFY_URLS) */
+  /** secrets beyond every handler's (DATABASE_URL, OPENAI_API_KEY) */
   secrets?: readonly SecretRef[];
 }
 
@@ -62,7 +62,6 @@ export const HANDLERS = {
     retry: DEFAULT_RETRY,
     // the job snapshots the fine-tune projection folds
     publishes: ["fine_tuning.jobs.>"],
-    secrets: [{ name: "DEPLOY_HOOK_URL", optional: true }],
   },
   batch: { domain: "batch", defaultPort: 3003, retry: DEFAULT_RETRY },
   response: { domain: "response", defaultPort: 3004, retry: DEFAULT_RETRY },

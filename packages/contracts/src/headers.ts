@@ -22,6 +22,14 @@ export const DlqHeader = {
   EventType: "Dlq-Event-Type",
 } as const;
 
+/** Headers of a message on the NOTIFICATIONS stream, beside `Nats-Msg-Id` (the event id). */
+export const NotificationHeader = {
+  EventId: "Event-Id",
+  EventType: "Event-Type",
+  ResourceType: "Resource-Type",
+  ResourceId: "Resource-Id",
+} as const;
+
 /** Set on a message re-published by a replay so the audit does not count it as new. */
 export const ReplayHeader = {
   Target: "Replay-Handler",

@@ -2,6 +2,7 @@ export * from "./adminApi";
 export * from "./catalog";
 export * from "./dataLifecycleApi";
 export * from "./delivery";
+export * from "./destinations";
 export * from "./domainData";
 export * from "./envelope";
 export * from "./eventTypes";

@@ -26,7 +26,17 @@ export interface NatsRights {
   deleteMessages?: readonly StreamKey[];
   /** streams it reads through throwaway ordered consumers: create, pull, delete them */
   scan?: readonly StreamKey[];
+  /**
+   * streams on which it binds durables whose names come from its configuration (the
+   * delivery service's destinations): any durable name on them
+   */
+  durablesOn?: readonly StreamKey[];
+  /** KV buckets it reads, writes (compare-and-set) and watches */
+  buckets?: readonly BucketKey[];
 }
+
+/** A KV bucket of the topology, by its key (`deliveryState`). */
+export type BucketKey = keyof Topology["buckets"];
 
 /** A NATS user: its name (also its inbox prefix `_INBOX_<user>`) and its rights; no rights = the whole account. */
 export interface NatsRole {
@@ -92,6 +102,32 @@ export function natsPermissions(
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
       `$JS.ACK.${stream}.${durable}.>`,
     ]),
+  );
+  group(
+    "durables named by its configuration: create or update, pull, acknowledge",
+    (rights.durablesOn ?? []).flatMap((s) => [
+      `$JS.API.CONSUMER.CREATE.${name(s)}.*`,
+      `$JS.API.CONSUMER.CREATE.${name(s)}.*.>`,
+      `$JS.API.CONSUMER.DURABLE.CREATE.${name(s)}.*`,
+      `$JS.API.CONSUMER.MSG.NEXT.${name(s)}.*`,
+      `$JS.ACK.${name(s)}.>`,
+    ]),
+  );
+  group(
+    "its KV buckets: create, get, put (compare-and-set), watch",
+    (rights.buckets ?? []).flatMap((b) => {
+      const bucket = topology.buckets[b];
+      return [
+        `$JS.API.STREAM.CREATE.KV_${bucket}`,
+        `$KV.${bucket}.>`,
+        `$JS.API.DIRECT.GET.KV_${bucket}.>`,
+        `$JS.API.STREAM.MSG.GET.KV_${bucket}`,
+        `$JS.API.CONSUMER.CREATE.KV_${bucket}`,
+        `$JS.API.CONSUMER.CREATE.KV_${bucket}.>`,
+        `$JS.API.CONSUMER.DELETE.KV_${bucket}.*`,
+        `$JS.FC.KV_${bucket}.>`,
+      ];
+    }),
   );
   group(
     "throwaway ordered readers (create, pull, delete) of the streams it scans",

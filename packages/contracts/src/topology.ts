@@ -16,6 +16,13 @@ export interface Topology {
     advisories: string;
     /** one record per outbound notification attempt (`deliveries.<handler>`), read by the audit */
     deliveries: string;
+    /** the handlers' notifications as events (`notifications.<handler>.<type>`), read by the delivery service */
+    notifications: string;
+  };
+  /** NATS KV buckets */
+  buckets: {
+    /** breaker and pause state of each destination, shared by every delivery instance */
+    deliveryState: string;
   };
   subjects: {
     /** every subject of the WEBHOOKS stream */
@@ -31,6 +38,8 @@ export interface Topology {
     maxDeliveriesReplayAdvisory: string;
     /** `deliveries` — a handler's delivery records go to `${deliveriesPrefix}.<handler>` */
     deliveriesPrefix: string;
+    /** `notifications` — a handler's notification of an event goes to `${notificationsPrefix}.<handler>.<type>` */
+    notificationsPrefix: string;
   };
 }
 
@@ -52,6 +61,10 @@ export function makeTopology(namespace = ""): Topology {
       replays: stream("WEBHOOK_REPLAYS"),
       advisories: stream("WEBHOOK_ADVISORIES"),
       deliveries: stream("WEBHOOK_DELIVERIES"),
+      notifications: stream("NOTIFICATIONS"),
+    },
+    buckets: {
+      deliveryState: stream("DELIVERY_STATE"),
     },
     subjects: {
       webhooksAll: subject("webhooks.>"),
@@ -63,6 +76,7 @@ export function makeTopology(namespace = ""): Topology {
       maxDeliveriesAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream("WEBHOOKS")}`,
       maxDeliveriesReplayAdvisory: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream("WEBHOOK_REPLAYS")}`,
       deliveriesPrefix: subject("deliveries"),
+      notificationsPrefix: subject("notifications"),
     },
   };
 }
@@ -116,4 +130,9 @@ export function replaySubject(topology: Topology, handler: string, eventType: st
 /** `deliveries.<handler>`: the delivery records of one handler's outbound notifications. */
 export function deliverySubject(topology: Topology, handler: string): string {
   return `${topology.subjects.deliveriesPrefix}.${handler}`;
+}
+
+/** `notifications.<handler>.<type>`: one handler's notification of one event (stream NOTIFICATIONS). */
+export function notificationSubject(topology: Topology, handler: string, eventType: string): string {
+  return `${topology.subjects.notificationsPrefix}.${handler}.${eventType}`;
 }

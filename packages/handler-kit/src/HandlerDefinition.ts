@@ -29,10 +29,12 @@ export interface HandlerContext {
   callOpenAI<T>(what: string, fn: (client: OpenAI) => Promise<T>): Promise<T>;
   /** runs a side effect once per event: skipped when an earlier attempt finished it (unless forced) */
   once(step: string, fn: () => Promise<void>): Promise<void>;
-  /** POSTs the notification to every NOTIFY_URLS entry, each once, with `Idempotency-Key` = event id */
+  /**
+   * Publishes the notification on `notifications.<handler>.<type>`, once per event
+   * (keyed by the event id); the delivery service sends it to the destinations whose
+   * filter takes it (NOTIFY_URLS, DESTINATIONS, the deploy hook)
+   */
   notify(notification: Record<string, unknown>): Promise<void>;
-  /** POSTs JSON with `Idempotency-Key` = event id; 5xx/timeouts retryable, 4xx permanent */
-  postJson(url: string, body: unknown): Promise<void>;
 }
 
 /** What makes one domain handler: its name (catalog entry) and its work for one event. */

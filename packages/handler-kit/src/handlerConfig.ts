@@ -1,4 +1,4 @@
-import { intVar, openaiProjectsVar, optionalStringVar, urlListVar } from "@hookstream/config";
+import { intVar, openaiProjectsVar, optionalStringVar } from "@hookstream/config";
 import { DEFAULT_RETRY, type HandlerName, handlerServiceName, type RetryPolicy } from "@hookstream/contracts";
 import { type ServiceConfig, serviceConfigSchema } from "@hookstream/runtime";
 import { z } from "zod";
@@ -14,23 +14,6 @@ export const handlerEnv = {
   OPENAI_PROJECTS: openaiProjectsVar(),
   OPENAI_BASE_URL: optionalStringVar().pipe(z.url().optional()),
   OPENAI_TIMEOUT_MS: intVar(10_000, { min: 100 }),
-  /** where notifications go, separated by commas or spaces */
-  NOTIFY_URLS: urlListVar([]),
-  NOTIFY_TIMEOUT_MS: intVar(5_000, { min: 100 }),
-  /** signs notifications (Standard Webhooks); unset: sent unsigned, with a warning at start */
-  NOTIFY_SIGNING_SECRET: optionalStringVar().pipe(
-    z
-      .string()
-      .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be whsec_ followed by base64 (a Standard Webhooks secret)")
-      .optional(),
-  ),
-  /** consecutive failures of one destination that pause it (circuit breaker, notify/) */
-  NOTIFY_BREAKER_FAILURES: intVar(5, { min: 1 }),
-  /** the first pause; each pause that ends in another failure doubles it, up to the max */
-  NOTIFY_BREAKER_PAUSE_MS: intVar(30_000, { min: 10 }),
-  NOTIFY_BREAKER_MAX_PAUSE_MS: intVar(10 * 60_000, { min: 10 }),
-  /** fine-tuning only: POSTed `{ job_id, fine_tuned_model }` when a job succeeds */
-  DEPLOY_HOOK_URL: optionalStringVar().pipe(z.url().optional()),
   HANDLER_MAX_DELIVER: intVar(DEFAULT_RETRY.maxDeliver, { min: 1 }),
   HANDLER_ACK_WAIT_MS: intVar(DEFAULT_RETRY.ackWaitMs, { min: 100 }),
   HANDLER_BASE_DELAY_MS: intVar(DEFAULT_RETRY.baseDelayMs, { min: 1 }),

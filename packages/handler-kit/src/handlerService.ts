@@ -7,7 +7,6 @@ import { handlerEnv, retryPolicyOf } from "./handlerConfig";
 import { handlerMetrics } from "./handlerMetrics";
 import { Inbox, inboxMigrations } from "./inbox";
 import { handleMaxDeliveriesAdvisory } from "./maxDeliveriesAdvisory";
-import { createNotifier } from "./notify/index";
 import { createOpenAIClients } from "./openaiClient";
 import { type DeliveryDeps, type DeliveryVerdict, processDelivery } from "./processDelivery";
 import { type OutcomeDeps, reportAttempt } from "./recordOutcome";
@@ -32,8 +31,6 @@ export function handlerService(definition: HandlerDefinition): ServiceDefinition
       for (const { project, reason } of openai.withoutKey())
         logger.warn({ project }, `${reason}: its events are handled from the webhook alone`);
       const inbox = new Inbox(ctx.orm(), handler);
-      if (config.NOTIFY_URLS.length > 0 && !config.NOTIFY_SIGNING_SECRET)
-        logger.warn("NOTIFY_SIGNING_SECRET is not set: notifications are sent unsigned");
       const metrics = handlerMetrics(ctx.registry, { handler });
       const outcomes: OutcomeDeps = { handler, js, topology, metrics, now: ctx.now };
       let stopping = false;
@@ -50,8 +47,6 @@ export function handlerService(definition: HandlerDefinition): ServiceDefinition
         // outlives a crashed attempt by at most one ack wait: the server redelivers no sooner
         leaseMs: retryPolicyOf(config).ackWaitMs,
         stopping: () => stopping,
-        // one per instance: its circuit breakers remember this instance's failures (notify/)
-        notifier: createNotifier({ handler, config, js, topology, logger, registry: ctx.registry }),
       };
 
       const runners: Stoppable[] = [];

@@ -17,7 +17,6 @@ import type { HandlerConfig } from "./handlerConfig";
 import { createHandlerContext } from "./handlerContext";
 import type { HandlerMetrics } from "./handlerMetrics";
 import type { Inbox, InboxState } from "./inbox";
-import type { Notifier } from "./notify/index";
 import type { OpenAIClients, ProjectClient } from "./openaiClient";
 
 /** How a delivery ended when it did not throw. */
@@ -43,8 +42,6 @@ export interface DeliveryDeps {
   leaseMs: number;
   /** true once the service is stopping: a delivery waiting for another holder hands its message back */
   stopping: () => boolean;
-  /** the instance's notifier (signing, delivery log, circuit breakers) */
-  notifier?: Notifier;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -143,7 +140,7 @@ export async function processWithLease(
     openai,
     inbox: deps.inbox,
     state,
-    notifier: deps.notifier,
+    handler: deps.definition.handler,
   });
   const renew = setInterval(
     () =>

@@ -4,12 +4,14 @@ import {
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiError,
+  type JetStreamClient,
   type JetStreamManager,
   RetentionPolicy,
   StorageType,
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 
 /** JetStream API error code: "stream name already in use with a different configuration". */
@@ -21,7 +23,7 @@ export interface StreamOptions {
   duplicateWindowMs: number;
   /** how long WEBHOOKS keeps messages (default 30 days) */
   maxAgeMs: number;
-  /** WEBHOOK_OUTCOMES, WEBHOOK_REPLAYS, WEBHOOK_ADVISORIES and WEBHOOK_DELIVERIES (default 30 days) */
+  /** WEBHOOK_OUTCOMES, WEBHOOK_REPLAYS, WEBHOOK_ADVISORIES, WEBHOOK_DELIVERIES and NOTIFICATIONS (default 30 days) */
   outcomesMaxAgeMs: number;
   /** WEBHOOK_DLQ (default 90 days: dead letters wait for a person) */
   dlqMaxAgeMs: number;
@@ -132,7 +134,32 @@ export function streamSpecs(topology: Topology, opts: StreamOptions): StreamSpec
       subjects: [`${topology.subjects.deliveriesPrefix}.>`],
       max_age: ageOf(opts.outcomesMaxAgeMs),
     },
+    // the handlers' notifications, read by the delivery service (one durable per destination);
+    // dedup by event id over the same window, kept as long as the outcomes
+    {
+      ...common,
+      name: topology.streams.notifications,
+      subjects: [`${topology.subjects.notificationsPrefix}.>`],
+      max_age: ageOf(opts.outcomesMaxAgeMs),
+    },
   ];
+}
+
+/**
+ * The KV buckets of the system: DELIVERY_STATE holds each destination's breaker and
+ * pause (one key per destination, the last value only), shared by every delivery
+ * instance. Created when missing, opened otherwise (`Kvm.create` does both).
+ */
+export async function ensureBuckets(
+  js: JetStreamClient,
+  topology: Topology,
+  opts: StreamOptions,
+): Promise<KV> {
+  return new Kvm(js).create(topology.buckets.deliveryState, {
+    history: 1,
+    replicas: opts.replicas,
+    storage: StorageType.File,
+  });
 }
 
 const COMPARED = ["duplicate_window", "max_age", "num_replicas", "subjects", "max_msgs_per_subject"] as const;

@@ -10,10 +10,19 @@ export interface ReceivedNotification {
   at: number;
 }
 
+/** How the receiver answers one request: a status (not 2xx: not recorded as received) and a delay. */
+export interface Answer {
+  status?: number;
+  delayMs?: number;
+}
+
 /** A stand-in for an outbound notification target (Slack-like hook, deploy hook): records every POST. */
 export class NotificationReceiver {
   readonly received: ReceivedNotification[] = [];
+  /** every request, answered well or not: path and time */
+  readonly requests: Array<{ path: string; at: number }> = [];
   private failures: number[] = [];
+  private answer: ((path: string) => Answer | undefined) | null = null;
 
   private constructor(
     private readonly server: Server,
@@ -41,12 +50,46 @@ export class NotificationReceiver {
     for (let i = 0; i < count; i++) this.failures.push(status);
   }
 
+  /** answers each request as `fn` says (undefined: the usual 200); null: back to normal */
+  answerWith(fn: ((path: string) => Answer | undefined) | null): void {
+    this.answer = fn;
+  }
+
+  /** stops listening (connections refused) until up(): a receiver that is down */
+  down(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+
+  up(): Promise<void> {
+    return new Promise((resolve) => this.server.listen(this.port, "127.0.0.1", resolve));
+  }
+
   on(path: string): ReceivedNotification[] {
     return this.received.filter((r) => r.path === path);
   }
 
   private handle(req: IncomingMessage, raw: Buffer, res: import("node:http").ServerResponse): void {
-    const status = this.failures.shift();
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    this.requests.push({ path, at: Date.now() });
+    const answer = this.answer?.(path);
+    if (answer?.delayMs) {
+      setTimeout(() => this.respond(req, raw, res, answer.status), answer.delayMs);
+      return;
+    }
+    this.respond(req, raw, res, answer?.status);
+  }
+
+  private respond(
+    req: IncomingMessage,
+    raw: Buffer,
+    res: import("node:http").ServerResponse,
+    answered: number | undefined,
+  ): void {
+    const status =
+      this.failures.shift() ?? (answered !== undefined && answered >= 300 ? answered : undefined);
     if (status !== undefined) {
       res.writeHead(status).end();
       return;

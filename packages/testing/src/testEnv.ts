@@ -12,10 +12,14 @@ export function testTopology(label?: string): Topology {
   return makeTopology(uniqueNamespace(label));
 }
 
-/** Deletes every stream of a test topology (and only those). */
+/** Deletes every stream and KV bucket of a test topology (and only those). */
 export async function deleteStreams(jsm: JetStreamManager, topology: Topology): Promise<void> {
   for (const name of Object.values(topology.streams)) {
     await jsm.streams.delete(name).catch(() => {});
+  }
+  // a KV bucket is the stream KV_<bucket>
+  for (const bucket of Object.values(topology.buckets)) {
+    await jsm.streams.delete(`KV_${bucket}`).catch(() => {});
   }
 }
 

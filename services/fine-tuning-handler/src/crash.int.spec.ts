@@ -50,7 +50,6 @@ async function setup(label: string, env: Record<string, string>) {
         FINE_TUNING_HANDLER_PORT: String(port),
         OPENAI_API_KEY: "sk-test",
         OPENAI_BASE_URL: fake.baseURL,
-        NOTIFY_URLS: receiver.url("/notify"),
         HANDLER_ACK_WAIT_MS: "1500",
         HANDLER_BASE_DELAY_MS: "100",
         LOG_LEVEL: "warn",
@@ -61,6 +60,21 @@ async function setup(label: string, env: Record<string, string>) {
     await p.ready();
     return p;
   };
+  // the notifications go out through the delivery service (its own process)
+  const deliveryPort = await freePort();
+  const delivery = new ServiceProcess({
+    service: "delivery",
+    port: deliveryPort,
+    env: {
+      NATS_URL: natsUrl,
+      HOOKSTREAM_NAMESPACE: topology.namespace,
+      DELIVERY_PORT: String(deliveryPort),
+      NOTIFY_URLS: receiver.url("/notify"),
+      LOG_LEVEL: "warn",
+    },
+  });
+  cleanups.push(async () => delivery.kill());
+  await delivery.ready();
   return { topology, start };
 }
 

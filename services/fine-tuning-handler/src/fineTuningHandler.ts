@@ -7,8 +7,10 @@ import { fineTuningNotification, jobFromApi, jobFromWebhook } from "./fineTuning
 
 /**
  * A fine-tuning event: fetch the job (when a key is set), record the snapshot on
- * `fine_tuning.jobs.<job id>` (the projection's input), notify, and on success call
- * the deploy hook. Each side effect runs once per event (handler-kit's inbox).
+ * `fine_tuning.jobs.<job id>` (the projection's input) and publish the notification.
+ * Each side effect runs once per event (handler-kit's inbox). The deploy hook is a
+ * destination of the delivery service (DEPLOY_HOOK_URL): it takes this handler's
+ * `fine_tuning.job.succeeded` notifications and sends `{ job_id, fine_tuned_model }`.
  */
 export const fineTuningHandler: HandlerDefinition = {
   handler: "fine-tuning",
@@ -49,12 +51,5 @@ export const fineTuningHandler: HandlerDefinition = {
     });
 
     await ctx.notify(fineTuningNotification(event, job));
-
-    const deployUrl = ctx.config.DEPLOY_HOOK_URL;
-    if (event.type === "fine_tuning.job.succeeded" && deployUrl) {
-      await ctx.once("deploy", () =>
-        ctx.postJson(deployUrl, { job_id: job.id, fine_tuned_model: job.fine_tuned_model }),
-      );
-    }
   },
 };

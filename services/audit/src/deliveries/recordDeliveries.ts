@@ -2,7 +2,7 @@ import type { DeliveryRecord, EventDelivery } from "@hookstream/contracts";
 import { maskUrl } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 
-const COLUMNS = 11;
+const COLUMNS = 12;
 
 /**
  * Writes one `webhook_deliveries` row per record, in one statement. A redelivered
@@ -18,6 +18,7 @@ export async function recordDeliveries(em: EntityManager, records: DeliveryRecor
       r.event_id,
       r.event_type,
       r.handler,
+      r.destination,
       r.url,
       r.webhook_id,
       r.attempt,
@@ -30,7 +31,7 @@ export async function recordDeliveries(em: EntityManager, records: DeliveryRecor
   }
   const res = await em.getConnection().execute(
     `INSERT INTO webhook_deliveries
-       (event_id, event_type, handler, url, webhook_id, attempt, status_code, latency_ms, error, outcome, at)
+       (event_id, event_type, handler, destination, url, webhook_id, attempt, status_code, latency_ms, error, outcome, at)
      VALUES ${values.join(", ")}
      ON CONFLICT ON CONSTRAINT webhook_deliveries_attempt_unique DO NOTHING`,
     params,
@@ -41,6 +42,7 @@ export async function recordDeliveries(em: EntityManager, records: DeliveryRecor
 
 type DeliveryRow = {
   handler: string;
+  destination: string | null;
   url: string;
   webhook_id: string;
   attempt: number;
@@ -54,12 +56,13 @@ type DeliveryRow = {
 /** Every notification attempt for one event, oldest first. */
 export async function readDeliveries(em: EntityManager, eventId: string): Promise<EventDelivery[]> {
   const rows = await em.getConnection().execute<DeliveryRow[]>(
-    `SELECT handler, url, webhook_id, attempt, status_code, latency_ms, error, outcome, at
+    `SELECT handler, destination, url, webhook_id, attempt, status_code, latency_ms, error, outcome, at
        FROM webhook_deliveries WHERE event_id = ? ORDER BY at, id`,
     [eventId],
   );
   return rows.map((r) => ({
     handler: r.handler,
+    destination: r.destination,
     // recorded masked; rows written before that are masked on the way out
     url: maskUrl(r.url),
     webhook_id: r.webhook_id,

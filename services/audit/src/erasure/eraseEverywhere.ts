@@ -6,6 +6,7 @@ import {
   jobSubject,
   MessageHeader,
   OPENAI_PROVIDER,
+  NotificationHeader,
   type Topology,
 } from "@hookstream/contracts";
 import { inboxTable } from "@hookstream/handler-kit";
@@ -211,6 +212,17 @@ export async function eraseEverywhere(
     first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
   );
 
+  // the handlers' notifications (stream NOTIFICATIONS) are published while the event is handled
+  const notificationSeqs = await scanAll(
+    topology.streams.notifications,
+    [`${topology.subjects.notificationsPrefix}.>`],
+    (msg) => {
+      const id = msg.headers?.get(NotificationHeader.EventId);
+      return (id !== undefined && eventIds.has(id)) || matches(msg);
+    },
+    first === null ? undefined : new Date(first - OUTCOME_SCAN_MARGIN_MS),
+  );
+
   const ids = [...eventIds];
   // `IN ()` is no SQL: with no id to look for, each table has none of them
   const count = async (table: string, column: string, values: string[]) => {
@@ -258,6 +270,7 @@ export async function eraseEverywhere(
     webhook_attempts: logCounts.webhook_attempts,
     webhook_deliveries: logCounts.webhook_deliveries,
     deliveries: deliverySeqs.length,
+    notifications: notificationSeqs.length,
   };
   const at = deps.now();
   const result: ErasureResult = {
@@ -294,6 +307,7 @@ export async function eraseEverywhere(
   await remove(topology.streams.dlq, dlqSeqs);
   await remove(topology.streams.outcomes, outcomeSeqs);
   await remove(topology.streams.deliveries, deliverySeqs);
+  await remove(topology.streams.notifications, notificationSeqs);
   for (const table of logTables) {
     if (logCounts[table] > 0) {
       await conn.execute(`DELETE FROM ${table} WHERE event_id IN (${placeholders(ids.length)})`, ids);

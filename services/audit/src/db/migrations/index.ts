@@ -6,6 +6,7 @@ import { Migration20261210000000AddEventProvider } from "./Migration202612100000
 import { Migration20261210000001CreateWebhookDeliveries } from "./Migration20261210000001CreateWebhookDeliveries";
 import { Migration20261211201730AddEventProject } from "./Migration20261211201730AddEventProject";
 import { Migration20261216201512EventIdentityIsProviderAndId } from "./Migration20261216201512EventIdentityIsProviderAndId";
+import { Migration20261216213500AddDeliveryDestination } from "./Migration20261216213500AddDeliveryDestination";
 
 /** Every migration of the audit service, in order (listed explicitly: docs/architecture.md, "Platform notes"). */
 export const AUDIT_MIGRATIONS: MigrationEntry[] = [
@@ -24,5 +25,9 @@ export const AUDIT_MIGRATIONS: MigrationEntry[] = [
   {
     name: "Migration20261216201512EventIdentityIsProviderAndId",
     class: Migration20261216201512EventIdentityIsProviderAndId,
+  },
+  {
+    name: "Migration20261216213500AddDeliveryDestination",
+    class: Migration20261216213500AddDeliveryDestination,
   },
 ];

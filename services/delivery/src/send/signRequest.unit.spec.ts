@@ -1,6 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { notificationId, signedHeaders } from "./signNotification";
+import { notificationId, signedHeaders } from "./signRequest";
 
 const SECRET = `whsec_${Buffer.from("notify-signing-secret-of-32-byte").toString("base64")}`;
 

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@hookstream/runtime";
+import { deliveryService } from "./deliveryService";
+
+await runServiceMain(deliveryService);

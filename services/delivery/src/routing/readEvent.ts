@@ -1,0 +1,91 @@
+import {
+  MessageHeader,
+  NotificationHeader,
+  OPENAI_PROVIDER,
+  providerOfSubject,
+  resourceOf,
+  type Topology,
+} from "@hookstream/contracts";
+import type { JsMsg } from "@nats-io/jetstream";
+import type { EventFacts } from "./matchFilter";
+
+/** A message of a destination's durable, read once: its facts and its body parsed on demand. */
+export interface DeliveryEvent {
+  facts: EventFacts;
+  /** the bytes to send for an `as-is` destination */
+  data: Uint8Array;
+  /** the body as JSON, parsed at most once (null when it is not JSON) */
+  json(): unknown;
+  /** `<resource type>:<resource id>` (ordering), or null when the event names none */
+  resource(): string | null;
+  /** when the message was stored (epoch ms): the retry policy's maxAgeMs counts from here */
+  storedAtMs: number;
+}
+
+const utf8 = new TextDecoder();
+
+function lazyJson(data: Uint8Array): () => unknown {
+  let parsed: { value: unknown } | null = null;
+  return () => {
+    if (!parsed) {
+      try {
+        parsed = { value: JSON.parse(utf8.decode(data)) };
+      } catch {
+        parsed = { value: null };
+      }
+    }
+    return parsed.value;
+  };
+}
+
+function resourceKey(type: string | null | undefined, id: string | null | undefined): string | null {
+  return id ? `${type ?? "resource"}:${id}` : null;
+}
+
+/**
+ * Facts of a notification (`notifications.<handler>.<type>`, headers from
+ * publishNotification) or of a raw event (`webhooks.<provider>.<type>`: `Nats-Msg-Id`
+ * is the event id, `Event-Type` its type, the resource the one the audit extracts).
+ */
+export function readEvent(topology: Topology, msg: JsMsg, source: "notifications" | "events"): DeliveryEvent {
+  const json = lazyJson(msg.data);
+  const storedAtMs = Math.floor(msg.info.timestampNanos / 1e6);
+  const h = msg.headers;
+  if (source === "notifications") {
+    const rest = msg.subject.slice(topology.subjects.notificationsPrefix.length + 1);
+    const dot = rest.indexOf(".");
+    const handler = dot > 0 ? rest.slice(0, dot) : rest;
+    const eventType = h?.get(NotificationHeader.EventType) || rest.slice(dot + 1);
+    const eventId = h?.get(NotificationHeader.EventId) || h?.get(MessageHeader.MsgId) || `seq-${msg.seq}`;
+    const resource = resourceKey(
+      h?.get(NotificationHeader.ResourceType),
+      h?.get(NotificationHeader.ResourceId),
+    );
+    return {
+      facts: { eventId, eventType, provider: OPENAI_PROVIDER, handler },
+      data: msg.data,
+      json,
+      resource: () => resource,
+      storedAtMs,
+    };
+  }
+  const provider = providerOfSubject(topology, msg.subject) ?? "unknown";
+  const prefix = `${topology.subjects.webhooksAll.slice(0, -1)}${provider}.`;
+  const eventType = h?.get(MessageHeader.EventType) || msg.subject.slice(prefix.length);
+  // the dedup key is `<provider>:<id>` beside OpenAI's bare id (contracts' eventKey)
+  const key = h?.get(MessageHeader.MsgId) || `seq-${msg.seq}`;
+  const eventId = key.startsWith(`${provider}:`) ? key.slice(provider.length + 1) : key;
+  const resource = () => {
+    const body = json() as { data?: unknown } | null;
+    if (!body || typeof body !== "object" || !body.data || typeof body.data !== "object") return null;
+    const ref = resourceOf({ type: eventType, data: body.data as Record<string, unknown> });
+    return resourceKey(ref.resourceType, ref.resourceId);
+  };
+  return {
+    facts: { eventId, eventType, provider, handler: null },
+    data: msg.data,
+    json,
+    resource,
+    storedAtMs,
+  };
+}

@@ -1,0 +1,205 @@
+import { createHash } from "node:crypto";
+import {
+  type DeliveryRecord,
+  type DestinationDurable,
+  deliverySubject,
+  type ResolvedDestination,
+  type Topology,
+} from "@hookstream/contracts";
+import { consumeLoop, deadLetter, type Loop } from "@hookstream/messaging";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import type { SharedBreaker } from "../breaker/sharedBreaker";
+import { StoppedError } from "../breaker/sharedBreaker";
+import type { DeliveryMetrics, RecentAttempts } from "../deliveryMetrics";
+import { matchesFilter } from "../routing/matchFilter";
+import { type DeliveryEvent, readEvent } from "../routing/readEvent";
+import { maskUrl } from "../send/maskUrl";
+import { type AttemptResult, sendAttempt } from "../send/sendAttempt";
+import { decideRetry } from "./decideRetry";
+import { RateLimiter, Semaphore } from "./limits";
+
+export interface DestinationWorkerDeps {
+  js: JetStreamClient;
+  topology: Topology;
+  destination: ResolvedDestination;
+  durables: DestinationDurable[];
+  breaker: SharedBreaker;
+  metrics: DeliveryMetrics;
+  recent: RecentAttempts;
+  logger: Logger;
+  /** requests in flight to this destination from this instance */
+  concurrency: number;
+  /** the durables' ack wait: in-progress acks go out at a third of it */
+  ackWaitMs: number;
+  now?: () => number;
+}
+
+/** The partition of a resource among `partitions`: a stable hash, the same on every instance. */
+export function partitionOf(key: string, partitions: number): number {
+  return createHash("sha1").update(key).digest().readUInt32BE(0) % partitions;
+}
+
+/** A short delay for a message handed back at stop: another instance takes it soon. */
+const HAND_BACK_MS = 250;
+
+/**
+ * Runs one destination: its own durable(s), its own requests in flight, its own
+ * breaker and rate limit, so a slow or dead destination delays only itself.
+ *
+ * - unordered: one durable shared by every instance; each message is worked on as it
+ *   arrives, up to `concurrency` requests at once; the durable's max ack pending bounds
+ *   what is held across instances.
+ * - ordered (`ordering: "resource"`): one durable per partition, each with max ack
+ *   pending 1 — the server hands out a partition's next message only once the previous
+ *   one is acked or dead-lettered, whatever the number of instances; a retry's nak
+ *   delay keeps it pending, so the partition waits for it. Every partition's durable
+ *   reads the whole stream and acks at once what is not its own.
+ *
+ * Every message ends in one of: ack (delivered, or not for this destination), nak with
+ * the destination's backoff (failed, attempts left), dead letter + term (policy
+ * exhausted), or a short nak (handed back at stop).
+ */
+export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): Promise<void> } {
+  const { destination: dest, logger, breaker, js, topology } = deps;
+  const now = deps.now ?? Date.now;
+  const sem = new Semaphore(deps.concurrency);
+  const limiter = dest.ratePerSec ? new RateLimiter(dest.ratePerSec) : null;
+  const partitions = deps.durables.length;
+  const maskedUrl = maskUrl(dest.url);
+  const workingEvery = Math.max(250, Math.floor(deps.ackWaitMs / 3));
+
+  async function record(
+    ev: DeliveryEvent,
+    attempt: number,
+    r: AttemptResult,
+    outcome: DeliveryRecord["outcome"],
+    atMs: number,
+  ) {
+    const rec: DeliveryRecord = {
+      event_id: ev.facts.eventId,
+      event_type: ev.facts.eventType,
+      handler: ev.facts.handler ?? ev.facts.provider,
+      destination: dest.name,
+      url: maskedUrl,
+      webhook_id: r.webhookId,
+      attempt,
+      status_code: r.statusCode,
+      latency_ms: Math.round(r.latencyMs * 100) / 100,
+      error: r.error,
+      outcome,
+      at: new Date(atMs).toISOString(),
+    };
+    try {
+      await js.publish(deliverySubject(topology, `delivery.${dest.name}`), JSON.stringify(rec));
+    } catch (err) {
+      // best effort: a record that cannot be published never repeats a request that went out
+      logger.warn({ err, event_id: rec.event_id, outcome }, "could not record the delivery attempt");
+    }
+  }
+
+  async function work(msg: JsMsg, partition: number | null): Promise<void> {
+    const ev = readEvent(topology, msg, dest.source);
+    if (partition !== null && partitionOf(ev.resource() ?? ev.facts.eventId, partitions) !== partition) {
+      msg.ack();
+      return;
+    }
+    if (!matchesFilter(dest.filter, ev.facts, ev.json)) {
+      msg.ack();
+      return;
+    }
+    const attempt = msg.info.deliveryCount;
+    const ticker = setInterval(() => msg.working(), workingEvery);
+    try {
+      await breaker.admit(dest.name, () => msg.working());
+      await limiter?.take();
+      await sem.acquire();
+      const startedAt = now();
+      let r: AttemptResult;
+      try {
+        r = await sendAttempt(dest, ev, startedAt);
+      } finally {
+        sem.release();
+      }
+      deps.recent.add(r.ok, r.latencyMs, r.error, startedAt);
+      const log = logger.child({ event_id: ev.facts.eventId, event_type: ev.facts.eventType, attempt });
+      if (r.ok) {
+        deps.metrics.attempt(dest.name, "delivered", r.latencyMs);
+        await record(ev, attempt, r, "delivered", startedAt);
+        await breaker.success(dest.name);
+        msg.ack();
+        return;
+      }
+      await breaker.failure(dest.name, r.error ?? "failed");
+      const decision = decideRetry(dest.retry, attempt, ev.storedAtMs, now());
+      if (decision.kind === "retry") {
+        deps.metrics.attempt(dest.name, "failed", r.latencyMs);
+        await record(ev, attempt, r, "failed", startedAt);
+        log.warn({ error: r.error, delayMs: decision.delayMs }, "delivery failed; retrying");
+        msg.nak(decision.delayMs);
+        return;
+      }
+      deps.metrics.attempt(dest.name, "dead", r.latencyMs);
+      await record(ev, attempt, r, "dead", startedAt);
+      await deadLetter(js, topology, {
+        handler: `delivery.${dest.name}`,
+        eventId: ev.facts.eventId,
+        eventType: ev.facts.eventType,
+        data: msg.data,
+        headers: msg.headers,
+        originalSubject: msg.subject,
+        originalSeq: msg.seq,
+        attempts: attempt,
+        error: `${decision.reason}; last: ${r.error}`,
+        at: new Date(now()),
+      });
+      log.error(
+        { error: r.error, reason: decision.reason },
+        "delivery dead-lettered: retry policy exhausted",
+      );
+      msg.term();
+    } catch (err) {
+      if (err instanceof StoppedError) {
+        msg.nak(HAND_BACK_MS);
+        return;
+      }
+      // the DLQ or the state bucket did not answer: try again soon, nothing decided is lost
+      logger.warn({ err, seq: msg.seq }, "could not settle a delivery; nak");
+      msg.nak(1_000);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  const loops: Loop[] = [];
+  for (const d of deps.durables) {
+    const inFlight = new Set<Promise<void>>();
+    const ordered = d.partition !== null;
+    loops.push(
+      consumeLoop({
+        js,
+        stream: d.stream,
+        durable: d.durable,
+        // an ordered partition holds one message at a time anyway (max ack pending 1)
+        maxMessages: ordered ? 1 : Math.min(d.maxAckPending, 256),
+        logger: logger.child({ consumer: d.durable }),
+        onMessage(msg) {
+          const p = work(msg, d.partition).catch((err) => logger.error({ err }, "unexpected delivery error"));
+          if (ordered) return p;
+          inFlight.add(p);
+          void p.finally(() => inFlight.delete(p));
+          return inFlight.size >= d.maxAckPending ? Promise.race(inFlight) : undefined;
+        },
+        async finishInFlight() {
+          await Promise.allSettled([...inFlight]);
+        },
+      }),
+    );
+  }
+
+  return {
+    async stop() {
+      await Promise.all(loops.map((l) => l.stop()));
+    },
+  };
+}
