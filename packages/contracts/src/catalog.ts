@@ -278,7 +278,15 @@ export const SERVICES = {
         // dead letters (read, redrive), erasure (the stores an event's copies are in)
         scan: ["dlq", "fineTuning", "outcomes", "replays", "deliveries", "notifications"],
         getMessages: ["webhooks", "dlq", "fineTuning", "outcomes"],
-        deleteMessages: ["webhooks", "dlq", "fineTuning", "outcomes", "replays", "deliveries", "notifications"],
+        deleteMessages: [
+          "webhooks",
+          "dlq",
+          "fineTuning",
+          "outcomes",
+          "replays",
+          "deliveries",
+          "notifications",
+        ],
       },
     },
     deploy: {
