@@ -175,7 +175,11 @@ describe("fine-tuning handler", () => {
       status: "processed",
       retry_count: 2,
     });
-    const note = receiver.on("/notify").find((n) => (n.body as { event_id: string }).event_id === id);
+    // the delivery service sends it on once the handler published it
+    const note = await eventually(
+      () => receiver.on("/notify").find((n) => (n.body as { event_id: string }).event_id === id),
+      { message: "the notification" },
+    );
     expect(note?.body).toMatchObject({
       status: "succeeded",
       fine_tuned_model: "ft:gpt-4o-mini:acme::t1",
@@ -232,6 +236,10 @@ describe("fine-tuning handler", () => {
     await eventually(async () => (await auditRow(id))?.status === "processed");
     await drained();
     const byEvent = (path: string) => receiver.on(path).filter((n) => n.headers["idempotency-key"] === id);
+    await eventually(() => byEvent("/notify").length >= 1 && byEvent("/deploy").length >= 1, {
+      message: "the notification and the deploy call",
+    });
+    await new Promise((r) => setTimeout(r, 500));
     expect(byEvent("/notify")).toHaveLength(1);
     expect(byEvent("/deploy")).toHaveLength(1);
     expect(byEvent("/deploy")[0]!.body).toEqual({ job_id: "ftjob-twice", fine_tuned_model: "ft:twice" });
@@ -264,9 +272,14 @@ describe("fine-tuning handler", () => {
       return rows[0].n === ids.length;
     });
     await drained();
-    const notes = receiver.on("/notify").filter((n) => ids.includes(n.headers["idempotency-key"] as string));
-    expect(notes).toHaveLength(ids.length);
+    const notesOf = () =>
+      receiver.on("/notify").filter((n) => ids.includes(n.headers["idempotency-key"] as string));
+    await eventually(() => notesOf().length >= ids.length, { message: "every notification" });
+    // one notification per event; a retried POST (a timeout on a loaded machine) carries
+    // the same Idempotency-Key and webhook-id, which the receiver drops by
+    const notes = notesOf();
     expect(new Set(notes.map((n) => n.headers["idempotency-key"])).size).toBe(ids.length);
+    expect(new Set(notes.map((n) => n.headers["webhook-id"])).size).toBe(ids.length);
     const processedBy = await Promise.all(
       [first, second].map(async (h) => {
         const text = (await h.app.inject({ url: "/metrics" })).body;
@@ -303,6 +316,9 @@ describe("fine-tuning handler", () => {
         s.startsWith(`${topology.subjects.replaysPrefix}.fine-tuning.`),
       ),
     ).toBe(true);
+    await eventually(() => receiver.on("/deploy").some((n) => n.headers["idempotency-key"] === id), {
+      message: "the deploy call",
+    });
     expect(receiver.on("/deploy").filter((n) => n.headers["idempotency-key"] === id)).toHaveLength(1);
   });
 
