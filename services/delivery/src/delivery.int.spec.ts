@@ -21,6 +21,7 @@ import {
   gatewayHeaders,
   NotificationReceiver,
   publishEvent,
+  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -265,6 +266,26 @@ describe("manual pause and resume", () => {
         .on("/failed-only")
         .some((r) => (r.body as { event_type?: string }).event_type === "hookstream.test"),
     ).toBe(true);
+  });
+});
+
+describe("the CLI", () => {
+  it("lists the destinations with their state, pauses, resumes and sends a test event", async () => {
+    const address = await delivery.app.listen({ port: 0, host: "127.0.0.1" });
+    const env = { HOOKSTREAM_DELIVERY_URL: address, ADMIN_TOKEN };
+    const paused = await runCli(["destinations", "pause", "ft-handler", "--reason", "maintenance"], env);
+    expect(paused.code).toBe(0);
+    expect(paused.out).toMatch(/ft-handler\s+paused/);
+    const list = await runCli(["destinations"], env);
+    expect(list.code).toBe(0);
+    for (const d of destinations) expect(list.out).toContain(d.name);
+    expect(list.out).toMatch(/ft-handler\s+paused[\s\S]*paused by operator: maintenance/);
+    expect(list.out).toContain(`http://127.0.0.1:${receiver.port}/***`);
+    expect((await runCli(["destinations", "resume", "ft-handler"], env)).out).toMatch(/ft-handler\s+active/);
+    const test = await runCli(["destinations", "test", "all-batch"], env);
+    expect(test).toMatchObject({ code: 0 });
+    expect(test.out).toMatch(/all-batch: delivered \(200\)/);
+    expect((await runCli(["destinations", "test", "nope"], env)).code).toBe(1);
   });
 });
 

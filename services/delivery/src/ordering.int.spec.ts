@@ -112,7 +112,7 @@ describe('ordering: "resource"', () => {
     const unordered = new Set(receiver.on("/unordered").map((n) => (n.body as Note).event_id));
     expect(unordered.size).toBe(total);
     receiver.answerWith(null);
-  });
+  }, 300_000);
 });
 
 describe("isolation", () => {
@@ -155,5 +155,5 @@ describe("isolation", () => {
       message: "the slow ones",
     });
     receiver.answerWith(null);
-  });
+  }, 240_000);
 });

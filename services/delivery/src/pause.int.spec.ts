@@ -128,7 +128,7 @@ describe("a receiver down for 30 s under load", () => {
     }
     const dlq = await jsm.streams.info(topology.streams.dlq);
     expect(dlq.state.messages).toBe(0);
-  });
+  }, 240_000);
 });
 
 describe("the breaker, shared by every instance", () => {

@@ -68,6 +68,26 @@ export const COMMANDS: CommandEntry[] = [
     load: () => import("./jobs").then((m) => m.job),
   },
   {
+    name: "destinations",
+    summary: "list destinations: state, pending, success rate, p99, last error",
+    load: () => import("./destinations").then((m) => m.destinations),
+  },
+  {
+    name: "destinations pause",
+    summary: "pause a destination on every instance: its events wait, nothing is dead-lettered",
+    load: () => import("./destinations").then((m) => m.destinationsPause),
+  },
+  {
+    name: "destinations resume",
+    summary: "deliver to a paused destination again, in order",
+    load: () => import("./destinations").then((m) => m.destinationsResume),
+  },
+  {
+    name: "destinations test",
+    summary: "send one signed test event to a destination now and print its answer",
+    load: () => import("./destinations").then((m) => m.destinationsTest),
+  },
+  {
     name: "projections rebuild",
     summary: "rebuild a projection from its stream (fine-tune)",
     load: () => import("./jobs").then((m) => m.projectionsRebuild),
