@@ -2,12 +2,12 @@ import { destinationDurables, type ResolvedDestination } from "@hookstream/contr
 import { ensureBuckets, ensureConsumer, streamOptionsFromEnv } from "@hookstream/messaging";
 import { registerConsumerGauges } from "@hookstream/observability";
 import type { ServiceDefinition } from "@hookstream/runtime";
+import { maskUrl } from "@hookstream/runtime";
 import { registerDestinationRoutes } from "./admin/destinationRoutes";
 import { stateOf } from "./breaker/breakerState";
 import { SharedBreaker } from "./breaker/sharedBreaker";
 import { type DeliveryConfig, deliveryEnv, resolveDestinations } from "./config";
 import { deliveryMetrics, RecentAttempts } from "./deliveryMetrics";
-import { maskUrl } from "./send/maskUrl";
 import { startDestinationWorker } from "./workers/destinationWorker";
 
 /** The ack wait of a destination's durables: an attempt's timeout with room to spare. */

@@ -7,12 +7,12 @@ import {
   type DestinationTestResult,
   type ResolvedDestination,
 } from "@hookstream/contracts";
+import { maskUrl } from "@hookstream/runtime";
 import type { FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from "fastify";
 import { stateOf } from "../breaker/breakerState";
 import type { SharedBreaker } from "../breaker/sharedBreaker";
 import type { RecentAttempts } from "../deliveryMetrics";
 import type { DeliveryEvent } from "../routing/readEvent";
-import { maskUrl } from "../send/maskUrl";
 import { sendAttempt } from "../send/sendAttempt";
 
 export interface DestinationRoutesDeps {

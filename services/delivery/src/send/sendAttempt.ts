@@ -1,6 +1,5 @@
 import type { ResolvedDestination } from "@hookstream/contracts";
-import { postText } from "@hookstream/handler-kit";
-import { errorMessage } from "@hookstream/messaging";
+import { postOutbound } from "@hookstream/runtime";
 import type { DeliveryEvent } from "../routing/readEvent";
 import { notificationId, signedHeaders } from "./signRequest";
 
@@ -37,9 +36,10 @@ export function bodyOf(dest: ResolvedDestination, ev: DeliveryEvent): string {
 }
 
 /**
- * One HTTP attempt: the destination's headers, `Idempotency-Key` (event id),
- * `webhook-id` and `webhook-timestamp` always, `webhook-signature` when it has a
- * secret (Standard Webhooks). Never throws: the result says how it went.
+ * One HTTP attempt through the runtime's postOutbound (redirects are failed attempts,
+ * the answer read up to a bound, the URL masked in every message): the destination's
+ * headers, `Idempotency-Key` (event id), `webhook-id` and `webhook-timestamp` always,
+ * `webhook-signature` when it has a secret (Standard Webhooks). Never throws.
  */
 export async function sendAttempt(
   dest: ResolvedDestination,
@@ -49,29 +49,22 @@ export async function sendAttempt(
   const webhookId = webhookIdOf(dest, ev);
   const text = bodyOf(dest, ev);
   const timestamp = Math.floor(nowMs / 1000);
-  let statusCode: number | null = null;
   const started = performance.now();
-  try {
-    await postText(dest.url, text, {
-      idempotencyKey: ev.facts.eventId,
-      timeoutMs: dest.retry.timeoutMs,
-      headers: dest.headers,
-      onStatus: (s) => {
-        statusCode = s;
-      },
-      sign: (body) =>
-        dest.secret
-          ? signedHeaders(dest.secret, webhookId, timestamp, body)
-          : { "webhook-id": webhookId, "webhook-timestamp": String(timestamp) },
-    });
-    return { ok: true, statusCode, latencyMs: performance.now() - started, error: null, webhookId };
-  } catch (err) {
-    return {
-      ok: false,
-      statusCode,
-      latencyMs: performance.now() - started,
-      error: errorMessage(err),
-      webhookId,
-    };
-  }
+  const res = await postOutbound({
+    url: dest.url,
+    body: text,
+    timeoutMs: dest.retry.timeoutMs,
+    headers: {
+      ...dest.headers,
+      "content-type": "application/json",
+      "idempotency-key": ev.facts.eventId,
+      ...(dest.secret
+        ? signedHeaders(dest.secret, webhookId, timestamp, text)
+        : { "webhook-id": webhookId, "webhook-timestamp": String(timestamp) }),
+    },
+  });
+  const latencyMs = performance.now() - started;
+  return res.ok
+    ? { ok: true, statusCode: res.status, latencyMs, error: null, webhookId }
+    : { ok: false, statusCode: res.status, latencyMs, error: res.message, webhookId };
 }

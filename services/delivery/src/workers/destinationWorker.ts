@@ -7,6 +7,7 @@ import {
   type Topology,
 } from "@hookstream/contracts";
 import { consumeLoop, deadLetter, type Loop } from "@hookstream/messaging";
+import { maskUrl } from "@hookstream/runtime";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { SharedBreaker } from "../breaker/sharedBreaker";
@@ -14,7 +15,6 @@ import { StoppedError } from "../breaker/sharedBreaker";
 import type { DeliveryMetrics, RecentAttempts } from "../deliveryMetrics";
 import { matchesFilter } from "../routing/matchFilter";
 import { type DeliveryEvent, readEvent } from "../routing/readEvent";
-import { maskUrl } from "../send/maskUrl";
 import { type AttemptResult, sendAttempt } from "../send/sendAttempt";
 import { decideRetry } from "./decideRetry";
 import { RateLimiter, Semaphore } from "./limits";
