@@ -9,8 +9,7 @@ import type { ProjectClient } from "./openaiClient";
 import type { DeliveryDeps } from "./processDelivery";
 
 /** One event's own facts, beside the service's parts the delivery already holds. */
-export interface HandlerContextDeps
-  extends Pick<DeliveryDeps, "config" | "js" | "topology" | "inbox"> {
+export interface HandlerContextDeps extends Pick<DeliveryDeps, "config" | "js" | "topology" | "inbox"> {
   handler: string;
   event: OpenAIEvent;
   /** the client of the event's project (or none, and why) */

@@ -69,9 +69,9 @@ describe("DESTINATIONS", () => {
     ];
     const found = problems({ DESTINATIONS: JSON.stringify(list) });
     const expected = [
-      /\[0\] "Bad Name" name: lowercase/,
-      /\[0\] "Bad Name" url: an http\(s\) URL/,
-      /\[0\] "Bad Name" ordering: Invalid option/,
+      /\[0\] name: lowercase/,
+      /\[0\] url: an http\(s\) URL/,
+      /\[0\] ordering: Invalid option/,
       /\[1\] "raw" filter.match.status: Invalid key/,
       /\[2\] "h" retry.attempts/,
       /\[2\] "h".*extra/,

@@ -3,6 +3,7 @@
  * `eval.run.succeeded` routed included), signing, the deploy hook as a destination,
  * manual pause and resume, and the DLQ only once a destination's retry policy is spent.
  */
+import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import {
   DeliveryRecord,
@@ -21,7 +22,6 @@ import {
   gatewayHeaders,
   NotificationReceiver,
   publishEvent,
-  runCli,
   testTopology,
 } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";

@@ -5,8 +5,8 @@ import {
   HANDLER_NAMES,
   jobSubject,
   MessageHeader,
-  OPENAI_PROVIDER,
   NotificationHeader,
+  OPENAI_PROVIDER,
   type Topology,
 } from "@hookstream/contracts";
 import { inboxTable } from "@hookstream/handler-kit";
