@@ -50,7 +50,7 @@ COPY --from=build /out/ ./
 # the `node` user of the official image (uid 1000); the files stay root-owned and read-only to it
 USER node
 # >>> generated: ports (npm run generate, from the catalog; edit the catalog, not these lines)
-EXPOSE 3000 3001 3002 3003 3004 3005 3007
+EXPOSE 3000 3001 3006 3002 3003 3004 3005 3007
 # <<< generated: ports
 # set HEALTHCHECK_PORT to the service's port (compose and Kubernetes define their own probes)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

@@ -1,3 +1,4 @@
+import { AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
 import { FineTuneConfigSchema, startFineTune } from "@hookstream/fine-tune";
@@ -37,8 +38,10 @@ const publicJobs = await startFineTune(
   parseConfig(FineTuneConfigSchema, { ...base, FINE_TUNE_API_PUBLIC: "true" }),
   logger,
 );
+// the audit migrates the tables the admin service reads
 const audit = await startAudit(parseConfig(AuditConfigSchema, base), logger);
-running.push(fineTune.steps, publicJobs.steps, audit.steps);
+const admin = await startAdmin(parseConfig(AdminConfigSchema, base), logger);
+running.push(fineTune.steps, publicJobs.steps, admin.steps, audit.steps);
 
 afterAll(async () => {
   for (const steps of running) for (const s of steps) await s.close();
@@ -75,8 +78,8 @@ describe("the admin surface (defect 7)", () => {
   });
 
   it("rate limits failed admin tokens per address, like failed signatures, and still lets the right token in", async () => {
-    for (const app of [audit.app, fineTune.app]) {
-      const url = app === audit.app ? "/admin/events" : "/fine-tune-jobs";
+    for (const app of [admin.app, fineTune.app]) {
+      const url = app === admin.app ? "/admin/events" : "/fine-tune-jobs";
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) {
         codes.push(

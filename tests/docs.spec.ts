@@ -4,6 +4,7 @@
  * variable a service reads. This fails when one is added in code and not in the map.
  */
 import { readFileSync } from "node:fs";
+import { AdminConfigSchema } from "@hookstream/admin";
 import { AuditConfigSchema } from "@hookstream/audit";
 import { CONSUMERS, makeTopology, SERVICES } from "@hookstream/contracts";
 import { deliveryEnv } from "@hookstream/delivery";
@@ -48,6 +49,7 @@ describe("docs/architecture.md", () => {
     const variables = [
       GatewayConfig,
       AuditConfigSchema,
+      AdminConfigSchema,
       FineTuneConfigSchema,
       handlerConfigSchema("batch"),
       serviceConfigSchema("delivery", deliveryEnv),

@@ -4,6 +4,7 @@
  * `main(argv)`) removes one job from every store, and a rebuild of the projection
  * afterwards does not bring it back.
  */
+import { type Admin, AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
@@ -50,6 +51,7 @@ const common = {
   DB_POOL_MAX: "4",
 };
 let audit: Audit;
+let admin: Admin;
 let handler: RunningHandler;
 let fineTune: FineTuneService;
 let delivery: RunningService<DeliveryConfig>;
@@ -67,6 +69,7 @@ beforeAll(async () => {
     parseConfig(AuditConfigSchema, { ...common, ADMIN_TOKEN: TOKEN, AUDIT_MAX_NAK_DELAY_MS: "400" }),
     logger,
   );
+  admin = await startAdmin(parseConfig(AdminConfigSchema, { ...common, ADMIN_TOKEN: TOKEN }), logger);
   handler = await startHandler(
     fineTuningHandler,
     parseConfig(handlerConfigSchema("FINE_TUNING_HANDLER_PORT", 3002), {
@@ -80,13 +83,13 @@ beforeAll(async () => {
     parseConfig(FineTuneConfigSchema, { ...common, ADMIN_TOKEN: TOKEN }),
     logger,
   );
-  const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
+  const address = await admin.app.listen({ port: 0, host: "127.0.0.1" });
   env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
 });
 
 afterAll(async () => {
   await delivery?.stop();
-  for (const s of [handler, fineTune, audit]) for (const step of s?.steps ?? []) await step.close();
+  for (const s of [handler, fineTune, admin, audit]) for (const step of s?.steps ?? []) await step.close();
   await deleteStreams(jsm, topology);
   await nc.close();
   await sql.end();
@@ -280,7 +283,7 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
     expect(usage.code).toBe(2);
     const both = await cli(["erase"]);
     expect(both.code).toBe(2);
-    const api = await audit.app.inject({
+    const api = await admin.app.inject({
       method: "POST",
       url: "/admin/erase",
       headers: { authorization: `Bearer ${TOKEN}` },

@@ -3,6 +3,7 @@
  * lives in tests/): retries, 404s, exhaustion, duplicates, two instances, DLQ replay and
  * ignored types, each checked in the handler's effects and in webhook_events.status.
  */
+import { AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, type Outcome, UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
@@ -65,6 +66,16 @@ const audit = await startAudit(
     HOOKSTREAM_NAMESPACE: topology.namespace,
     ADMIN_TOKEN,
     AUDIT_MAX_NAK_DELAY_MS: "400",
+    LOG_LEVEL: "silent",
+  }),
+  logger,
+);
+const admin = await startAdmin(
+  parseConfig(AdminConfigSchema, {
+    NATS_URL: natsUrl,
+    DATABASE_URL: db.url,
+    HOOKSTREAM_NAMESPACE: topology.namespace,
+    ADMIN_TOKEN,
     LOG_LEVEL: "silent",
   }),
   logger,
@@ -132,6 +143,7 @@ function ftEvent(type: string, jobId: string) {
 afterAll(async () => {
   await delivery.stop();
   for (const h of handlers) for (const step of h.steps) await step.close();
+  for (const step of admin.steps) await step.close();
   for (const step of audit.steps) await step.close();
   await sql.end();
   await fake.close();
@@ -296,7 +308,7 @@ describe("fine-tuning handler", () => {
     await eventually(async () => (await auditRow(id))?.status === "dead", { message: "dead first" });
 
     fake.fineTuningJob("ftjob-fixed", { status: "succeeded", fine_tuned_model: "ft:fixed" });
-    const res = await audit.app.inject({
+    const res = await admin.app.inject({
       method: "POST",
       url: "/admin/dlq/replay",
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },

@@ -5,6 +5,7 @@
  * `standardwebhooks` library), and every attempt lands in the delivery log the admin
  * API shows per event. (The breaker and pause: services/delivery/src/*.int.spec.ts.)
  */
+import { AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
 import { EventDeliveries, EventDetail } from "@hookstream/contracts";
@@ -60,6 +61,7 @@ const audit = await startAudit(
   parseConfig(AuditConfigSchema, { ...common, ADMIN_TOKEN, AUDIT_MAX_NAK_DELAY_MS: "400" }),
   logger,
 );
+const admin = await startAdmin(parseConfig(AdminConfigSchema, { ...common, ADMIN_TOKEN }), logger);
 const handler = await startHandler(
   notifying,
   parseConfig(handlerConfigSchema("batch"), common) as HandlerConfig,
@@ -73,6 +75,7 @@ const delivery = await startDelivery(
 afterAll(async () => {
   await delivery.stop();
   await handler.service.stop();
+  await admin.service.stop();
   await audit.service.stop();
   await receiver.close();
   await deleteStreams(jsm, topology);
@@ -85,7 +88,7 @@ const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 async function deliveriesOf(eventId: string, count: number) {
   return eventually(
     async () => {
-      const res = await audit.app.inject({
+      const res = await admin.app.inject({
         method: "GET",
         url: `/admin/events/${eventId}/deliveries`,
         headers: auth,
@@ -142,7 +145,7 @@ describe("the delivery log", () => {
     }
     expect(received(id)[0]?.headers["webhook-id"]).toBe(mine[0]?.webhook_id);
 
-    const detail = await audit.app.inject({ method: "GET", url: `/admin/events/${id}`, headers: auth });
+    const detail = await admin.app.inject({ method: "GET", url: `/admin/events/${id}`, headers: auth });
     expect(EventDetail.parse(detail.json()).deliveries).toEqual(mine);
   });
 });

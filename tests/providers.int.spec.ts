@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
@@ -58,10 +59,15 @@ const audit = await startAudit(
   parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
   logger,
 );
+const admin = await startAdmin(
+  parseConfig(AdminConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
+  logger,
+);
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
 
 afterAll(async () => {
   await gateway.service.stop();
+  await admin.service.stop();
   await audit.service.stop();
   await sql.end();
   await deleteStreams(jsm, topology);
@@ -134,7 +140,7 @@ describe("POST /webhooks/<provider>", () => {
       webhook_id: id,
       subject: msg?.subject,
     });
-    const detail = await audit.app.inject({
+    const detail = await admin.app.inject({
       method: "GET",
       url: `/admin/events/${id}`,
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },

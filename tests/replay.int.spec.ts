@@ -1,8 +1,9 @@
 /**
- * Replay end to end: the audit's admin API, a real batch handler (its inbox and
+ * Replay end to end: the admin service's API, a real batch handler (its inbox and
  * replay durable) and the CLI's `main(argv)`, on real NATS and Postgres. Issue 8
  * defect 6 (replay refusal, the inbox's verdict) and issue 13 item 4 (bulk replay).
  */
+import { type Admin, AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { batchHandler } from "@hookstream/batch-handler";
 import { runCli } from "@hookstream/cli";
@@ -41,6 +42,7 @@ const jsm = await jetstreamManager(nc);
 const receiver = await NotificationReceiver.start();
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
 let audit: Audit;
+let admin: Admin;
 let handler: RunningHandler;
 let delivery: RunningService<DeliveryConfig>;
 let env: Record<string, string>;
@@ -53,6 +55,17 @@ beforeAll(async () => {
       HOOKSTREAM_NAMESPACE: topology.namespace,
       ADMIN_TOKEN: TOKEN,
       AUDIT_MAX_NAK_DELAY_MS: "400",
+      LOG_LEVEL: "silent",
+      DB_POOL_MAX: "4",
+    }),
+    logger,
+  );
+  admin = await startAdmin(
+    parseConfig(AdminConfigSchema, {
+      NATS_URL: natsUrl,
+      DATABASE_URL: db.url,
+      HOOKSTREAM_NAMESPACE: topology.namespace,
+      ADMIN_TOKEN: TOKEN,
       LOG_LEVEL: "silent",
       DB_POOL_MAX: "4",
     }),
@@ -81,13 +94,14 @@ beforeAll(async () => {
     }),
     logger,
   );
-  const address = await audit.app.listen({ port: 0, host: "127.0.0.1" });
+  const address = await admin.app.listen({ port: 0, host: "127.0.0.1" });
   env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
 });
 
 afterAll(async () => {
   await delivery?.stop();
   for (const step of handler?.steps ?? []) await step.close();
+  for (const step of admin?.steps ?? []) await step.close();
   for (const step of audit?.steps ?? []) await step.close();
   await deleteStreams(jsm, topology);
   await nc.close();
@@ -122,7 +136,7 @@ describe("issue 8, defect 6: replay to a handler that does not take the type", (
     await eventually(() => statusOf("evt_ft_1"), { message: "the audit row" });
     const before = await replayCount("batch");
 
-    const api = await audit.app.inject({
+    const api = await admin.app.inject({
       method: "POST",
       url: "/admin/replay/evt_ft_1",
       headers: auth,
@@ -165,7 +179,7 @@ describe("issue 8, defect 6: a replay the inbox skips", () => {
     expect(skipped.out).toBe("evt_b_skip: already handled by batch; nothing done (use --force)\n");
     expect(notified("evt_b_skip")).toBe(1);
 
-    const api = await audit.app.inject({
+    const api = await admin.app.inject({
       method: "POST",
       url: "/admin/replay/evt_b_skip",
       headers: auth,
@@ -220,7 +234,7 @@ describe("issue 13: bulk replay by filter", () => {
     const noHandler = await cli(["replay", "--handler", "nobody", "--dry-run"]);
     expect(noHandler).toMatchObject({ code: 2 });
     expect(noHandler.err).toContain('--handler "nobody" is not one of: fine-tuning, batch, response');
-    const noHandlerApi = await audit.app.inject({
+    const noHandlerApi = await admin.app.inject({
       method: "POST",
       url: "/admin/replay",
       headers: auth,
@@ -228,7 +242,7 @@ describe("issue 13: bulk replay by filter", () => {
     });
     expect(noHandlerApi.statusCode).toBe(400);
     expect(noHandlerApi.json().message).toMatch(/no handler named "nobody"/);
-    const badSince = await audit.app.inject({
+    const badSince = await admin.app.inject({
       method: "POST",
       url: "/admin/replay",
       headers: auth,
@@ -271,7 +285,7 @@ describe("issue 13: bulk replay by filter", () => {
     for (const id of ids.slice(0, 4)) expect(notified(id)).toBe(1);
 
     // the NDJSON the CLI reads: progress lines, then the result
-    const raw = await audit.app.inject({
+    const raw = await admin.app.inject({
       method: "POST",
       url: "/admin/replay",
       headers: auth,

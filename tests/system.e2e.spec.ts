@@ -53,7 +53,7 @@ const cliEnv = {
   ...process.env,
   ...env,
   GATEWAY_URL: `http://127.0.0.1:${ports.gateway}/webhooks/openai`,
-  HOOKSTREAM_ADMIN_URL: `http://127.0.0.1:${ports.audit}`,
+  HOOKSTREAM_ADMIN_URL: `http://127.0.0.1:${ports.admin}`,
   HOOKSTREAM_FINE_TUNE_URL: `http://127.0.0.1:${ports["fine-tune"]}`,
 };
 

@@ -221,14 +221,14 @@ describe("the console", () => {
     await shoot("job");
   });
 
-  it("draws the stats page and the other audit instance serves the same console", async () => {
+  it("draws the stats page and the other admin instance serves the same console", async () => {
     await page.goto(`${system.consoleUrl}/stats`);
     await visible(page.getByRole("img", { name: /Events per minute over the last hour/ }));
     await shoot("stats");
     await page.goto(`${system.consoleUrl}/events`);
     await visible(page.getByRole("row").filter({ hasText: "fine_tuning.job.succeeded" }));
     await shoot("events", DOCS ? "console-events.png" : undefined);
-    const res = await fetch(`${system.otherAuditUrl}/events/some-shared-link`);
+    const res = await fetch(`${system.otherAdminUrl}/events/some-shared-link`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<div id="app">');
   });

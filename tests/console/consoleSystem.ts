@@ -1,9 +1,9 @@
 /**
  * The whole system for the console's browser tests, started the README's way (each
  * service's `src/main.ts` in its own process) on free ports, with a namespace and a
- * database of its own, two audit instances (the browser talks to the second, so the
- * live feed must show events the first one wrote), and Debian's Chromium driven by
- * playwright-core.
+ * database of its own, the audit writer and two admin instances (the console's
+ * service: the browser talks to the second, and each instance's live feed reads the
+ * streams itself), and Debian's Chromium driven by playwright-core.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -55,10 +55,10 @@ export function buildConsole(): void {
 }
 
 export interface ConsoleSystem {
-  /** the audit instance the browser uses */
+  /** the admin instance the browser uses */
   consoleUrl: string;
-  /** the other audit instance (it shares the consumers) */
-  otherAuditUrl: string;
+  /** the other admin instance */
+  otherAdminUrl: string;
   gatewayUrl: string;
   fake: FakeOpenAI;
   receiver: NotificationReceiver;
@@ -85,7 +85,8 @@ export async function startConsoleSystem(opts: {
   const port = {
     gateway: await freePort(),
     audit: await freePort(),
-    audit2: await freePort(),
+    admin: await freePort(),
+    admin2: await freePort(),
     fineTuningHandler: await freePort(),
     batchHandler: await freePort(),
     responseHandler: await freePort(),
@@ -127,10 +128,12 @@ export async function startConsoleSystem(opts: {
   try {
     // the gateway first: it provisions the streams the others bind to
     await start("gateway", port.gateway, { GATEWAY_PORT: String(port.gateway) }).ready(60_000);
-    // one audit first: two running the migrations at once into an empty database collide
+    // the audit first: it migrates the tables the admin reads
     await start("audit", port.audit, { AUDIT_PORT: String(port.audit) }).ready(60_000);
+    // one admin first: two running the migrations at once into an empty database collide
+    await start("admin", port.admin, { ADMIN_PORT: String(port.admin) }).ready(60_000);
     const rest = [
-      start("audit", port.audit2, { AUDIT_PORT: String(port.audit2) }),
+      start("admin", port.admin2, { ADMIN_PORT: String(port.admin2) }),
       start("fine-tuning-handler", port.fineTuningHandler, {
         FINE_TUNING_HANDLER_PORT: String(port.fineTuningHandler),
       }),
@@ -154,8 +157,8 @@ export async function startConsoleSystem(opts: {
   }
   const gatewayUrl = `http://127.0.0.1:${port.gateway}/webhooks/openai`;
   return {
-    consoleUrl: `http://127.0.0.1:${port.audit2}`,
-    otherAuditUrl: `http://127.0.0.1:${port.audit}`,
+    consoleUrl: `http://127.0.0.1:${port.admin2}`,
+    otherAdminUrl: `http://127.0.0.1:${port.admin}`,
     gatewayUrl,
     fake,
     receiver,

@@ -1,6 +1,6 @@
 import { CliError } from "./command";
 
-export const DEFAULT_ADMIN_URL = "http://127.0.0.1:3001";
+export const DEFAULT_ADMIN_URL = "http://127.0.0.1:3006";
 
 /** What to do without a token: the development file, else the service's own. */
 export const NO_ADMIN_TOKEN =
@@ -12,7 +12,7 @@ export interface AdminClient {
 }
 
 /**
- * Calls the audit service's admin API (`HOOKSTREAM_ADMIN_URL`, bearer `ADMIN_TOKEN`)
+ * Calls the admin service's API (`HOOKSTREAM_ADMIN_URL`, bearer `ADMIN_TOKEN`)
  * and turns every failure into a CliError that says what to do about it.
  */
 export function adminClient(env: NodeJS.ProcessEnv, fetchFn: typeof fetch = fetch): AdminClient {

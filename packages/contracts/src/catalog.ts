@@ -260,24 +260,49 @@ export const SERVICES = {
   },
   audit: {
     summary:
-      "every event into webhook_events, every outcome onto its row; the admin API: replay, dead letters, erasure",
+      "the audit writer: every event into webhook_events, every outcome onto its row, every delivery record into webhook_deliveries; no delete right",
     portVar: "AUDIT_PORT",
     defaultPort: 3001,
     durables: ["audit", "audit-outcomes", "audit-deliveries"],
     streams: ["webhooks", "outcomes", "dlq", "deliveries"],
     database: true,
     ownsStreams: false,
+    // it reads untrusted payloads: it publishes nothing and deletes nothing
+    nats: { user: "audit", rights: { publish: [], provision: "all" } },
+    deploy: {
+      exposed: true,
+      cpuRequest: "100m",
+      memoryLimit: { value: "512Mi", why: "256 MiB old space + up to 96 MiB young generation" },
+      nodeFlags: {
+        flags: ["--max-semi-space-size=32"],
+        why: "a larger young generation: the audit allocates per message and its batches in flight survive small scavenges (BENCHMARKS.md)",
+      },
+      secrets: [{ name: "DATABASE_URL" }],
+      scale: { on: "lag", min: 2, max: 6, lagThreshold: 1000 },
+    },
+  },
+  admin: {
+    summary:
+      "the operator's service: the admin API and the console, replay, DLQ redrive, erasure, the jobs proxy; for authenticated operators only",
+    portVar: "ADMIN_PORT",
+    defaultPort: 3006,
+    durables: [],
+    streams: ["webhooks", "dlq", "replays"],
+    database: true,
+    ownsStreams: false,
     nats: {
-      user: "audit",
+      // `admin` is the operators' user of the whole account (OPERATOR_NATS_ROLES)
+      user: "admin-service",
       rights: {
         // replay publishes to replay.<handler>.<type>
         publish: ["replay.>"],
         // a single replay waits for the handler's verdict
         subscribe: ["outcomes.>"],
         provision: "all",
-        // dead letters (read, redrive), erasure (the stores an event's copies are in)
-        scan: ["dlq", "fineTuning", "outcomes", "replays", "deliveries", "notifications"],
-        getMessages: ["webhooks", "dlq", "fineTuning", "outcomes"],
+        // the live feed (WEBHOOKS, WEBHOOK_OUTCOMES), dead letters (read, redrive),
+        // erasure (every store an event's copies are in)
+        scan: ["webhooks", "outcomes", "dlq", "fineTuning", "replays", "deliveries", "notifications"],
+        getMessages: ["webhooks", "dlq", "fineTuning", "outcomes", "replays", "deliveries", "notifications"],
         deleteMessages: [
           "webhooks",
           "dlq",
@@ -292,13 +317,9 @@ export const SERVICES = {
     deploy: {
       exposed: true,
       cpuRequest: "100m",
-      memoryLimit: { value: "512Mi", why: "256 MiB old space + up to 96 MiB young generation" },
-      nodeFlags: {
-        flags: ["--max-semi-space-size=32"],
-        why: "a larger young generation: the audit allocates per message and its batches in flight survive small scavenges (BENCHMARKS.md)",
-      },
       secrets: [{ name: "DATABASE_URL" }, { name: "ADMIN_TOKEN" }],
-      scale: { on: "lag", min: 2, max: 6, lagThreshold: 1000 },
+      // light and bursty, consumes no durable: two for availability, more on CPU
+      scale: { on: "cpu", min: 2, max: 4, targetPercent: 70 },
     },
   },
   ...handlerServices(),

@@ -64,12 +64,6 @@ export function createAuditMetrics(registry: Registry, gauges?: AuditGauges) {
       help: "messages on the outcomes stream that are not an Outcome (acked and skipped)",
       registers: [registry],
     }),
-    replays: new Counter({
-      name: "hookstream_audit_replays_total",
-      help: "messages republished to the replay stream by the admin API",
-      labelNames: ["source"] as const,
-      registers: [registry],
-    }),
   };
   if (gauges) {
     // a failure counter that reads 0 is a series an alert can take rate() of

@@ -1,18 +1,19 @@
+import { WebhookEvent } from "@hookstream/audit-store";
 import { DURABLES, HANDLER_NAMES } from "@hookstream/contracts";
 import type { ServiceDefinition } from "@hookstream/runtime";
-import { buildAuditRoutes } from "./app";
 import { createAuditMetrics } from "./auditMetrics";
 import { auditEnv } from "./config";
 import { AUDIT_MIGRATIONS } from "./db/migrations/index";
-import { WebhookEvent } from "./db/WebhookEvent";
-import { registerDeliveryRoutes, startDeliveryConsumer } from "./deliveries/index";
+import { startDeliveryConsumer } from "./deliveries/index";
 import { AUDIT_WAITING_BATCHES, startAuditConsumers } from "./ingest/auditConsumers";
 import { startRetention } from "./retention/index";
 
 /**
- * The audit: every WEBHOOKS message into `webhook_events` (durable `audit`), every
- * handler outcome folded into it (durable `audit-outcomes`), the admin API and the
- * console, and the retention schedule.
+ * The audit writer: every WEBHOOKS message into `webhook_events` (durable `audit`), every
+ * handler outcome folded into it (durable `audit-outcomes`), every delivery record into
+ * `webhook_deliveries` (durable `audit-deliveries`), and the retention schedule. It reads
+ * untrusted payloads and holds no delete right on any stream: the operator's surface
+ * (admin API, console, replay, erasure) is the admin service's (services/admin).
  */
 export const auditService: ServiceDefinition<typeof auditEnv> = {
   name: "audit",
@@ -78,22 +79,6 @@ export const auditService: ServiceDefinition<typeof auditEnv> = {
     return {
       consumers: [consumers, deliveryLog],
       stop: () => retention.stop(),
-      routes: (app) => {
-        registerDeliveryRoutes(app, { em: orm.em, requireAdmin: ctx.requireAdmin });
-        buildAuditRoutes(app, {
-          logger,
-          registry,
-          metrics,
-          em: orm.em,
-          js,
-          jsm,
-          topology,
-          requireAdmin: ctx.requireAdmin,
-          now: ctx.now,
-          fineTuneUrl: config.FINE_TUNE_URL,
-          live: { maxConnections: config.LIVE_MAX_CONNECTIONS, maxBufferBytes: config.LIVE_MAX_BUFFER_BYTES },
-        });
-      },
     };
   },
 };

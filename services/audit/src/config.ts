@@ -1,14 +1,12 @@
 import { intVar } from "@hookstream/config";
 import { serviceConfigSchema } from "@hookstream/runtime";
 import { z } from "zod";
-import { consoleEnv } from "./console/consoleConfig";
 
 /**
- * The audit's own variables; the common, database and admin ones (ADMIN_TOKEN: unset,
- * the admin API and the console answer 503), AUDIT_PORT and AUDIT_HOST come from the runtime.
+ * The audit's own variables; the common, database and admin ones, AUDIT_PORT and
+ * AUDIT_HOST come from the runtime.
  */
 export const auditEnv = {
-  ...consoleEnv,
   /** most messages written in one INSERT (17 parameters each, Postgres allows 65535) */
   AUDIT_BATCH_SIZE: intVar(2_000, { min: 1, max: 5_000 }),
   /** batches written at once per instance, each on its own connection (decoding overlaps Postgres's work) */

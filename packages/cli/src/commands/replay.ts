@@ -126,7 +126,7 @@ async function bulk(v: Values, ctx: CommandContext): Promise<number> {
       }),
     });
   } catch (err) {
-    throw unreachable("the audit admin API", base, err);
+    throw unreachable("the admin API", base, err);
   }
   if (!res.ok || !res.body) {
     const text = await res.text();

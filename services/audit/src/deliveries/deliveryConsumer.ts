@@ -1,9 +1,9 @@
+import { recordDeliveries } from "@hookstream/audit-store";
 import { DeliveryRecord, type RetryPolicy, type Topology } from "@hookstream/contracts";
 import { RetryableError, runBatchConsumer } from "@hookstream/messaging";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { recordDeliveries } from "./recordDeliveries";
 
 export interface DeliveryConsumerOptions {
   js: JetStreamClient;

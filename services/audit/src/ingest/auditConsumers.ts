@@ -1,3 +1,4 @@
+import { type EventInsertRow, eventRowOf, messageHeaders } from "@hookstream/audit-store";
 import { DURABLES, Outcome, type RetryPolicy, type Topology } from "@hookstream/contracts";
 import { RetryableError, runBatchConsumer, streamSeqOf } from "@hookstream/messaging";
 import type { MikroORM } from "@mikro-orm/postgresql";
@@ -5,7 +6,6 @@ import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { AuditMetrics } from "../auditMetrics";
 import { recordOutcomes } from "../outcomes/recordOutcomes";
-import { type EventInsertRow, eventRowOf, messageHeaders } from "./eventRow";
 import { createEventWriter, type PreparedEvent, preparedEventOf } from "./insertEvents";
 
 /**

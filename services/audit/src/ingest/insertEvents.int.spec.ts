@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
+import type { EventInsertRow } from "@hookstream/audit-store";
+import { WebhookEvent } from "@hookstream/audit-store";
 import { arrayLiteral, initOrm } from "@hookstream/db";
 import { createLogger } from "@hookstream/observability";
 import { createTestDatabase } from "@hookstream/testing";
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { AUDIT_MIGRATIONS } from "../db/migrations/index";
-import { WebhookEvent } from "../db/WebhookEvent";
-import type { EventInsertRow } from "./eventRow";
 import {
   copyValue,
   createEventWriter,

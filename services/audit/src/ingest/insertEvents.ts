@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
+import type { EventInsertRow } from "@hookstream/audit-store";
 import { MAX_ID_LENGTH } from "@hookstream/contracts";
 import { arrayLiteral } from "@hookstream/db";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { from as copyFrom } from "pg-copy-streams";
-import type { EventInsertRow } from "./eventRow";
 
 /** A statement and its parameters, ready for the driver. */
 export interface EventInsert {

@@ -1,7 +1,6 @@
+import { applyOutcome, failedAttempts, insertAttempts, STATUS_RANK } from "@hookstream/audit-store";
 import type { Outcome } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { insertAttempts } from "../console/attempts";
-import { applyOutcome, failedAttempts, STATUS_RANK } from "./applyOutcome";
 
 const rankOf = (column: string) =>
   `(CASE ${column} ${Object.entries(STATUS_RANK)

@@ -1,3 +1,4 @@
+import { WebhookEvent } from "@hookstream/audit-store";
 import { initOrm } from "@hookstream/db";
 import { createRegistry } from "@hookstream/observability";
 import { createTestDatabase } from "@hookstream/testing";
@@ -6,7 +7,6 @@ import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AUDIT_MIGRATIONS } from "../db/migrations/index";
-import { WebhookEvent } from "../db/WebhookEvent";
 import { RETENTION_LOCK, type RetentionConfig, startRetention } from "./startRetention";
 
 const logger = pino({ level: "silent" });

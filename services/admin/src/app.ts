@@ -6,14 +6,14 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyBaseLogger, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
 import { registerAdminRoutes } from "./admin/adminRoutes";
-import type { AuditMetrics } from "./auditMetrics";
+import type { AdminMetrics } from "./adminMetrics";
 import type { LiveLimits } from "./console/consoleConfig";
 import { registerConsole } from "./console/index";
 
-export interface AuditRouteDeps {
+export interface AdminRouteDeps {
   logger: Logger;
   registry: Registry;
-  metrics: AuditMetrics;
+  metrics: AdminMetrics;
   em: EntityManager;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -27,20 +27,20 @@ export interface AuditRouteDeps {
   live?: LiveLimits;
 }
 
-/** The audit's routes on the runtime's HTTP shell: the admin API and the console. */
-export function buildAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
+/** The admin service's routes on the runtime's HTTP shell: the admin API and the console. */
+export function buildAdminRoutes(app: FastifyInstance, deps: AdminRouteDeps): void {
   registerAdminRoutes(app, deps);
   registerConsole(app, deps);
 }
 
-export interface AppDeps extends Omit<AuditRouteDeps, "requireAdmin"> {
+export interface AppDeps extends Omit<AdminRouteDeps, "requireAdmin"> {
   adminToken: string | undefined;
   /** null when NATS, the streams and Postgres answer, else the reason */
   readiness: () => Promise<string | null>;
 }
 
 /**
- * The audit's HTTP app on its own (the runtime builds it for the running service):
+ * The admin service's HTTP app on its own (the runtime builds it for the running service):
  * the shell, the admin API and the console, with ADMIN_TOKEN as the only token.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -54,6 +54,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     failureBurst: 20,
     failuresPerSec: 1,
   });
-  buildAuditRoutes(app, { ...deps, requireAdmin });
+  buildAdminRoutes(app, { ...deps, requireAdmin });
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Outcome, OutcomeStatus } from "@hookstream/contracts";
-import type { AuditStatus } from "../db/WebhookEvent";
+import type { AuditStatus } from "./WebhookEvent";
 
 /** The part of a `webhook_events` row that outcomes decide. */
 export interface OutcomeFields {

@@ -10,7 +10,7 @@ export interface LiveLimits {
 export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxConnections: 100, maxBufferBytes: 1024 * 1024 };
 
 /**
- * The console's variables of its own. Spread `consoleEnv` into the audit's
+ * The console's variables of its own. Spread `consoleEnv` into the admin's
  * config schema to parse it with the rest in `main`; until then registerConsole
  * parses it itself when it is not passed in.
  */

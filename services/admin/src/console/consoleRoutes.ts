@@ -6,7 +6,7 @@ import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
 import { adminErrorHandler, BadRequestError, NotFoundError } from "../admin/adminErrors";
 import { eventName } from "../admin/eventOfId";
-import type { AuditMetrics } from "../auditMetrics";
+import type { AdminMetrics } from "../adminMetrics";
 import { DEFAULT_LIVE_LIMITS, type LiveLimits } from "./consoleConfig";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";
@@ -22,7 +22,7 @@ export interface ConsoleRouteDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
-  metrics: Pick<AuditMetrics, "replays">;
+  metrics: Pick<AdminMetrics, "replays">;
   now: () => Date;
   fineTuneUrl: string;
   feed: Pick<LiveFeed, "subscribe">;

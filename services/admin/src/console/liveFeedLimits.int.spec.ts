@@ -1,6 +1,6 @@
 /**
  * The live feed's bounds (issue 21, item 11): a cap on the connections one instance
- * holds (503 beyond it, through the running audit), and a client that stops reading is
+ * holds (503 beyond it, through the running admin service), and a client that stops reading is
  * dropped instead of having its events pile up in the process.
  */
 import http from "node:http";
@@ -15,8 +15,8 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { AuditConfigSchema } from "../config";
-import { type Audit, startAudit } from "../startAudit";
+import { AdminConfigSchema } from "../config";
+import { type Admin, startAdmin } from "../startAdmin";
 import { registerConsoleRoutes } from "./consoleRoutes";
 import type { LiveListener } from "./liveFeed";
 
@@ -38,11 +38,11 @@ function openLive(
 
 describe("the live feed's connection cap", () => {
   const topology = testTopology("live");
-  let audit: Audit | undefined;
+  let admin: Admin | undefined;
   const dbReady = createTestDatabase(inject("databaseUrl"), "live");
 
   afterAll(async () => {
-    for (const step of audit?.steps ?? []) await step.close();
+    for (const step of admin?.steps ?? []) await step.close();
     const nc = await connect({ servers: inject("natsUrl").split(",") });
     await deleteStreams(await jetstreamManager(nc), topology);
     await nc.close();
@@ -51,8 +51,8 @@ describe("the live feed's connection cap", () => {
 
   it("answers 503 once LIVE_MAX_CONNECTIONS streams are open, and takes one again when one closes", async () => {
     const db = await dbReady;
-    audit = await startAudit(
-      parseConfig(AuditConfigSchema, {
+    admin = await startAdmin(
+      parseConfig(AdminConfigSchema, {
         NATS_URL: inject("natsUrl"),
         DATABASE_URL: db.url,
         HOOKSTREAM_NAMESPACE: topology.namespace,
@@ -62,8 +62,8 @@ describe("the live feed's connection cap", () => {
       }),
       logger,
     );
-    await audit.app.listen({ port: 0, host: "127.0.0.1" });
-    const port = (audit.app.server.address() as AddressInfo).port;
+    await admin.app.listen({ port: 0, host: "127.0.0.1" });
+    const port = (admin.app.server.address() as AddressInfo).port;
     const first = await openLive(port);
     const second = await openLive(port);
     expect([first.status, second.status]).toEqual([200, 200]);

@@ -1,9 +1,8 @@
+import { eventRowOf, failedAttempts, headerRecord, STATUS_RANK } from "@hookstream/audit-store";
 import { type EventSummary, Outcome, type Topology } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { eventRowOf, headerRecord } from "../ingest/eventRow";
-import { failedAttempts, STATUS_RANK } from "../outcomes/applyOutcome";
 import { SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
 
 /** What a watched event is waiting for before its row is final for now. */
@@ -36,7 +35,7 @@ export interface LiveFeedOptions {
 export type LiveListener = (rows: EventSummary[]) => void;
 
 /**
- * The source of the console's live events, one per audit instance.
+ * The source of the console's live events, one per admin instance.
  *
  * Why not the audit's own consumers: every instance binds to the same durables
  * (`audit`, `audit-outcomes`), so each sees only its share of the messages, and a

@@ -9,7 +9,7 @@ import {
 } from "@hookstream/contracts";
 import { storableTime } from "@hookstream/db";
 import { messageText } from "@hookstream/messaging";
-import type { AuditStatus } from "../db/WebhookEvent";
+import type { AuditStatus } from "./WebhookEvent";
 
 /** What the audit needs of a WEBHOOKS message (a JsMsg reduced to plain data, for pure tests). */
 export interface RawEventMessage {

@@ -1,8 +1,7 @@
+import { readAttempts, readDeliveries } from "@hookstream/audit-store";
 import type { EventDetail } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { eventOfId } from "../admin/eventOfId";
-import { readDeliveries } from "../deliveries/index";
-import { readAttempts } from "./attempts";
 import { iso, SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
 
 type DetailRow = SummaryRow & {

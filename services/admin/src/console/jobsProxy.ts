@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /**
  * `/api/jobs` and `/api/jobs/:id`, forwarded to the fine-tune service's job API
- * (`/fine-tune-jobs*` at FINE_TUNE_URL): the console is served by the audit, and
- * the browser reaches nothing but the audit. The status and JSON body come back
+ * (`/fine-tune-jobs*` at FINE_TUNE_URL): the console is served by the admin service, and
+ * the browser reaches nothing but the admin service. The status and JSON body come back
  * as they are; the Authorization header goes along.
  */
 export function registerJobsProxy(scope: FastifyInstance, fineTuneUrl: string): void {
@@ -24,7 +24,7 @@ export function registerJobsProxy(scope: FastifyInstance, fineTuneUrl: string): 
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       return reply.code(502).send({
         error: "fine_tune_unreachable",
-        message: `the fine-tune service does not answer at ${base} (${cause}); start it or set FINE_TUNE_URL on the audit`,
+        message: `the fine-tune service does not answer at ${base} (${cause}); start it or set FINE_TUNE_URL on the admin service`,
       });
     }
     return reply

@@ -4,7 +4,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import type { Logger } from "pino";
-import type { AuditMetrics } from "../auditMetrics";
+import type { AdminMetrics } from "../adminMetrics";
 import { consoleEnv, type LiveLimits } from "./consoleConfig";
 import { registerConsoleRoutes } from "./consoleRoutes";
 import { LiveFeed } from "./liveFeed";
@@ -21,7 +21,7 @@ export interface ConsoleDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
-  metrics: Pick<AuditMetrics, "replays">;
+  metrics: Pick<AdminMetrics, "replays">;
   now: () => Date;
   /** the fine-tune job API (FINE_TUNE_URL); default http://127.0.0.1:3005 */
   fineTuneUrl?: string;
@@ -32,7 +32,7 @@ export interface ConsoleDeps {
 }
 
 /**
- * The operator console on the audit's HTTP app: the page at `/` and the admin
+ * The operator console on the admin service's HTTP app: the page at `/` and the admin
  * routes it reads. The live feed's consumers stop when the app closes.
  */
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {

@@ -1,3 +1,4 @@
+import { WebhookEvent } from "@hookstream/audit-store";
 import {
   type HandlerName,
   handlerForType,
@@ -9,7 +10,6 @@ import { inboxTable } from "@hookstream/handler-kit";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { WebhookEvent } from "../db/WebhookEvent";
 import { replayDurableExists, watchReplayVerdict } from "./awaitReplayVerdict";
 import { type ReplayRequest, replayEvent } from "./replayEvent";
 

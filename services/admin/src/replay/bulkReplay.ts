@@ -1,8 +1,8 @@
+import type { AuditStatus } from "@hookstream/audit-store";
 import type { BulkReplayProgress, BulkReplaySummary, HandlerName, Topology } from "@hookstream/contracts";
 import { inboxTable } from "@hookstream/handler-kit";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { AuditStatus } from "../db/WebhookEvent";
 import { typesTakenBy } from "./handlerTakesType";
 import { MessageGoneError, republishEvent } from "./replayEvent";
 

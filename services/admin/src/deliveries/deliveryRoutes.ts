@@ -1,7 +1,7 @@
+import { readDeliveries } from "@hookstream/audit-store";
 import type { EventDeliveries } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
-import { readDeliveries } from "./recordDeliveries";
 
 /**
  * `GET /admin/events/:event_id/deliveries` (EventDeliveries): the delivery log of one

@@ -1,11 +1,11 @@
+import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "@hookstream/audit-store";
 import { EventIdParams, isHandlerName, ProviderName, type Topology } from "@hookstream/contracts";
 import { parseInput } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 import { z } from "zod";
-import type { AuditMetrics } from "../auditMetrics";
-import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "../db/WebhookEvent";
+import type { AdminMetrics } from "../adminMetrics";
 import { registerEraseRoutes } from "../erasure/index";
 import {
   DEFAULT_VERDICT_WAIT_MS,
@@ -24,7 +24,7 @@ export interface AdminDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   topology: Topology;
-  metrics: AuditMetrics;
+  metrics: AdminMetrics;
   now: () => Date;
 }
 

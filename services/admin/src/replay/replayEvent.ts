@@ -1,3 +1,4 @@
+import { WebhookEvent } from "@hookstream/audit-store";
 import {
   eventKey,
   handlerForType,

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@hookstream/runtime";
+import { adminService } from "./adminService";
+
+await runServiceMain(adminService);
