@@ -3,7 +3,7 @@ import { PermanentError, RetryableError } from "@hookstream/messaging";
 import type { Logger } from "pino";
 import { classifyOpenAIError } from "./classifyError";
 import type { HandlerContext } from "./HandlerDefinition";
-import type { InboxState } from "./inbox";
+import { type ClaimedState, LeaseLostError } from "./inbox";
 import { publishNotification } from "./notify/index";
 import type { ProjectClient } from "./openaiClient";
 import type { DeliveryDeps } from "./processDelivery";
@@ -18,8 +18,10 @@ export interface HandlerContextDeps extends Pick<DeliveryDeps, "config" | "js" |
   force: boolean;
   /** the delivery's logger, with the event's fields bound */
   logger: Logger;
-  /** the event's inbox state as claimed: the steps already done */
-  state: InboxState;
+  /** the event's inbox state as claimed: the steps already done, and the lease held */
+  state: ClaimedState;
+  /** how long the lease is extended by at each check */
+  leaseMs: number;
 }
 
 /**
@@ -53,8 +55,12 @@ export function createHandlerContext(deps: HandlerContextDeps): HandlerContext {
         logger.debug({ step }, "step already done");
         return;
       }
+      // the fence: a delivery whose lease was taken over (paused or slow past it) stops
+      // here, before the effect, and hands its message back; the check extends the lease
+      if (!(await inbox.renew(state.lease, deps.leaseMs)))
+        throw new LeaseLostError(state.lease, `step ${step}`);
       await fn();
-      await inbox.markStep(event.id, event.type, step);
+      await inbox.markStep(state.lease, step);
       state.steps.add(step);
     },
     async notify(notification) {

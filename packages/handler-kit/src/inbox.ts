@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import type { MigrationEntry } from "@hookstream/db";
-import { RetryableError } from "@hookstream/messaging";
+import { HandBackError, RetryableError } from "@hookstream/messaging";
 import { Migration } from "@mikro-orm/migrations";
 import type { MikroORM } from "@mikro-orm/postgresql";
 
@@ -29,13 +31,60 @@ export function inboxMigrations(handler: string): MigrationEntry[] {
       this.addSql(`DROP TABLE IF EXISTS ${table}`);
     }
   }
-  return [{ name: "Migration20261128000000CreateInbox", class: Migration20261128000000CreateInbox }];
+  // the fencing token of a lease: who holds it, and the how-manieth taking of it this is
+  class Migration20261206203000AddLeaseFence extends Migration {
+    override async up(): Promise<void> {
+      this.addSql(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS holder text NULL`);
+      this.addSql(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS lease_generation bigint NOT NULL DEFAULT 0`);
+    }
+    override async down(): Promise<void> {
+      this.addSql(
+        `ALTER TABLE ${table} DROP COLUMN IF EXISTS holder, DROP COLUMN IF EXISTS lease_generation`,
+      );
+    }
+  }
+  return [
+    { name: "Migration20261128000000CreateInbox", class: Migration20261128000000CreateInbox },
+    { name: "Migration20261206203000AddLeaseFence", class: Migration20261206203000AddLeaseFence },
+  ];
+}
+
+/**
+ * The fencing token of one claim: the holder (one per Inbox, i.e. per service
+ * instance) and the generation, which every taking of the event's lease increments.
+ * Every write of a delivery (renew, a step done, release, complete) names it and
+ * changes nothing once another delivery has taken the lease over.
+ */
+export interface Lease {
+  eventId: string;
+  holder: string;
+  generation: number;
+}
+
+/**
+ * The delivery's lease was taken over (it was paused or slow past the lease, and
+ * another delivery claimed the event): it must stop before its next side effect.
+ * A HandBackError: the message goes back (nak) without counting as a failure, and
+ * the redelivery finds the event completed or claims it anew.
+ */
+export class LeaseLostError extends HandBackError {
+  constructor(lease: Lease, what: string) {
+    super(
+      `lease lost: event ${lease.eventId} was taken over by another delivery (generation ${lease.generation} of ${lease.holder}) before ${what}`,
+      1_000,
+    );
+  }
 }
 
 export interface InboxState {
   /** side effects already done for this event (`notify:<url>`, `deploy`, …) */
   steps: Set<string>;
   completed: boolean;
+}
+
+/** The state a claim resumes from, with the lease it holds. */
+export interface ClaimedState extends InboxState {
+  lease: Lease;
 }
 
 /**
@@ -46,12 +95,16 @@ export interface InboxState {
  */
 export class Inbox {
   private readonly table: string;
+  /** this instance's name in `holder`: unique per process start */
+  readonly holder: string;
 
   constructor(
     private readonly orm: MikroORM,
     handler: string,
+    holder = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
   ) {
     this.table = inboxTable(handler);
+    this.holder = holder;
   }
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -89,60 +142,87 @@ export class Inbox {
     eventType: string,
     leaseMs: number,
     force: boolean,
-  ): Promise<InboxState | "completed" | "busy"> {
+  ): Promise<ClaimedState | "completed" | "busy"> {
     const rows = await this.run("claim", () =>
-      this.orm.em.getConnection().execute<Array<{ steps: string[] }>>(
-        `INSERT INTO ${this.table} (event_id, event_type, claimed_until)
-         VALUES (?, ?, now() + ? * interval '1 millisecond')
-         ON CONFLICT (event_id) DO UPDATE SET claimed_until = EXCLUDED.claimed_until, updated_at = now()
+      this.orm.em.getConnection().execute<Array<{ steps: string[]; lease_generation: string | number }>>(
+        `INSERT INTO ${this.table} (event_id, event_type, claimed_until, holder, lease_generation)
+         VALUES (?, ?, now() + ? * interval '1 millisecond', ?, 1)
+         ON CONFLICT (event_id) DO UPDATE SET claimed_until = EXCLUDED.claimed_until, holder = EXCLUDED.holder,
+           lease_generation = ${this.table}.lease_generation + 1, updated_at = now()
            WHERE (${this.table}.completed_at IS NULL OR ?)
              AND (${this.table}.claimed_until IS NULL OR ${this.table}.claimed_until < now())
-         RETURNING steps`,
-        [eventId, eventType, leaseMs, force],
+         RETURNING steps, lease_generation`,
+        [eventId, eventType, leaseMs, this.holder, force],
       ),
     );
     const row = rows[0];
-    if (row) return { steps: new Set(force ? [] : row.steps), completed: false };
+    if (row) {
+      const lease = { eventId, holder: this.holder, generation: Number(row.lease_generation) };
+      return { steps: new Set(force ? [] : row.steps), completed: false, lease };
+    }
     return (await this.load(eventId)).completed && !force ? "completed" : "busy";
   }
 
-  async renew(eventId: string, leaseMs: number): Promise<void> {
-    await this.run("renew", () =>
-      this.orm.em
-        .getConnection()
-        .execute(
-          `UPDATE ${this.table} SET claimed_until = now() + ? * interval '1 millisecond' WHERE event_id = ? AND completed_at IS NULL`,
-          [leaseMs, eventId],
-        ),
-    );
+  /** The fence of every write under a lease: the row is still this claim's. */
+  private fence(lease: Lease): { where: string; params: unknown[] } {
+    return {
+      where: "event_id = ? AND holder = ? AND lease_generation = ?",
+      params: [lease.eventId, lease.holder, lease.generation],
+    };
   }
 
-  /** Gives the lease back after a failed attempt, so the retry need not wait for it to expire. */
-  async release(eventId: string): Promise<void> {
+  /**
+   * Extends the lease; false when another delivery has taken it over (the caller stops
+   * before its next side effect). An expired lease nobody took is still this one's.
+   */
+  async renew(lease: Lease, leaseMs: number): Promise<boolean> {
+    const f = this.fence(lease);
+    const rows = await this.run("renew", () =>
+      this.orm.em
+        .getConnection()
+        .execute<unknown[]>(
+          `UPDATE ${this.table} SET claimed_until = now() + ? * interval '1 millisecond' WHERE ${f.where} AND completed_at IS NULL RETURNING 1`,
+          [leaseMs, ...f.params],
+        ),
+    );
+    return rows.length > 0;
+  }
+
+  /** Gives the lease back after a failed attempt, so the retry need not wait for it to expire; never another's. */
+  async release(lease: Lease): Promise<void> {
+    const f = this.fence(lease);
     await this.run("release", () =>
       this.orm.em
         .getConnection()
-        .execute(`UPDATE ${this.table} SET claimed_until = NULL WHERE event_id = ?`, [eventId]),
+        .execute(`UPDATE ${this.table} SET claimed_until = NULL WHERE ${f.where}`, f.params),
     );
   }
 
-  async markStep(eventId: string, eventType: string, step: string): Promise<void> {
-    await this.run("write", () =>
-      this.orm.em.getConnection().execute(
-        `INSERT INTO ${this.table} (event_id, event_type, steps) VALUES (?, ?, ?::jsonb)
-         ON CONFLICT (event_id) DO UPDATE SET steps = ${this.table}.steps || EXCLUDED.steps, updated_at = now()`,
-        [eventId, eventType, JSON.stringify([step])],
-      ),
+  /** Records a side effect as done; throws LeaseLostError when the lease is no longer this claim's. */
+  async markStep(lease: Lease, step: string): Promise<void> {
+    const f = this.fence(lease);
+    const rows = await this.run("write", () =>
+      this.orm.em
+        .getConnection()
+        .execute<unknown[]>(
+          `UPDATE ${this.table} SET steps = steps || ?::jsonb, updated_at = now() WHERE ${f.where} RETURNING 1`,
+          [JSON.stringify([step]), ...f.params],
+        ),
     );
+    if (rows.length === 0) throw new LeaseLostError(lease, `recording step ${step}`);
   }
 
-  async complete(eventId: string, eventType: string, attempt: number): Promise<void> {
-    await this.run("write", () =>
-      this.orm.em.getConnection().execute(
-        `INSERT INTO ${this.table} (event_id, event_type, attempt, completed_at) VALUES (?, ?, ?, now())
-         ON CONFLICT (event_id) DO UPDATE SET attempt = EXCLUDED.attempt, completed_at = now(), claimed_until = NULL, updated_at = now()`,
-        [eventId, eventType, attempt],
-      ),
+  /** Marks the event handled and ends the lease; throws LeaseLostError when it is no longer this claim's. */
+  async complete(lease: Lease, attempt: number): Promise<void> {
+    const f = this.fence(lease);
+    const rows = await this.run("write", () =>
+      this.orm.em
+        .getConnection()
+        .execute<unknown[]>(
+          `UPDATE ${this.table} SET attempt = ?, completed_at = now(), claimed_until = NULL, updated_at = now() WHERE ${f.where} RETURNING 1`,
+          [attempt, ...f.params],
+        ),
     );
+    if (rows.length === 0) throw new LeaseLostError(lease, "completing");
   }
 }

@@ -16,7 +16,7 @@ import type { HandlerDefinition } from "./HandlerDefinition";
 import type { HandlerConfig } from "./handlerConfig";
 import { createHandlerContext } from "./handlerContext";
 import type { HandlerMetrics } from "./handlerMetrics";
-import type { Inbox, InboxState } from "./inbox";
+import { type ClaimedState, type Inbox, LeaseLostError } from "./inbox";
 import type { OpenAIClients, ProjectClient } from "./openaiClient";
 
 /** How a delivery ended when it did not throw. */
@@ -95,7 +95,7 @@ export async function claimWhenFree(
   msg: JsMsg,
   event: OpenAIEvent,
   force: boolean,
-): Promise<InboxState | "completed"> {
+): Promise<ClaimedState | "completed"> {
   const pollMs = Math.min(1_000, Math.max(50, Math.floor(deps.leaseMs / 4)));
   let waited = false;
   for (;;) {
@@ -119,11 +119,15 @@ export async function claimWhenFree(
   }
 }
 
-/** Step 4: runs the handler's work while renewing the lease; releases the lease if it fails. */
+/**
+ * Step 4: runs the handler's work while renewing the lease; releases the lease if it
+ * fails. A renewal that finds the lease taken over is logged; the work then stops at
+ * its next side effect (`once` checks the fence) or at `complete`.
+ */
 export async function processWithLease(
   deps: DeliveryDeps,
   event: OpenAIEvent,
-  state: InboxState,
+  state: ClaimedState,
   attempt: number,
   force: boolean,
   logger: Logger,
@@ -141,18 +145,27 @@ export async function processWithLease(
     inbox: deps.inbox,
     state,
     handler: deps.definition.handler,
+    leaseMs: deps.leaseMs,
   });
+  let lost = false;
   const renew = setInterval(
     () =>
-      void deps.inbox
-        .renew(event.id, deps.leaseMs)
-        .catch((err) => logger.warn({ err }, "could not renew the lease")),
+      void deps.inbox.renew(state.lease, deps.leaseMs).then(
+        (held) => {
+          if (!held && !lost) {
+            lost = true;
+            logger.warn({ generation: state.lease.generation }, "lease taken over by another delivery");
+          }
+        },
+        (err) => logger.warn({ err }, "could not renew the lease"),
+      ),
     Math.max(100, Math.floor(deps.leaseMs / 3)),
   );
   try {
     await deps.definition.process(ctx);
   } catch (err) {
-    await deps.inbox.release(event.id).catch(() => undefined);
+    // fenced: gives back this claim's lease only, never the one another delivery took since
+    await deps.inbox.release(state.lease).catch(() => undefined);
     throw err;
   } finally {
     clearInterval(renew);
@@ -194,8 +207,14 @@ export async function processDelivery(
   }
 
   const started = performance.now();
-  await processWithLease(deps, event, claimed, attempt, force, logger, openai);
-  await deps.inbox.complete(event.id, event.type, attempt);
+  try {
+    await processWithLease(deps, event, claimed, attempt, force, logger, openai);
+    await deps.inbox.complete(claimed.lease, attempt);
+  } catch (err) {
+    if (err instanceof LeaseLostError)
+      logger.warn({ reason: err.message }, "lease lost; handing the message back");
+    throw err;
+  }
   deps.metrics.seconds.observe((performance.now() - started) / 1000);
   logger.info("handled");
   // no key for the event's project: handled as without any key, and the outcome says why

@@ -7,6 +7,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export interface ServiceProcessOptions {
   /** folder under services/, e.g. "gateway" */
   service: string;
+  /** the script to run instead of `services/<service>/src/main.ts`, relative to the repository */
+  main?: string;
   env: Record<string, string>;
   /** the port of its HTTP server, to wait for /readyz */
   port: number;
@@ -26,7 +28,7 @@ export class ServiceProcess {
   readonly output: string[] = [];
 
   constructor(readonly opts: ServiceProcessOptions) {
-    const main = join(ROOT, "services", opts.service, "src", "main.ts");
+    const main = join(ROOT, opts.main ?? join("services", opts.service, "src", "main.ts"));
     this.child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: "info", ...opts.env },
