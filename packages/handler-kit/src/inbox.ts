@@ -173,7 +173,8 @@ export class Inbox {
 
   /**
    * Extends the lease; false when another delivery has taken it over (the caller stops
-   * before its next side effect). An expired lease nobody took is still this one's.
+   * before its next side effect). An expired lease nobody took is still this one's; so
+   * is the lease of a forced replay, which runs over an event already completed.
    */
   async renew(lease: Lease, leaseMs: number): Promise<boolean> {
     const f = this.fence(lease);
@@ -181,7 +182,7 @@ export class Inbox {
       this.orm.em
         .getConnection()
         .execute<unknown[]>(
-          `UPDATE ${this.table} SET claimed_until = now() + ? * interval '1 millisecond' WHERE ${f.where} AND completed_at IS NULL RETURNING 1`,
+          `UPDATE ${this.table} SET claimed_until = now() + ? * interval '1 millisecond' WHERE ${f.where} RETURNING 1`,
           [leaseMs, ...f.params],
         ),
     );
