@@ -51,7 +51,8 @@ beforeAll(async () => {
     },
   });
   page = await system.browser.newPage();
-}, 120_000);
+  // eight processes and a browser start here: on a shared 2-core machine that can take minutes
+}, 300_000);
 
 afterAll(async () => {
   await system?.stop();

@@ -127,12 +127,12 @@ export async function startConsoleSystem(opts: {
   };
   try {
     // the gateway first: it provisions the streams the others bind to
-    await start("gateway", port.gateway, { GATEWAY_PORT: String(port.gateway) }).ready(60_000);
+    await start("gateway", port.gateway, { GATEWAY_PORT: String(port.gateway) }).ready(150_000);
     // the audit first: it migrates the tables the admin reads
-    await start("audit", port.audit, { AUDIT_PORT: String(port.audit) }).ready(60_000);
-    // one admin first: two running the migrations at once into an empty database collide
-    await start("admin", port.admin, { ADMIN_PORT: String(port.admin) }).ready(60_000);
+    await start("audit", port.audit, { AUDIT_PORT: String(port.audit) }).ready(150_000);
+    // the two admins migrate one at a time (initOrm holds an advisory lock per owner)
     const rest = [
+      start("admin", port.admin, { ADMIN_PORT: String(port.admin) }),
       start("admin", port.admin2, { ADMIN_PORT: String(port.admin2) }),
       start("fine-tuning-handler", port.fineTuningHandler, {
         FINE_TUNING_HANDLER_PORT: String(port.fineTuningHandler),
@@ -144,7 +144,7 @@ export async function startConsoleSystem(opts: {
       start("fine-tune", port.fineTune, { FINE_TUNE_PORT: String(port.fineTune) }),
       start("delivery", port.delivery, { DELIVERY_PORT: String(port.delivery) }),
     ];
-    await Promise.all(rest.map((s) => s.ready(60_000)));
+    await Promise.all(rest.map((s) => s.ready(150_000)));
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
