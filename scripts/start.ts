@@ -18,7 +18,7 @@
  *   set, every service told every other's URL, and `.hookstream/dev.env` for the CLI
  *   (docs/configuration.md, "Development defaults").
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -108,6 +108,19 @@ async function checkPrerequisites(env: NodeJS.ProcessEnv): Promise<string[]> {
     );
   }
   return problems;
+}
+
+/** `hookstream provision` with the environment every service gets; its exit code. */
+function provisionStreams(env: NodeJS.ProcessEnv): number {
+  const cli = join(ROOT, "packages", "cli", "bin", "hookstream.js");
+  const run = spawnSync(process.execPath, [cli, "provision"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  });
+  for (const line of (run.stdout ?? "").split("\n").filter(Boolean)) say(`provision: ${line}`);
+  return run.status ?? 1;
 }
 
 interface Child {
@@ -309,6 +322,14 @@ async function main(): Promise<number> {
     return 1;
   }
   const runEnv = developmentDefaults(env, ports);
+
+  // the one-shot provisioning step first, as a deployment runs it: the services then find
+  // their streams as the settings give them (in production they only verify them)
+  const provisioned = provisionStreams(env);
+  if (provisioned !== 0) {
+    say("the provisioning step failed (hookstream provision, above); nothing started");
+    return 1;
+  }
 
   const format = logFormat(env, process.stdout.isTTY === true);
   say(`starting ${services.join(", ")}`);

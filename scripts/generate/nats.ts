@@ -66,16 +66,18 @@ export function accountsConf(): string {
 # which streams a role may create, read or delete from:
 #   $JS.API.INFO, $JS.API.STREAM.INFO.*, $JS.API.CONSUMER.INFO.*.*
 #       metadata only (readiness, consumer-lag gauges): every role
-#   $JS.API.STREAM.CREATE|UPDATE.<stream>
-#       the streams a role provisions (rights \`provision\`)
 #   $JS.API.CONSUMER.CREATE|DURABLE.CREATE|MSG.NEXT.<stream>.<durable>, $JS.ACK.<stream>.<durable>.>
 #       its own durable consumers (the service's \`durables\`): create or update, pull, acknowledge
 #   _INBOX_<role>.>
 #       replies (publish acks, API answers, pulled messages) come back on the
 #       role's own inbox prefix: the service sets NATS_INBOX_PREFIX=_INBOX_<role>,
 #       so no role can subscribe to another's replies.
-# No service may delete a stream or a durable consumer, or purge a stream: that
-# is the \`admin\` user's job.
+# No long-running service may create, update, delete or purge a stream, nor delete
+# a durable consumer: the one-shot provisioning step (\`hookstream provision\`, the
+# hookstream-provision Job) creates and updates the streams as the \`admin\` user,
+# and the services only verify them. The audit writer reads untrusted payloads
+# and deletes nothing; the admin service (\`admin-service\`), which answers only
+# authenticated operators, holds the single-message deletes of erasure and redrive.
 #
 # Handlers: one user per domain rather than one shared user, so a handler can
 # publish only its own outcomes and dead letters (\`outcomes.batch.>\`).

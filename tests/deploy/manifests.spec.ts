@@ -151,12 +151,29 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
 
   it("migrates in one Job while the Deployments skip migrations", () => {
     expect(config?.data?.MIGRATIONS).toBe("skip");
-    const [job] = ofKind("Job");
+    const job = ofKind("Job").find((j) => j.metadata.name.endsWith("hookstream-migrate"));
     const env = job?.spec.template.spec.containers[0].env as { name: string; value?: string }[];
     expect(env.find((e) => e.name === "MIGRATIONS")?.value).toBe("only");
     // every service with a database, so none is left unmigrated while its pods skip migrations
     const script = String(job?.spec.template.spec.containers[0].command.at(-1));
     expect(script).toContain(`for s in ${DATABASE_SERVICES.join(" ")};`);
+  });
+
+  it("provisions the streams in one Job as the admin NATS user, while no service's user may", () => {
+    const job = ofKind("Job").find((j) => j.metadata.name.endsWith("hookstream-provision"));
+    const [c] = job?.spec.template.spec.containers ?? [];
+    expect(c.command).toEqual(["node", "packages/cli/bin/hookstream.js", "provision"]);
+    const env = c.env as { name: string; value?: string }[];
+    expect(env.find((e) => e.name === "NATS_USER")?.value).toBe("admin");
+    expect(c.envFrom).toEqual([{ configMapRef: { name: config?.metadata.name } }]);
+    for (const d of deployments) {
+      const user = d.spec.template.spec.containers[0].env.find(
+        (e: { name: string }) => e.name === "NATS_USER",
+      )?.value as string;
+      const block = accounts.slice(accounts.indexOf(`user: ${user}\n`));
+      const rights = block.slice(0, block.indexOf("subscribe:"));
+      expect(rights, `${user} in accounts.conf`).not.toMatch(/STREAM\.(CREATE|UPDATE|DELETE|PURGE)/);
+    }
   });
 
   it("logs each service in to NATS as a user of deploy/nats/accounts.conf with that user's inbox", () => {

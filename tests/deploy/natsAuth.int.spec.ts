@@ -10,8 +10,8 @@ import {
   connectNats,
   DEFAULT_STREAM_OPTIONS,
   ensureConsumer,
-  ensureStreams,
   natsSecurityFromEnv,
+  provisionStreams,
 } from "@hookstream/messaging";
 import { freePort, spawnWatched, waitForPort } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -103,9 +103,15 @@ afterAll(async () => {
 });
 
 describe("deploy/nats/accounts.conf", () => {
-  it("lets the gateway provision the streams and publish an event through JetStream", async () => {
+  it("lets admin provision the streams, the gateway not, and the gateway publish an event through JetStream", async () => {
+    const admin = await connectAs("admin");
+    const made = await provisionStreams(await jetstreamManager(admin), topology, DEFAULT_STREAM_OPTIONS);
+    expect(made.map((r) => r.action)).toEqual(made.map(() => "created"));
     const nc = await connectAs("gateway");
-    await ensureStreams(await jetstreamManager(nc), topology, DEFAULT_STREAM_OPTIONS);
+    // a denied JetStream API call answers nothing: it times out
+    await expect(
+      (await jetstreamManager(nc, { timeout: 2_000 })).streams.add({ name: "GW_STREAM", subjects: ["gw.>"] }),
+    ).rejects.toThrow(/timeout|permission/i);
     const ack = await jetstream(nc).publish("webhooks.openai.batch.completed", '{"id":"evt_1"}', {
       msgID: "evt_1",
     });

@@ -127,7 +127,18 @@ describe("the production install (the Dockerfile's runtime stage)", () => {
     expect(stray).toEqual([]);
   });
 
-  it("starts the compiled gateway and audit, and both answer /readyz", async () => {
+  it("starts the compiled gateway and audit, and both answer /readyz once the provisioning step ran", async () => {
+    // production services only verify the streams: the one-shot step makes them
+    const provisioned = execFileSync(
+      process.execPath,
+      [join("packages", "cli", "bin", "hookstream.js"), "provision"],
+      {
+        cwd: app,
+        env: runtimeEnv({ HOOKSTREAM_NAMESPACE: topology.namespace, NATS_URL: inject("natsUrl") }),
+        encoding: "utf8",
+      },
+    );
+    expect(provisioned).toMatch(new RegExp(`${topology.streams.webhooks}\\s+created`));
     for (const service of SERVICES) {
       const port = await freePort();
       const child = spawn(process.execPath, [join("services", service, "dist", "main.js")], {

@@ -32,10 +32,14 @@ function streamEnv() {
     /** FINE_TUNING snapshots kept per job (the newest); -1 = no limit */
     FINE_TUNING_MAX_PER_JOB: intVar(100, { min: -1 }),
     /**
-     * `update`: change a stream whose settings differ; `create`: only create missing
-     * streams and log differences. Unset: `update` in the gateway, `create` elsewhere.
+     * What a long-running service does with the streams at start. `verify` (the default
+     * in production): nothing but check them; a missing or different stream is named in
+     * the log and at /readyz, and the one-shot provisioning step (`hookstream provision`,
+     * the Kubernetes Job) fixes it. `update`: change a stream whose settings differ;
+     * `create`: only create missing streams and log differences. Unset outside
+     * production: `update` in the gateway, `create` elsewhere (a developer machine).
      */
-    STREAM_PROVISIONING: z.enum(["create", "update"]).optional(),
+    STREAM_PROVISIONING: z.enum(["verify", "create", "update"]).optional(),
   };
 }
 

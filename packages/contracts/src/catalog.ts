@@ -200,7 +200,7 @@ function handlerRights(handler: string, spec: HandlerSpec): NatsRights {
       `notifications.${handler}.>`,
       ...(spec.publishes ?? []),
     ],
-    provision: "all",
+    provision: [],
     // an exhausted message is read back by the sequence its advisory names
     getMessages: ["webhooks", "replays"],
   };
@@ -249,7 +249,7 @@ export const SERVICES = {
     streams: ["webhooks"],
     database: false,
     ownsStreams: true,
-    nats: { user: "gateway", rights: { publish: ["webhooks.>"], provision: "all" } },
+    nats: { user: "gateway", rights: { publish: ["webhooks.>"], provision: [] } },
     deploy: {
       exposed: true,
       cpuRequest: "200m",
@@ -268,7 +268,7 @@ export const SERVICES = {
     database: true,
     ownsStreams: false,
     // it reads untrusted payloads: it publishes nothing and deletes nothing
-    nats: { user: "audit", rights: { publish: [], provision: "all" } },
+    nats: { user: "audit", rights: { publish: [], provision: [] } },
     deploy: {
       exposed: true,
       cpuRequest: "100m",
@@ -298,7 +298,7 @@ export const SERVICES = {
         publish: ["replay.>"],
         // a single replay waits for the handler's verdict
         subscribe: ["outcomes.>"],
-        provision: "all",
+        provision: [],
         // the live feed (WEBHOOKS, WEBHOOK_OUTCOMES), dead letters (read, redrive),
         // erasure (every store an event's copies are in)
         scan: ["webhooks", "outcomes", "dlq", "fineTuning", "replays", "deliveries", "notifications"],
@@ -334,7 +334,7 @@ export const SERVICES = {
     ownsStreams: false,
     nats: {
       user: "fine-tune",
-      rights: { publish: [], provision: "all", scan: ["fineTuning"], getMessages: ["fineTuning"] },
+      rights: { publish: [], provision: [], scan: ["fineTuning"], getMessages: ["fineTuning"] },
     },
     deploy: {
       exposed: true,
@@ -357,7 +357,7 @@ export const SERVICES = {
       user: "delivery",
       rights: {
         publish: ["deliveries.delivery.>", "dlq.delivery.>"],
-        provision: "all",
+        provision: [],
         // durables named after the destinations of its configuration (delivery-<name>, delivery-<name>-p<k>)
         durablesOn: ["notifications", "webhooks"],
         // breaker and pause of each destination, shared by every instance

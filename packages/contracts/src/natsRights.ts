@@ -16,8 +16,9 @@ export interface NatsRights {
   /** subjects it subscribes to besides its own inbox (`_INBOX_<user>.>`) */
   subscribe?: readonly string[];
   /**
-   * Streams it may create and update (STREAM.CREATE / STREAM.UPDATE). Every service
-   * ensures every stream at start today (DESIGN.md, "One truth for stream settings").
+   * Streams it may create and update (STREAM.CREATE / STREAM.UPDATE). None for a
+   * long-running service: the one-shot provisioning step (`hookstream provision`, run
+   * as the `admin` user) creates and updates every stream, and services only verify them.
    */
   provision: "all" | readonly StreamKey[];
   /** streams whose messages it reads by sequence (STREAM.MSG.GET) */
@@ -90,7 +91,7 @@ export function natsPermissions(
   group("its own subjects", [...rights.publish]);
   group("metadata: readiness and the consumer-lag gauges", [...NATS_METADATA_SUBJECTS]);
   group(
-    "creates the streams missing at start and updates their settings",
+    "creates streams and updates their settings",
     provisioned.flatMap((s) => [`$JS.API.STREAM.CREATE.${name(s)}`, `$JS.API.STREAM.UPDATE.${name(s)}`]),
   );
   group(

@@ -291,3 +291,111 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec):
     }
   }
 }
+
+/** The environment variable behind each compared setting of a stream (what to change to fix a difference). */
+export function settingVariable(topology: Topology, stream: string, setting: string): string {
+  switch (setting) {
+    case "duplicate_window":
+      return "WEBHOOK_DUPLICATE_WINDOW_MS";
+    case "num_replicas":
+      return "STREAM_REPLICAS";
+    case "max_msgs_per_subject":
+      return "FINE_TUNING_MAX_PER_JOB";
+    case "subjects":
+      return "HOOKSTREAM_NAMESPACE";
+    case "max_age":
+      if (stream === topology.streams.webhooks) return "WEBHOOK_MAX_AGE_MS";
+      if (stream === topology.streams.fineTuning) return "FINE_TUNING_MAX_AGE_MS";
+      if (stream === topology.streams.dlq) return "DLQ_MAX_AGE_MS";
+      return "OUTCOMES_MAX_AGE_MS";
+    default:
+      return setting;
+  }
+}
+
+/** A stream that is not as the configuration gives it: missing, or with settings that differ. */
+export interface StreamProblem {
+  stream: string;
+  missing: boolean;
+  diff: Record<string, { live: unknown; wanted: unknown }>;
+}
+
+/** One line an operator can act on: the stream, each differing setting with its variable, and the fix. */
+export function describeStreamProblem(topology: Topology, p: StreamProblem): string {
+  if (p.missing) return `stream ${p.stream} is missing: run the provisioning step (hookstream provision)`;
+  const settings = Object.entries(p.diff).map(
+    ([k, v]) =>
+      `${k} (${settingVariable(topology, p.stream, k)}) is ${JSON.stringify(v.live)}, the configuration gives ${JSON.stringify(v.wanted)}`,
+  );
+  return `stream ${p.stream} differs: ${settings.join("; ")}; run the provisioning step (hookstream provision) or align the variables`;
+}
+
+/**
+ * The streams among `names` that are missing or differ from the settings: what a
+ * service that may not provision (STREAM_PROVISIONING=verify) reports. Reads stream
+ * info only (the metadata right every role has).
+ */
+export async function streamProblems(
+  jsm: JetStreamManager,
+  topology: Topology,
+  opts: StreamOptions,
+  names: readonly string[] = Object.values(topology.streams),
+): Promise<StreamProblem[]> {
+  const problems: StreamProblem[] = [];
+  for (const spec of streamSpecs(topology, opts)) {
+    if (!names.includes(spec.name)) continue;
+    let info: StreamInfo;
+    try {
+      info = await jsm.streams.info(spec.name);
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.status === 404) {
+        problems.push({ stream: spec.name, missing: true, diff: {} });
+        continue;
+      }
+      throw err;
+    }
+    const diff = streamDifferences(info, spec);
+    if (Object.keys(diff).length > 0) problems.push({ stream: spec.name, missing: false, diff });
+  }
+  return problems;
+}
+
+/** What the provisioning step did to one stream. */
+export interface ProvisionResult {
+  stream: string;
+  action: "created" | "updated" | "unchanged";
+  diff: Record<string, { live: unknown; wanted: unknown }>;
+}
+
+/**
+ * The one-shot provisioning step (`hookstream provision`, the Kubernetes Job, `npm
+ * start` on a developer machine): creates every missing stream and brings every
+ * existing one to the settings, from the one set of stream variables. Run with the
+ * `admin` NATS role: no long-running service may create or update a stream.
+ */
+export async function provisionStreams(
+  jsm: JetStreamManager,
+  topology: Topology,
+  opts: StreamOptions,
+): Promise<ProvisionResult[]> {
+  const results: ProvisionResult[] = [];
+  for (const spec of streamSpecs(topology, opts)) {
+    const existed = await jsm.streams.info(spec.name).then(
+      () => true,
+      (err) => {
+        if (err instanceof JetStreamApiError && err.status === 404) return false;
+        throw err;
+      },
+    );
+    let diff: ProvisionResult["diff"] = {};
+    await ensureStream(jsm, spec, {
+      mode: "update",
+      onDifference: (_stream, d) => {
+        diff = d;
+      },
+    });
+    const action = !existed ? "created" : Object.keys(diff).length > 0 ? "updated" : "unchanged";
+    results.push({ stream: spec.name, action, diff });
+  }
+  return results;
+}

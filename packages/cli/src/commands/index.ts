@@ -88,6 +88,11 @@ export const COMMANDS: CommandEntry[] = [
     load: () => import("./destinations").then((m) => m.destinationsTest),
   },
   {
+    name: "provision",
+    summary: "create or update every stream from the stream settings (one-shot, the admin NATS user)",
+    load: () => import("./provision").then((m) => m.provision),
+  },
+  {
     name: "projections rebuild",
     summary: "rebuild a projection from its stream (fine-tune)",
     load: () => import("./jobs").then((m) => m.projectionsRebuild),

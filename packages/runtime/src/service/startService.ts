@@ -12,10 +12,12 @@ import {
 import type { MigrationEntry } from "@hookstream/db";
 import {
   connectNats,
+  describeStreamProblem,
   ensureConsumer,
   ensureStreams,
   natsSecurityFromEnv,
   streamOptionsFromEnv,
+  streamProblems,
 } from "@hookstream/messaging";
 import {
   createRegistry,
@@ -120,8 +122,10 @@ export interface StartOptions {
  *   1. topology (namespace), metrics registry, tracing;
  *   2. Postgres: database created if missing and migrations run (MIGRATIONS=auto),
  *      or only connected (skip: a migration Job ran them);
- *   3. NATS: connected; streams created with the one set of stream settings, and
- *      changed only by their owner (catalog `ownsStreams`, STREAM_PROVISIONING);
+ *   3. NATS: connected; streams checked against the one set of stream settings
+ *      (STREAM_PROVISIONING=verify, production: the provisioning step made them; a
+ *      missing stream is waited for, a difference reported at /readyz), or, on a
+ *      developer machine, created and changed only by their owner (catalog `ownsStreams`);
  *      the service's durables from the catalog created or updated;
  *   4. consumer gauges for those durables;
  *   5. the domain: consumers started;
@@ -172,18 +176,30 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
     steps.push({ name: "nats", close: () => nc.drain() });
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
-    const mode = config.STREAM_PROVISIONING ?? (spec.ownsStreams ? "update" : "create");
-    await ensureStreams(jsm, topology, streamOptionsFromEnv(config), {
-      mode,
-      onDifference(stream, diff, changed) {
-        if (changed) logger.warn({ stream, diff }, "stream settings changed to match the configuration");
-        else
-          logger.warn(
-            { stream, diff },
-            "stream settings differ from this service's configuration; left as they are (only the gateway, or STREAM_PROVISIONING=update, changes them)",
-          );
-      },
-    });
+    const streamOptions = streamOptionsFromEnv(config);
+    const mode = streamProvisioningMode(config.STREAM_PROVISIONING, spec.ownsStreams);
+    // the streams it reads: /readyz's, and those of its durables
+    const needed = [
+      ...new Set([
+        ...spec.streams.map((s) => topology.streams[s]),
+        ...(spec.durables as readonly DurableName[]).map((d) => durableBinding(topology, d).stream),
+      ]),
+    ];
+    if (mode === "verify") {
+      await awaitProvisionedStreams(jsm, topology, streamOptions, needed, logger);
+    } else {
+      await ensureStreams(jsm, topology, streamOptions, {
+        mode,
+        onDifference(stream, diff, changed) {
+          if (changed) logger.warn({ stream, diff }, "stream settings changed to match the configuration");
+          else
+            logger.warn(
+              { stream, diff },
+              "stream settings differ from this service's configuration; left as they are (only the gateway, or STREAM_PROVISIONING=update, changes them)",
+            );
+        },
+      });
+    }
 
     const durables = new Map<DurableName, DurableBinding>();
     for (const name of spec.durables as readonly DurableName[]) {
@@ -255,7 +271,10 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
       ...parts.http,
       async readiness() {
         if (!connected) return "NATS disconnected";
-        const nats = await natsReadiness(nc, jsm, streams);
+        const nats =
+          mode === "verify"
+            ? await verifiedStreamsReadiness(nc, jsm, topology, streamOptions, streams)
+            : await natsReadiness(nc, jsm, streams);
         if (nats !== null || !orm) return nats;
         return postgresReadiness(orm);
       },
@@ -288,5 +307,67 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
   } catch (err) {
     await closeEarly();
     throw err;
+  }
+}
+
+/**
+ * How the service treats the streams at start (STREAM_PROVISIONING): in production
+ * (NODE_ENV=production, as the image sets it) it only verifies them, since the
+ * one-shot provisioning step owns them and no long-running service's NATS user may
+ * create or update a stream; elsewhere the owner updates and the others create.
+ */
+export function streamProvisioningMode(
+  configured: "verify" | "create" | "update" | undefined,
+  ownsStreams: boolean,
+  nodeEnv = process.env.NODE_ENV,
+): "verify" | "create" | "update" {
+  if (configured) return configured;
+  if (nodeEnv === "production") return "verify";
+  return ownsStreams ? "update" : "create";
+}
+
+/**
+ * Waits until every stream the service reads exists (its durables cannot be bound
+ * before), saying which is missing and what to run; logs each difference, naming the
+ * setting and its variable. Differences do not stop the start: /readyz reports them.
+ */
+async function awaitProvisionedStreams(
+  jsm: JetStreamManager,
+  topology: Topology,
+  options: ReturnType<typeof streamOptionsFromEnv>,
+  names: string[],
+  logger: Logger,
+): Promise<void> {
+  let said = 0;
+  for (;;) {
+    const problems = await streamProblems(jsm, topology, options, names);
+    const missing = problems.filter((p) => p.missing);
+    for (const p of problems.filter((q) => !q.missing && said === 0)) {
+      logger.error({ stream: p.stream, diff: p.diff }, describeStreamProblem(topology, p));
+    }
+    if (missing.length === 0) return;
+    if (Date.now() - said > 30_000) {
+      said = Date.now();
+      for (const p of missing) logger.error({ stream: p.stream }, describeStreamProblem(topology, p));
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/** /readyz in verify mode: the connection, then every stream present and as the settings give it. */
+async function verifiedStreamsReadiness(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  topology: Topology,
+  options: ReturnType<typeof streamOptionsFromEnv>,
+  streams: string[],
+): Promise<string | null> {
+  if (nc.isClosed()) return "NATS connection closed";
+  if (nc.isDraining()) return "NATS connection draining";
+  try {
+    const problems = await streamProblems(jsm, topology, options, streams);
+    return problems.length === 0 ? null : problems.map((p) => describeStreamProblem(topology, p)).join("; ");
+  } catch (err) {
+    return `streams unavailable: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
