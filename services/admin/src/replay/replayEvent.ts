@@ -1,4 +1,3 @@
-import { WebhookEvent } from "@hookstream/audit-store";
 import {
   eventKey,
   handlerForType,
