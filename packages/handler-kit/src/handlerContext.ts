@@ -1,5 +1,5 @@
-import { handlerForType, type OpenAIEvent } from "@hookstream/contracts";
-import { PermanentError, RetryableError } from "@hookstream/messaging";
+import type { OpenAIEvent } from "@hookstream/contracts";
+import { PermanentError } from "@hookstream/messaging";
 import type { Logger } from "pino";
 import { classifyOpenAIError } from "./classifyError";
 import type { HandlerContext } from "./HandlerDefinition";
