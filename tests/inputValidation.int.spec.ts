@@ -5,6 +5,7 @@
  * code naming the parameter and never SQL or a stack, and each service describes
  * every route it registered at /openapi.json.
  */
+import { type Admin, AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { parseConfig } from "@hookstream/config";
 import { dlqSubject, eventKey, MessageHeader, providerEventSubject } from "@hookstream/contracts";
@@ -43,6 +44,7 @@ const common = {
   DB_POOL_MAX: "4",
 };
 let audit: Audit;
+let admin: Admin;
 let fineTune: FineTuneService;
 const auth = { authorization: `Bearer ${TOKEN}` };
 const SHARED = "evt_shared_inval";
@@ -52,6 +54,7 @@ beforeAll(async () => {
     parseConfig(AuditConfigSchema, { ...common, AUDIT_MAX_NAK_DELAY_MS: "400" }),
     logger,
   );
+  admin = await startAdmin(parseConfig(AdminConfigSchema, common), logger);
   fineTune = await startFineTune(parseConfig(FineTuneConfigSchema, common), logger);
   // two senders' events with one id, and a dead letter (the DLQ is not empty)
   const acme = JSON.stringify({ type: "invoice.paid", timestamp: new Date().toISOString(), data: {} });
@@ -70,7 +73,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of [fineTune, audit]) for (const step of s?.steps ?? []) await step.close();
+  for (const s of [fineTune, admin, audit]) for (const step of s?.steps ?? []) await step.close();
   await deleteStreams(jsm, topology);
   await nc.close();
   await sql.end();
@@ -90,12 +93,12 @@ describe("erasure takes no wildcard (item 3)", () => {
   it("answers 400 invalid_resourceId to each resource id that is not one subject token, dry run or not", async () => {
     for (const resourceId of [">", "*", "a.b", " ", "ftjob-1 >", "", "x".repeat(257)]) {
       for (const dryRun of [true, false]) {
-        const res = await erase(audit.app, { resourceType: "fine_tuning_job", resourceId, dryRun });
+        const res = await erase(admin.app, { resourceType: "fine_tuning_job", resourceId, dryRun });
         expectClean400(res, "invalid_resourceId", JSON.stringify(resourceId));
       }
     }
     expectClean400(
-      await erase(audit.app, { resourceType: "fine.tuning", resourceId: "ftjob-1" }),
+      await erase(admin.app, { resourceType: "fine.tuning", resourceId: "ftjob-1" }),
       "invalid_resourceType",
       "a dotted resource type",
     );
@@ -103,7 +106,7 @@ describe("erasure takes no wildcard (item 3)", () => {
 
   it("answers 400 invalid_eventId to an event id that is not one subject token", async () => {
     for (const eventId of [">", "evt.*", "*", "a b", "x".repeat(257)]) {
-      expectClean400(await erase(audit.app, { eventId, dryRun: true }), "invalid_eventId", eventId);
+      expectClean400(await erase(admin.app, { eventId, dryRun: true }), "invalid_eventId", eventId);
     }
   });
 
@@ -115,7 +118,7 @@ describe("erasure takes no wildcard (item 3)", () => {
         `job ${id}`,
       );
       expectClean400(
-        await audit.app.inject({ method: "POST", url: `/admin/replay/${id}`, headers: auth, payload: {} }),
+        await admin.app.inject({ method: "POST", url: `/admin/replay/${id}`, headers: auth, payload: {} }),
         "invalid_event_id",
         `replay ${id}`,
       );
@@ -125,11 +128,11 @@ describe("erasure takes no wildcard (item 3)", () => {
 
 describe("an event is its provider and its id (item 1)", () => {
   it("erases one provider's event of a shared id, asks which when the id alone is ambiguous, and keeps the other", async () => {
-    const ambiguous = await erase(audit.app, { eventId: SHARED, dryRun: true });
+    const ambiguous = await erase(admin.app, { eventId: SHARED, dryRun: true });
     expect(ambiguous.statusCode).toBe(409);
     expect(ambiguous.json()).toMatchObject({ error: "ambiguous_event_id" });
 
-    const res = await erase(audit.app, { eventId: SHARED, provider: "acme" });
+    const res = await erase(admin.app, { eventId: SHARED, provider: "acme" });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({
       target: { event_id: SHARED, provider: "acme" },
