@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
@@ -109,6 +110,10 @@ const audit = await startAudit(
   parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
   logger,
 );
+const admin = await startAdmin(
+  parseConfig(AdminConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
+  logger,
+);
 const handler = await startHandler(
   fineTuningHandler,
   // OPENAI_BASE_URL is beta's (it names none of its own); alpha names its own
@@ -134,6 +139,7 @@ afterAll(async () => {
   await gateway.service.stop();
   for (const h of handlers) await h.service.stop();
   await fineTune.service.stop();
+  await admin.service.stop();
   await audit.service.stop();
   await sql.end();
   await fake.close();
@@ -389,7 +395,7 @@ describe("the project in search, the console's API and the CLI", () => {
     const search = async (query: string) =>
       EventPage.parse(
         (
-          await audit.app.inject({ method: "GET", url: `/admin/events/search?${query}`, headers: auth })
+          await admin.app.inject({ method: "GET", url: `/admin/events/search?${query}`, headers: auth })
         ).json(),
       );
     const alpha = await search("project=alpha&limit=500");
@@ -398,11 +404,11 @@ describe("the project in search, the console's API and the CLI", () => {
     expect(new Set(alpha.events.map((e) => e.project))).toEqual(new Set(["alpha"]));
     expect((await search(`q=${b.id}`)).events[0]?.project).toBe("beta");
 
-    const detail = await audit.app.inject({ method: "GET", url: `/admin/events/${b.id}`, headers: auth });
+    const detail = await admin.app.inject({ method: "GET", url: `/admin/events/${b.id}`, headers: auth });
     expect(EventDetail.parse(detail.json())).toMatchObject({ project: "beta", provider: "openai" });
     expect(detail.json().headers[MessageHeader.OpenaiProject]).toBe("beta");
 
-    const bad = await audit.app.inject({
+    const bad = await admin.app.inject({
       method: "GET",
       url: "/admin/events/search?project=Not%20One",
       headers: auth,

@@ -227,7 +227,7 @@ describe("POST /webhooks/<provider>", () => {
 });
 
 describe("an event is its provider and its id (issue 21)", () => {
-  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const adminAuth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
   async function rowsOf(eventId: string, n: number) {
     return eventually(
@@ -260,15 +260,19 @@ describe("an event is its provider and its id (issue 21)", () => {
     ]);
     // the admin API tells them apart by provider, and asks for it when the id alone is ambiguous
     for (const provider of ["acme", "openai"]) {
-      const detail = await audit.app.inject({
+      const detail = await admin.app.inject({
         method: "GET",
         url: `/admin/events/${id}?provider=${provider}`,
-        headers: admin,
+        headers: adminAuth,
       });
       expect(detail.statusCode).toBe(200);
       expect(EventDetail.parse(detail.json()).provider).toBe(provider);
     }
-    const ambiguous = await audit.app.inject({ method: "GET", url: `/admin/events/${id}`, headers: admin });
+    const ambiguous = await admin.app.inject({
+      method: "GET",
+      url: `/admin/events/${id}`,
+      headers: adminAuth,
+    });
     expect(ambiguous.statusCode).toBe(409);
     expect(ambiguous.json()).toMatchObject({ error: "ambiguous_event_id" });
   });
