@@ -70,7 +70,13 @@ describe("a production gateway without its secret", () => {
   });
 
   it("starts in production with a real secret (the refusal is about the secret only)", async () => {
-    const r = await run("gateway", { NODE_ENV: "production", OPENAI_WEBHOOK_SECRET: TEST_SECRET });
+    // in production a service only verifies its streams (the provisioning step makes them);
+    // this namespace has none, so the gateway is told to create them as the step would
+    const r = await run("gateway", {
+      NODE_ENV: "production",
+      OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+      STREAM_PROVISIONING: "create",
+    });
     expect(r.ready).toBe(true);
     expect(r.output).not.toMatch(/development secret/);
   });
