@@ -26,10 +26,11 @@ FROM base AS build
 COPY --from=manifests /manifests/ ./
 RUN npm ci
 COPY . .
-# dist/ of every workspace (the console's built UI, packages/console/dist/ui, included), gathered in /out
+# dist/ of every workspace (the console's built UI, packages/console/dist/ui, included) and the
+# CLI's bin/ (the provisioning Job runs `node packages/cli/bin/hookstream.js provision`), gathered in /out
 RUN npm run build \
  && mkdir /out \
- && for d in packages/*/dist services/*/dist; do mkdir -p "/out/$d" && cp -R "$d/." "/out/$d/"; done
+ && for d in packages/*/dist packages/*/bin services/*/dist; do mkdir -p "/out/$d" && cp -R "$d/." "/out/$d/"; done
 
 FROM base AS runtime
 # tini as PID 1: forwards SIGTERM to node (graceful shutdown) and reaps children

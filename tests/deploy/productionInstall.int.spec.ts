@@ -60,14 +60,15 @@ function ensureBuilt(): void {
   }
 }
 
-/** The Dockerfile's `manifests` stage, then its `COPY --from=build /out/` of every dist/. */
+/** The Dockerfile's `manifests` stage, then its `COPY --from=build /out/` of every dist/ (and bin/). */
 function layOutRuntime(): void {
   for (const f of ["package.json", "package-lock.json", ".npmrc"]) cpSync(join(ROOT, f), join(app, f));
   for (const ws of workspaces()) {
     mkdirSync(join(app, ws), { recursive: true });
     cpSync(join(ROOT, ws, "package.json"), join(app, ws, "package.json"));
-    if (existsSync(join(ROOT, ws, "dist")))
-      cpSync(join(ROOT, ws, "dist"), join(app, ws, "dist"), { recursive: true });
+    for (const out of ["dist", "bin"])
+      if (existsSync(join(ROOT, ws, out)))
+        cpSync(join(ROOT, ws, out), join(app, ws, out), { recursive: true });
   }
 }
 
