@@ -19,6 +19,29 @@ import { generatedHeader, yamlDocs } from "./text";
 
 const spec = (s: ServiceName): ServiceSpec => SERVICES[s];
 
+/**
+ * The end of every pod template (Deployments and the one-shot Jobs): the container runs
+ * as the image's non-root user on a read-only root filesystem, with a small writable /tmp.
+ */
+const HARDENED_CONTAINER_TAIL = `          securityContext:
+            runAsNonRoot: true
+            runAsUser: 1000
+            runAsGroup: 1000
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop:
+                - ALL
+            seccompProfile:
+              type: RuntimeDefault
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi`;
+
 function labels(service: string, pad: string, partOf = false): string {
   const lines = ["app.kubernetes.io/name: hookstream", `app.kubernetes.io/component: ${service}`];
   if (partOf) lines.push("app.kubernetes.io/part-of: hookstream");
@@ -164,24 +187,7 @@ ${urlEnv(s)}${deploy.secrets.map((x) => secretEnv(x.name, x.optional)).join("\n"
               memory: 192Mi
             limits:
               memory: ${memory}
-          securityContext:
-            runAsNonRoot: true
-            runAsUser: 1000
-            runAsGroup: 1000
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop:
-                - ALL
-            seccompProfile:
-              type: RuntimeDefault
-          volumeMounts:
-            - name: tmp
-              mountPath: /tmp
-      volumes:
-        - name: tmp
-          emptyDir:
-            sizeLimit: 64Mi`;
+${HARDENED_CONTAINER_TAIL}`;
 }
 
 export function deploymentsYaml(): string {
@@ -392,23 +398,6 @@ ${labels("migrate", "        ")}
               memory: 192Mi
             limits:
               memory: 384Mi
-          securityContext:
-            runAsNonRoot: true
-            runAsUser: 1000
-            runAsGroup: 1000
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop:
-                - ALL
-            seccompProfile:
-              type: RuntimeDefault
-          volumeMounts:
-            - name: tmp
-              mountPath: /tmp
-      volumes:
-        - name: tmp
-          emptyDir:
-            sizeLimit: 64Mi
+${HARDENED_CONTAINER_TAIL}
 `;
 }
