@@ -12,6 +12,7 @@ import { describe, expect, inject, it } from "vitest";
 
 const logger = createLogger({ name: "admin-migrations", level: "silent" });
 const [createErasures] = ADMIN_MIGRATIONS;
+const ADMIN_NAMES = ADMIN_MIGRATIONS.map((m) => m.name);
 
 async function migrate(url: string, owner: string, migrations: typeof ADMIN_MIGRATIONS): Promise<string[]> {
   const orm = await initOrm({ url, owner, entities: [], migrations, logger, poolMax: 2 });
@@ -35,7 +36,7 @@ describe("the erasures table after the split", () => {
       expect(await migrate(db.url, "audit", before)).toContain(createErasures!.name);
       // the audit's list no longer names it: the history it holds is left alone
       expect(await migrate(db.url, "audit", AUDIT_MIGRATIONS)).toContain(createErasures!.name);
-      expect(await migrate(db.url, "admin", ADMIN_MIGRATIONS)).toEqual([createErasures!.name]);
+      expect(await migrate(db.url, "admin", ADMIN_MIGRATIONS)).toEqual(ADMIN_NAMES);
     } finally {
       await db.drop();
     }
@@ -44,7 +45,7 @@ describe("the erasures table after the split", () => {
   it("is created on a fresh database by the admin, in either start order", async () => {
     const db = await createTestDatabase(inject("databaseUrl"), "adminmig_new");
     try {
-      expect(await migrate(db.url, "admin", ADMIN_MIGRATIONS)).toEqual([createErasures!.name]);
+      expect(await migrate(db.url, "admin", ADMIN_MIGRATIONS)).toEqual(ADMIN_NAMES);
       expect(await migrate(db.url, "audit", AUDIT_MIGRATIONS)).not.toContain(createErasures!.name);
     } finally {
       await db.drop();

@@ -4,11 +4,11 @@
  * `main(argv)`) removes one job from every store, and a rebuild of the projection
  * afterwards does not bring it back.
  */
-import { type Admin, AdminConfigSchema, startAdmin } from "@hookstream/admin";
+import { type Admin, AdminConfigSchema, eraseEverywhere, startAdmin } from "@hookstream/admin";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
-import { DlqHeader, type ErasureResult, eventBody } from "@hookstream/contracts";
+import { DlqHeader, dlqSubject, type ErasureResult, eventBody, replaySubject } from "@hookstream/contracts";
 import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/delivery";
 import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
 import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
@@ -290,5 +290,60 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
       payload: { resourceType: "batch" },
     });
     expect(api.statusCode).toBe(400);
+  });
+});
+
+describe("an erasure cut short by its scan bound (issue 21, item 12)", () => {
+  it("keeps what a second run needs, and the second run by resource finishes it", async () => {
+    const cut = ["evt_cut_1", "evt_cut_2"];
+    for (const id of cut) {
+      await publishEvent(js, topology, eventBody("batch.completed", { id, data: { id: "batch_cut" } }));
+    }
+    await eventually(
+      async () => (await rows("SELECT 1 FROM webhook_events WHERE resource_id = 'batch_cut'")).length === 2,
+      { message: "both audit rows of the resource" },
+    );
+    // copies of other events first, so that a bound of 3 stops each scan before the erased ones
+    const copies = async (subject: string) => {
+      for (let i = 0; i < 4; i++) {
+        await js.publish(subject, eventBody("batch.completed", { id: `evt_other_${i}` }));
+      }
+      for (const id of cut) await js.publish(subject, eventBody("batch.completed", { id }));
+    };
+    await copies(replaySubject(topology, "batch", "batch.completed"));
+    await copies(dlqSubject(topology, "batch", "batch.completed"));
+
+    const run = () =>
+      eraseEverywhere(
+        { em: admin.orm.em.fork(), js, jsm, topology, now: () => new Date() },
+        { resourceType: "batch", resourceId: "batch_cut" },
+        { dryRun: false, actor: "admin", scanLimit: 3 },
+      );
+    const first = await run();
+    expect(first.truncated).toEqual(expect.arrayContaining([topology.streams.replays, topology.streams.dlq]));
+    expect(first.event_ids).toEqual(cut);
+    // run again until no scan hits its bound (each run reads at most 3 messages per scan)
+    const later: ErasureResult[] = [];
+    for (let i = 0; i < 30 && (later.at(-1) ?? first).truncated.length > 0; i++) later.push(await run());
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.at(-1)?.truncated).toEqual([]);
+    // the second run still knew the resource's events, though their audit rows were gone
+    expect(later[0]?.event_ids).toEqual(cut);
+    expect(later.reduce((n, r) => n + r.counts.replays, first.counts.replays)).toBe(2);
+    expect(later.reduce((n, r) => n + r.counts.dlq, first.counts.dlq)).toBe(2);
+
+    for (const stream of [topology.streams.replays, topology.streams.dlq]) {
+      const left = await streamText(stream);
+      for (const id of cut)
+        expect(
+          left.some((t) => t.includes(id)),
+          `${stream} ${id}`,
+        ).toBe(false);
+      // the other events' copies stay
+      for (let i = 0; i < 4; i++) expect(left.some((t) => t.includes(`evt_other_${i}`))).toBe(true);
+    }
+    // once finished, a run starts afresh: nothing of the resource is left to find
+    const after = await run();
+    expect(after).toMatchObject({ event_ids: [], truncated: [] });
   });
 });

@@ -6,6 +6,7 @@ export * from "./adminService";
 export * from "./app";
 export * from "./config";
 export * from "./db/migrations/index";
+export * from "./erasure/index";
 export * from "./replay/replayEvent";
 export * from "./replay/replayHeaders";
 export * from "./startAdmin";

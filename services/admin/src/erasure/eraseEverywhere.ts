@@ -19,7 +19,7 @@ import {
 } from "@nats-io/jetstream";
 import { ConflictError } from "../admin/adminErrors";
 import { sameEvent } from "../replay/replayEvent";
-import { scanStream } from "./scanStream";
+import { type ScanResult, scanStream } from "./scanStream";
 
 /** One event (its id, and its provider unless the id alone names it), or every event of one resource. */
 export type ErasureTarget =
@@ -84,14 +84,52 @@ async function tableExists(em: EntityManager, table: string): Promise<boolean> {
 const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 /**
+ * What an erasure cut short by a scan bound keeps for the run that finishes it (the
+ * `erasures` row's `resume`; null once a run finished): ids and stream positions,
+ * never a payload.
+ */
+export interface ErasureResume {
+  /** the OpenAI event ids being erased */
+  event_ids: string[];
+  /** their types (the replay and DLQ subjects scanned) */
+  types: string[];
+  /** the fine-tuning jobs whose snapshots are erased */
+  job_ids: string[];
+  /** the first audit row's time: outcome, delivery and notification scans start a margin before it */
+  since: string | null;
+  /** where each scan that hit its bound continues, by `<stream> <subject>`: the next sequence */
+  scans: Record<string, number>;
+}
+
+/**
+ * The resume point of the last erasure of this target when that run was cut short, else
+ * null: a run that finished (or none yet) means the next starts afresh.
+ */
+async function pendingErasure(
+  em: EntityManager,
+  target: ErasureResult["target"],
+): Promise<ErasureResume | null> {
+  const [last] = await em
+    .getConnection()
+    .execute<Array<{ resume: ErasureResume | string | null }>>(
+      "SELECT resume FROM erasures WHERE target = ?::jsonb ORDER BY id DESC LIMIT 1",
+      [JSON.stringify(target)],
+    );
+  const resume = last?.resume ?? null;
+  return typeof resume === "string" ? (JSON.parse(resume) as ErasureResume) : resume;
+}
+
+/**
  * Erases one event, or every event of one resource, from every store that holds a
  * copy: WEBHOOKS (by the audit's `stream_seq`), WEBHOOK_REPLAYS, WEBHOOK_DLQ and
  * WEBHOOK_OUTCOMES (bounded scans matching the event ids), FINE_TUNING (the job's
  * subject), every handler's inbox, `fine_tune_jobs` and `webhook_events`. Stream
  * messages are deleted by sequence with `erase` (overwritten on disk, not only
- * unlinked). The audit rows go last: an erasure cut short is found again and
- * finished by running it again. Writes one row to `erasures` (ids and counts, never
- * a payload) unless `dryRun`, which only counts.
+ * unlinked). When a scan stops at its bound (`truncated`), the run's `erasures` row
+ * keeps what the next run of the same target needs (ErasureResume: the event ids,
+ * types, jobs and where each scan stopped), so running it again finishes it although
+ * the audit rows are gone. Writes one row to `erasures` (ids and counts, never a
+ * payload) unless `dryRun`, which only counts.
  */
 export async function eraseEverywhere(
   deps: EraseDeps,
@@ -105,6 +143,35 @@ export async function eraseEverywhere(
   const byEvent = "eventId" in target;
 
   const byProvider = byEvent && target.provider !== undefined;
+  const targetRecord: ErasureResult["target"] = byEvent
+    ? { event_id: target.eventId, ...(byProvider ? { provider: target.provider } : {}) }
+    : { resource_type: target.resourceType, resource_id: target.resourceId };
+  // an earlier run of this erasure cut short by a scan bound: its audit rows are gone,
+  // so what it found (ids, types, jobs, where each scan stopped) comes from its record
+  const pending = await pendingErasure(em, targetRecord);
+  const nextScans: Record<string, number> = {};
+  /** One bounded scan, continued where the earlier run's stopped; its stop point is kept when it stops again. */
+  const scan = async (
+    stream: string,
+    subject: string,
+    match: (m: JsMsg) => boolean,
+    since?: Date,
+  ): Promise<ScanResult> => {
+    const key = `${stream} ${subject}`;
+    const startSeq = pending?.scans[key];
+    const r = await scanStream(
+      js,
+      jsm,
+      stream,
+      { subject, limit, ...(startSeq !== undefined ? { startSeq } : since ? { since } : {}) },
+      match,
+    );
+    if (r.truncated) {
+      truncated.push(stream);
+      if (r.nextSeq !== null) nextScans[key] = r.nextSeq;
+    }
+    return r;
+  };
   const rows = await conn.execute<AuditRow[]>(
     `SELECT id, event_id, provider, event_type, stream_seq, resource_type, resource_id, created_at
      FROM webhook_events WHERE ${byEvent ? `event_id = ?${byProvider ? " AND provider = ?" : ""}` : "resource_type = ? AND resource_id = ?"}`,
@@ -122,36 +189,29 @@ export async function eraseEverywhere(
   // OpenAI's events only: another provider's event shares nothing there with an
   // OpenAI event of the same id
   const openaiRows = rows.filter((r) => r.provider === OPENAI_PROVIDER);
-  const eventIds = new Set(openaiRows.map((r) => r.event_id));
+  const eventIds = new Set([...openaiRows.map((r) => r.event_id), ...(pending?.event_ids ?? [])]);
   if (byEvent && (target.provider ?? rows[0]?.provider ?? OPENAI_PROVIDER) === OPENAI_PROVIDER) {
     eventIds.add(target.eventId);
   }
-  const types = [...new Set(openaiRows.map((r) => r.event_type))];
+  const types = [...new Set([...openaiRows.map((r) => r.event_type), ...(pending?.types ?? [])])];
 
   // FINE_TUNING first: a job's snapshots name events the audit may no longer hold
-  const jobIds = new Set<string>();
+  const jobIds = new Set<string>(pending?.job_ids ?? []);
   if (!byEvent && target.resourceType === FINE_TUNING_JOB) jobIds.add(target.resourceId);
   for (const r of openaiRows)
     if (r.resource_type === FINE_TUNING_JOB && r.resource_id) jobIds.add(r.resource_id);
   const fineTuningSeqs: number[] = [];
   let snapshotsLeft = 0;
   for (const jobId of jobIds) {
-    const scan = await scanStream(
-      js,
-      jsm,
-      topology.streams.fineTuning,
-      { subject: jobSubject(topology, jobId), limit },
-      (msg) => {
-        if (!byEvent) {
-          for (const id of bodyIds(msg)) eventIds.add(id);
-          return true;
-        }
-        return bodyIds(msg).some((id) => eventIds.has(id));
-      },
-    );
-    if (scan.truncated) truncated.push(topology.streams.fineTuning);
-    fineTuningSeqs.push(...scan.seqs);
-    snapshotsLeft += scan.read - scan.seqs.length;
+    const found = await scan(topology.streams.fineTuning, jobSubject(topology, jobId), (msg) => {
+      if (!byEvent) {
+        for (const id of bodyIds(msg)) eventIds.add(id);
+        return true;
+      }
+      return bodyIds(msg).some((id) => eventIds.has(id));
+    });
+    fineTuningSeqs.push(...found.seqs);
+    snapshotsLeft += found.read - found.seqs.length;
   }
   const matches = (msg: JsMsg) => bodyIds(msg).some((id) => eventIds.has(id));
 
@@ -171,11 +231,7 @@ export async function eraseEverywhere(
 
   const scanAll = async (stream: string, subjects: string[], match: (m: JsMsg) => boolean, since?: Date) => {
     const seqs: number[] = [];
-    for (const subject of subjects) {
-      const scan = await scanStream(js, jsm, stream, { subject, since, limit }, match);
-      if (scan.truncated) truncated.push(stream);
-      seqs.push(...scan.seqs);
-    }
+    for (const subject of subjects) seqs.push(...(await scan(stream, subject, match, since)).seqs);
     return seqs;
   };
   // without an audit row the types are unknown: the whole DLQ / replay stream is read;
@@ -195,7 +251,7 @@ export async function eraseEverywhere(
   // outcomes are published after their event arrived: read from the first row's time on
   const first = rows.reduce<number | null>(
     (min, r) => Math.min(min ?? Number.POSITIVE_INFINITY, new Date(r.created_at).getTime()),
-    null,
+    pending?.since ? Date.parse(pending.since) : null,
   );
   const outcomeSeqs = await scanAll(
     topology.streams.outcomes,
@@ -275,9 +331,7 @@ export async function eraseEverywhere(
   const at = deps.now();
   const result: ErasureResult = {
     dry_run: opts.dryRun,
-    target: byEvent
-      ? { event_id: target.eventId, ...(byProvider ? { provider: target.provider } : {}) }
-      : { resource_type: target.resourceType, resource_id: target.resourceId },
+    target: targetRecord,
     event_ids: [...new Set([...rows.map((r) => r.event_id), ...ids])].sort(),
     counts,
     erasure_id: null,
@@ -288,6 +342,19 @@ export async function eraseEverywhere(
     rebuild_advised: byEvent && jobRows > 0 && snapshotsLeft > 0,
   };
   if (opts.dryRun) return result;
+
+  // A scan stopped at its bound: the next run of the same target needs what this one
+  // found, since the audit rows that named the events are deleted below.
+  const resume: ErasureResume | null =
+    truncated.length === 0
+      ? null
+      : {
+          event_ids: ids,
+          types,
+          job_ids: jobs,
+          since: first === null ? null : new Date(first).toISOString(),
+          scans: nextScans,
+        };
 
   const remove = async (stream: string, seqs: number[]) => {
     for (const seq of seqs) {
@@ -334,14 +401,15 @@ export async function eraseEverywhere(
       );
     }
     const [inserted] = await c.execute<Array<{ id: string }>>(
-      `INSERT INTO erasures (target, event_ids, counts, actor, erased_at)
-       VALUES (?::jsonb, ?::jsonb, ?::jsonb, ?, ?) RETURNING id`,
+      `INSERT INTO erasures (target, event_ids, counts, actor, erased_at, resume)
+       VALUES (?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?::jsonb) RETURNING id`,
       [
         JSON.stringify(result.target),
         JSON.stringify(result.event_ids),
         JSON.stringify(counts),
         opts.actor,
         at,
+        resume === null ? null : JSON.stringify(resume),
       ],
       "all",
       ctx,

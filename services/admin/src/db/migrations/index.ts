@@ -1,5 +1,6 @@
 import type { MigrationEntry } from "@hookstream/db";
 import { Migration20261202000000CreateErasures } from "./Migration20261202000000CreateErasures";
+import { Migration20261206231027ErasureResume } from "./Migration20261206231027ErasureResume";
 
 /**
  * Every migration of the admin service, in order. `erasures` was created by the audit
@@ -10,4 +11,5 @@ import { Migration20261202000000CreateErasures } from "./Migration20261202000000
  */
 export const ADMIN_MIGRATIONS: MigrationEntry[] = [
   { name: "Migration20261202000000CreateErasures", class: Migration20261202000000CreateErasures },
+  { name: "Migration20261206231027ErasureResume", class: Migration20261206231027ErasureResume },
 ];
