@@ -272,12 +272,29 @@ export function scalingDurables(s: ServiceName): string[] {
   });
 }
 
-export function kedaYaml(streamName: (durable: string) => string): string {
-  const docs = SERVICE_NAMES.flatMap((s) => {
-    const scale = spec(s).deploy.scale;
-    if (scale.on !== "lag") return [];
-    const triggers = scalingDurables(s).map(
-      (d) => `    - type: nats-jetstream
+/**
+ * Where KEDA asks Prometheus (the delivery service's trigger): the Service the Prometheus
+ * operator makes for every Prometheus it runs, in namespace `monitoring`; an overlay
+ * patches it for another (deploy/README.md).
+ */
+export const PROMETHEUS_SERVER = "http://prometheus-operated.monitoring.svc.cluster.local:9090";
+
+/**
+ * Events the delivery service can work on now: the pending count of each destination
+ * (every instance exports the same gauge: max, not sum) that is active. A paused or
+ * open destination's backlog waits for a resume or a probe, which no extra pod speeds up.
+ */
+export const DELIVERY_PENDING_QUERY =
+  'sum(max by (destination) (hookstream_destination_pending{part_of="hookstream"}) * on (destination) max by (destination) (hookstream_destination_state{part_of="hookstream",state="active"}))';
+
+function triggersOf(s: ServiceName, streamName: (durable: string) => string): string[] {
+  const scale = spec(s).deploy.scale;
+  switch (scale.on) {
+    case "cpu":
+      return [];
+    case "lag":
+      return scalingDurables(s).map(
+        (d) => `    - type: nats-jetstream
       metadata:
         natsServerMonitoringEndpoint: nats-headless.nats.svc.cluster.local:8222
         account: HOOKSTREAM
@@ -286,7 +303,33 @@ export function kedaYaml(streamName: (durable: string) => string): string {
         lagThreshold: "${scale.lagThreshold}"
         activationLagThreshold: "0"
         useHttps: "false"`,
-    );
+      );
+    case "pending":
+      return [
+        `    - type: prometheus
+      metadata:
+        serverAddress: ${PROMETHEUS_SERVER}
+        query: '${DELIVERY_PENDING_QUERY}'
+        threshold: "${scale.pendingPerReplica}"
+        activationThreshold: "0"
+        ignoreNullValues: "true"`,
+        `    - type: cpu
+      metricType: Utilization
+      metadata:
+        value: "${scale.targetPercent}"`,
+      ];
+    default: {
+      const exhaustive: never = scale;
+      return exhaustive;
+    }
+  }
+}
+
+export function kedaYaml(streamName: (durable: string) => string): string {
+  const docs = SERVICE_NAMES.flatMap((s) => {
+    const scale = spec(s).deploy.scale;
+    if (scale.on === "cpu") return [];
+    const triggers = triggersOf(s, streamName);
     return [
       `${metadata("ScaledObject", "keda.sh/v1alpha1", `hookstream-${s}`, s)}
 spec:
@@ -317,7 +360,10 @@ ${triggers.join("\n")}`,
   });
   return `${generatedHeader("#")}
 # KEDA: each consuming service scales on its durable consumers' lag (messages pending);
-# replay and advisory durables carry no steady work and do not scale pods. Numbers: deploy/README.md.
+# replay and advisory durables carry no steady work and do not scale pods. The delivery
+# service, whose durables come from DESTINATIONS, scales on its active destinations'
+# pending count as Prometheus has it, and on CPU; its Prometheus is
+# ${PROMETHEUS_SERVER} (an overlay patches another). Numbers: deploy/README.md.
 ${yamlDocs(docs)}`;
 }
 

@@ -138,7 +138,7 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
       expect(s.spec.minReplicaCount).toBeGreaterThan(0);
       expect(s.spec.maxReplicaCount).toBeGreaterThanOrEqual(s.spec.minReplicaCount);
       expect(s.spec.cooldownPeriod).toBeGreaterThan(0);
-      return s.spec.triggers;
+      return s.spec.scaleTargetRef.name === "hookstream-delivery" ? [] : s.spec.triggers;
     });
     expect(triggers.every((t: { type: string }) => t.type === "nats-jetstream")).toBe(true);
     expect(triggers.map((t: { metadata: { consumer: string } }) => t.metadata.consumer).sort()).toEqual(
@@ -147,6 +147,21 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
     expect(
       triggers.every((t: { metadata: { account: string } }) => t.metadata.account === "HOOKSTREAM"),
     ).toBe(true);
+  });
+
+  it("scales the delivery service on its destinations' pending count (Prometheus) and on CPU", () => {
+    // its durables come from DESTINATIONS, which the manifests do not know
+    const delivery = ofKind("ScaledObject").find((s) => s.spec.scaleTargetRef.name === "hookstream-delivery");
+    const triggers = (delivery?.spec.triggers ?? []) as Array<{
+      type: string;
+      metadata: Record<string, string>;
+    }>;
+    expect(triggers.map((t) => t.type).sort()).toEqual(["cpu", "prometheus"]);
+    const prometheus = triggers.find((t) => t.type === "prometheus");
+    expect(prometheus?.metadata.query).toContain("hookstream_destination_pending");
+    expect(prometheus?.metadata.query).toContain('part_of="hookstream"');
+    expect(Number(prometheus?.metadata.threshold)).toBeGreaterThan(0);
+    expect(prometheus?.metadata.serverAddress).toMatch(/^https?:\/\//);
   });
 
   it("migrates in one Job while the Deployments skip migrations", () => {

@@ -57,6 +57,10 @@ describe("alert rules", () => {
       "HookstreamProjectionBehind",
       "HookstreamNatsUnreachable",
       "HookstreamPostgresUnreachable",
+      "HookstreamDestinationBreakerOpen",
+      "HookstreamDestinationPausedBacklog",
+      "HookstreamDestinationDeadLetters",
+      "HookstreamDestinationFailing",
     ]) {
       expect(names).toContain(name);
     }

@@ -1,8 +1,9 @@
 /**
  * Every service run as its own process (as production runs it) on free ports, a
- * few signed webhooks through the gateway so that the series exist, then: each
- * /metrics passes `promtool check metrics`, names only `hookstream_*` metrics, and
- * every metric the Grafana dashboard queries is exported by some service.
+ * few signed webhooks through the gateway (and their notifications to a receiver
+ * behind NOTIFY_URLS) so that the series exist, then: each /metrics passes
+ * `promtool check metrics`, names only `hookstream_*` metrics, and every metric the
+ * Grafana dashboard and the delivery service's KEDA trigger query is exported by some service.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,7 @@ import {
   eventBody,
   eventually,
   freePort,
+  NotificationReceiver,
   ServiceProcess,
   signWebhook,
   TEST_SECRET,
@@ -32,6 +34,7 @@ import {
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { dashboardMetricNames, exportedMetrics, isExported } from "./promql";
 import { promtool } from "./promtool";
 
@@ -57,9 +60,12 @@ const DASHBOARD = join(
   "hookstream.json",
 );
 
+const KEDA = join(import.meta.dirname, "..", "..", "deploy", "k8s", "base", "keda.yaml");
+
 const topology = testTopology("ops");
 const natsUrl = inject("natsUrl");
 let db: TestDatabase;
+let receiver: NotificationReceiver;
 const processes = new Map<Service, ServiceProcess>();
 const scraped = new Map<Service, string>();
 
@@ -84,6 +90,7 @@ async function post(body: string, secret = TEST_SECRET): Promise<number> {
 
 beforeAll(async () => {
   db = await createTestDatabase(inject("databaseUrl"), "ops");
+  receiver = await NotificationReceiver.start();
   const env = {
     NATS_URL: natsUrl,
     DATABASE_URL: db.url,
@@ -91,6 +98,8 @@ beforeAll(async () => {
     OPENAI_WEBHOOK_SECRET: TEST_SECRET,
     LOG_LEVEL: "warn",
     HANDLER_ACK_WAIT_MS: "5000",
+    // one destination (notify-1), so that the delivery service's series exist
+    NOTIFY_URLS: receiver.url("/notify"),
   };
   // the audit first: it creates the database schema the others may wait on
   for (const group of [["audit"], SERVICE_NAMES.filter((s) => s !== "audit")] as Service[][]) {
@@ -129,7 +138,10 @@ beforeAll(async () => {
         sum(await scrape("audit"), "hookstream_audit_rows_inserted_total") >= HANDLED.length + 1 &&
         handled.every((n) => n >= 1) &&
         // the fine-tuning handler's job snapshot, folded by the projection
-        sum(await scrape("fine-tune"), "hookstream_projection_applied_total") >= 1
+        sum(await scrape("fine-tune"), "hookstream_projection_applied_total") >= 1 &&
+        // every handler's notification, sent on by the delivery service
+        sum(await scrape("delivery"), "hookstream_delivery_attempts_total", 'outcome="delivered"') >=
+          HANDLED.length
       );
     },
     { timeoutMs: 60_000, intervalMs: 250, message: "every consumer to handle its event" },
@@ -148,6 +160,7 @@ afterAll(async () => {
   await deleteStreams(await jetstreamManager(nc), topology);
   await nc.close();
   await db?.drop();
+  await receiver?.close();
 });
 
 describe("every service's /metrics", () => {
@@ -192,6 +205,35 @@ describe("every service's /metrics", () => {
         new RegExp(`^hookstream_dlq_messages\\{[^}]*handler="${handler}"[^}]*\\} 0$`, "m"),
       );
     }
+  });
+
+  it("shows each destination's attempts, latency, state and pending count", () => {
+    const text = scraped.get("delivery") ?? "";
+    const d = 'destination="notify-1"';
+    expect(sum(text, "hookstream_delivery_attempts_total", `${d}[^}]*outcome="delivered"`)).toBe(
+      HANDLED.length,
+    );
+    expect(sum(text, "hookstream_delivery_seconds_count", d)).toBe(HANDLED.length);
+    expect(text).toMatch(
+      /^hookstream_destination_state\{[^}]*destination="notify-1"[^}]*state="active"[^}]*\} 1$/m,
+    );
+    expect(text).toMatch(/^hookstream_destination_pending\{[^}]*destination="notify-1"[^}]*\} \d+$/m);
+  });
+});
+
+describe("the delivery service's KEDA trigger", () => {
+  it("queries only metrics that the services export", () => {
+    const exported = new Map<string, string>();
+    for (const text of scraped.values()) for (const [n, t] of exportedMetrics(text)) exported.set(n, t);
+    const queries = parseAllDocuments(readFileSync(KEDA, "utf8"))
+      .map((d) => d.toJSON() as { spec: { triggers: Array<{ type: string; metadata: { query?: string } }> } })
+      .flatMap((o) => o.spec.triggers)
+      .filter((t) => t.type === "prometheus")
+      .map((t) => t.metadata.query ?? "");
+    expect(queries.length).toBeGreaterThan(0);
+    const names = queries.flatMap(dashboardMetricNames);
+    expect(names).toContain("hookstream_destination_pending");
+    expect(names.filter((n) => !isExported(n, exported))).toEqual([]);
   });
 });
 

@@ -151,10 +151,15 @@ export interface DeploySpec {
   nodeFlags?: { flags: readonly string[]; why: string };
   /** secrets from the `hookstream` Secret (Kubernetes); compose passes every variable */
   secrets: readonly SecretRef[];
-  /** the gateway scales on CPU (HPA), consumers on their durables' lag (KEDA) */
+  /**
+   * the gateway scales on CPU (HPA), consumers on their durables' lag (KEDA), the delivery
+   * service (its durables come from DESTINATIONS, unknown here) on its destinations'
+   * pending count as Prometheus has it, and on CPU (KEDA)
+   */
   scale:
     | { on: "cpu"; min: number; max: number; targetPercent: number }
-    | { on: "lag"; min: number; max: number; lagThreshold: number };
+    | { on: "lag"; min: number; max: number; lagThreshold: number }
+    | { on: "pending"; min: number; max: number; pendingPerReplica: number; targetPercent: number };
 }
 
 export interface ServiceSpec {
@@ -374,8 +379,9 @@ export const SERVICES = {
         { name: "NOTIFY_SIGNING_SECRET", optional: true },
         { name: "DEPLOY_HOOK_URL", optional: true },
       ],
-      // its durables come from DESTINATIONS, so KEDA has no fixed consumer to watch: CPU
-      scale: { on: "cpu", min: 2, max: 6, targetPercent: 70 },
+      // its durables come from DESTINATIONS, so KEDA has no fixed consumer to watch: the
+      // pending count of its deliverable destinations (hookstream_destination_pending), and CPU
+      scale: { on: "pending", min: 2, max: 6, pendingPerReplica: 1000, targetPercent: 70 },
     },
   },
 } as const satisfies Record<string, ServiceSpec>;
