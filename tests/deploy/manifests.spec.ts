@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONSUMERS, DATABASE_SERVICES, SERVICE_NAMES } from "@hookstream/contracts";
+import { CONSUMERS, DATABASE_SERVICES, natsRoles, SERVICE_NAMES, SERVICES } from "@hookstream/contracts";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { productionNodeFlags } from "../../scripts/serviceFlags";
@@ -60,11 +60,44 @@ async function modelFor(obj: K8sObject): Promise<new (data: unknown) => { valida
 }
 
 const accounts = readFileSync(join(ROOT, "deploy", "nats", "accounts.conf"), "utf8");
+
+/** The publish rights of one user of accounts.conf: its block up to its subscribe rights. */
+function publishRightsOf(user: string): string {
+  const at = accounts.indexOf(`user: ${user}\n`);
+  if (at < 0) throw new Error(`no user ${user} in deploy/nats/accounts.conf`);
+  const block = accounts.slice(at);
+  return block.slice(0, block.indexOf("subscribe:"));
+}
+
+/** What only the provisioning step (the `admin` user) may do to a stream, a KV bucket's included. */
+const STREAM_CHANGES = /STREAM\.(CREATE|UPDATE|DELETE|PURGE)\b/;
+
 const natsValues = parse(readFileSync(join(ROOT, "deploy", "nats", "values.yaml"), "utf8")) as Record<
   string,
   unknown
 >;
 
+describe("deploy/nats/accounts.conf", () => {
+  const serviceUsers = natsRoles().filter((r) => r.service !== undefined);
+
+  it("gives no long-running service's user STREAM.CREATE, UPDATE, DELETE or PURGE", () => {
+    expect(serviceUsers.map((r) => r.service).sort()).toEqual([...SERVICE_NAMES].sort());
+    for (const { user } of serviceUsers) {
+      const rights = publishRightsOf(user);
+      expect(rights, user).toContain('"$JS.API.INFO"');
+      expect(rights, `${user} in accounts.conf`).not.toMatch(STREAM_CHANGES);
+      // a wildcard would hold them too
+      expect(rights, `${user} in accounts.conf`).not.toMatch(/"\$JS\.API\.(>|STREAM\.>|STREAM\.\*)/);
+    }
+  });
+
+  it("gives the audit writer's user no MSG.DELETE", () => {
+    const audit = SERVICES.audit.nats.user;
+    expect(publishRightsOf(audit)).not.toMatch(/MSG\.DELETE/);
+    // the right exists in the file (the admin service's), so the check can fail
+    expect(publishRightsOf(SERVICES.admin.nats.user)).toMatch(/MSG\.DELETE/);
+  });
+});
 describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
   const objects = kustomize(join(K8S, "overlays", overlay));
   const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
@@ -185,11 +218,8 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay) => {
       const user = d.spec.template.spec.containers[0].env.find(
         (e: { name: string }) => e.name === "NATS_USER",
       )?.value as string;
-      const block = accounts.slice(accounts.indexOf(`user: ${user}\n`));
-      const rights = block.slice(0, block.indexOf("subscribe:"));
-      // not yet for the delivery service's KV bucket (KV_DELIVERY_STATE, issue 23): it still
-      // creates its bucket at start; the event streams are the provisioning step's alone
-      expect(rights, `${user} in accounts.conf`).not.toMatch(/STREAM\.(CREATE|UPDATE|DELETE|PURGE)\.(?!KV_)/);
+      // the event streams and the KV buckets are the provisioning step's alone
+      expect(publishRightsOf(user), `${user} in accounts.conf`).not.toMatch(STREAM_CHANGES);
     }
   });
 

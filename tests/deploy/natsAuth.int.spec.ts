@@ -9,12 +9,14 @@ import { readStream } from "@hookstream/fine-tune";
 import {
   connectNats,
   DEFAULT_STREAM_OPTIONS,
+  ensureBuckets,
   ensureConsumer,
   natsSecurityFromEnv,
   provisionStreams,
 } from "@hookstream/messaging";
 import { freePort, spawnWatched, waitForPort } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,6 +160,15 @@ describe("deploy/nats/accounts.conf", () => {
     expect(
       (await admin.consumers.list("FINE_TUNING").next()).filter((c) => c.name.startsWith("replay-")),
     ).toEqual([]);
+  });
+
+  it("lets the delivery service use the KV bucket the provisioning step made, and create none", async () => {
+    const js = jetstream(await connectAs("delivery"));
+    // verify mode (production): opens the bucket, never creates it
+    const kv = await ensureBuckets(js, topology, DEFAULT_STREAM_OPTIONS, { mode: "verify", pollMs: 50 });
+    await kv.put("probe", "1");
+    expect((await kv.get("probe"))?.string()).toBe("1");
+    await expect(new Kvm(js).create("NOT_PROVISIONED")).rejects.toThrow(/permission/i);
   });
 
   it("refuses a handler that publishes to webhooks.>", async () => {

@@ -32,7 +32,7 @@ export interface NatsRights {
    * delivery service's destinations): any durable name on them
    */
   durablesOn?: readonly StreamKey[];
-  /** KV buckets it reads, writes (compare-and-set) and watches */
+  /** KV buckets it reads, writes (compare-and-set) and watches; the provisioning step creates them */
   buckets?: readonly BucketKey[];
 }
 
@@ -115,11 +115,11 @@ export function natsPermissions(
     ]),
   );
   group(
-    "its KV buckets: create, get, put (compare-and-set), watch",
+    // no STREAM.CREATE: the provisioning step creates the buckets as it does the streams
+    "its KV buckets (made by the provisioning step): get, put (compare-and-set), watch",
     (rights.buckets ?? []).flatMap((b) => {
       const bucket = topology.buckets[b];
       return [
-        `$JS.API.STREAM.CREATE.KV_${bucket}`,
         `$KV.${bucket}.>`,
         `$JS.API.DIRECT.GET.KV_${bucket}.>`,
         `$JS.API.STREAM.MSG.GET.KV_${bucket}`,

@@ -145,21 +145,102 @@ export function streamSpecs(topology: Topology, opts: StreamOptions): StreamSpec
   ];
 }
 
+/** The stream behind a KV bucket: `KV_<bucket>` (the KV convention). */
+export function bucketStream(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/** The KV options of a bucket of the system, from the one set of stream options. */
+function bucketOptions(opts: StreamOptions) {
+  return { history: 1, replicas: opts.replicas, storage: StorageType.File };
+}
+
+export interface EnsureBucketsOptions {
+  /**
+   * `create`: create the bucket when missing (a developer machine); `verify`
+   * (production): never create it, wait until the provisioning step has (a
+   * long-running service's NATS user may not create a stream, a bucket's included)
+   */
+  mode: "create" | "verify";
+  /** told, at most every 30 s, while a bucket is missing in `verify` mode */
+  onMissing?: (stream: string) => void;
+  /** how often a missing bucket is looked for again (default 1 s) */
+  pollMs?: number;
+}
+
 /**
  * The KV buckets of the system: DELIVERY_STATE holds each destination's breaker and
  * pause (one key per destination, the last value only), shared by every delivery
- * instance. Created when missing, opened otherwise (`Kvm.create` does both).
+ * instance. The provisioning step creates it (provisionStreams); a service opens it,
+ * and creates it only outside `verify` mode. `Kvm.create` on a bucket that exists
+ * reads its info only (no STREAM.CREATE), and takes its direct-get setting from it.
  */
 export async function ensureBuckets(
   js: JetStreamClient,
   topology: Topology,
   opts: StreamOptions,
+  ensure: EnsureBucketsOptions = { mode: "create" },
 ): Promise<KV> {
-  return new Kvm(js).create(topology.buckets.deliveryState, {
-    history: 1,
-    replicas: opts.replicas,
-    storage: StorageType.File,
-  });
+  const bucket = topology.buckets.deliveryState;
+  if (ensure.mode === "verify") {
+    const jsm = await js.jetstreamManager();
+    let said = 0;
+    for (;;) {
+      const found = await jsm.streams.info(bucketStream(bucket)).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof JetStreamApiError && err.status === 404) return false;
+          throw err;
+        },
+      );
+      if (found) break;
+      if (Date.now() - said > 30_000) {
+        said = Date.now();
+        ensure.onMissing?.(bucketStream(bucket));
+      }
+      await new Promise((r) => setTimeout(r, ensure.pollMs ?? 1_000));
+    }
+  }
+  return new Kvm(js).create(bucket, bucketOptions(opts));
+}
+
+/**
+ * The provisioning step's part for the KV buckets: creates a missing one with the
+ * settings, brings the replicas of an existing one to STREAM_REPLICAS.
+ */
+async function provisionBuckets(
+  jsm: JetStreamManager,
+  topology: Topology,
+  opts: StreamOptions,
+): Promise<ProvisionResult[]> {
+  const results: ProvisionResult[] = [];
+  for (const bucket of Object.values(topology.buckets)) {
+    const name = bucketStream(bucket);
+    const info = await jsm.streams.info(name).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.status === 404) return null;
+      throw err;
+    });
+    if (info === null) {
+      await new Kvm(jsm.jetstream()).create(bucket, bucketOptions(opts));
+      results.push({ stream: name, action: "created", diff: {} });
+      continue;
+    }
+    const wanted = bucketOptions(opts);
+    const diff: ProvisionResult["diff"] = {};
+    if (info.config.num_replicas !== wanted.replicas)
+      diff.num_replicas = { live: info.config.num_replicas, wanted: wanted.replicas };
+    if (info.config.max_msgs_per_subject !== wanted.history)
+      diff.max_msgs_per_subject = { live: info.config.max_msgs_per_subject, wanted: wanted.history };
+    if (Object.keys(diff).length > 0) {
+      await jsm.streams.update(name, {
+        ...info.config,
+        num_replicas: wanted.replicas,
+        max_msgs_per_subject: wanted.history,
+      });
+    }
+    results.push({ stream: name, action: Object.keys(diff).length > 0 ? "updated" : "unchanged", diff });
+  }
+  return results;
 }
 
 const COMPARED = ["duplicate_window", "max_age", "num_replicas", "subjects", "max_msgs_per_subject"] as const;
@@ -369,9 +450,10 @@ export interface ProvisionResult {
 
 /**
  * The one-shot provisioning step (`hookstream provision`, the Kubernetes Job, `npm
- * start` on a developer machine): creates every missing stream and brings every
- * existing one to the settings, from the one set of stream variables. Run with the
- * `admin` NATS role: no long-running service may create or update a stream.
+ * start` on a developer machine): creates every missing stream and KV bucket and
+ * brings every existing one to the settings, from the one set of stream variables.
+ * Run with the `admin` NATS role: no long-running service may create or update a
+ * stream (a KV bucket is one).
  */
 export async function provisionStreams(
   jsm: JetStreamManager,
@@ -397,5 +479,6 @@ export async function provisionStreams(
     const action = !existed ? "created" : Object.keys(diff).length > 0 ? "updated" : "unchanged";
     results.push({ stream: spec.name, action, diff });
   }
+  results.push(...(await provisionBuckets(jsm, topology, opts)));
   return results;
 }

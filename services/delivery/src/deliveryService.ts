@@ -40,7 +40,16 @@ export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConf
       );
     }
 
-    const kv = await ensureBuckets(js, topology, streamOptionsFromEnv(config));
+    // the provisioning step creates the bucket; in production (verify) the service only
+    // opens it, as it only verifies the streams: its NATS user may create no stream
+    const kv = await ensureBuckets(js, topology, streamOptionsFromEnv(config), {
+      mode: ctx.streamProvisioning === "verify" ? "verify" : "create",
+      onMissing: (stream) =>
+        logger.error(
+          { stream },
+          `KV bucket ${stream} is missing: run the provisioning step (hookstream provision)`,
+        ),
+    });
     const breaker = await SharedBreaker.start({
       kv,
       names: destinations.map((d) => d.name),

@@ -15,8 +15,8 @@ import { z } from "zod";
 import { CliError, type Command } from "../command";
 
 const USAGE = `hookstream provision [--check] [--json]
-  Creates every stream that is missing and brings every existing one to the stream
-  settings (STREAM_REPLICAS, WEBHOOK_DUPLICATE_WINDOW_MS, WEBHOOK_MAX_AGE_MS,
+  Creates every stream and KV bucket that is missing and brings every existing one
+  to the stream settings (STREAM_REPLICAS, WEBHOOK_DUPLICATE_WINDOW_MS, WEBHOOK_MAX_AGE_MS,
   OUTCOMES_MAX_AGE_MS, DLQ_MAX_AGE_MS, FINE_TUNING_MAX_AGE_MS, FINE_TUNING_MAX_PER_JOB,
   HOOKSTREAM_NAMESPACE), connecting as NATS_URL says (the \`admin\` NATS user in
   production: no long-running service may create or update a stream).

@@ -64,6 +64,11 @@ export interface ServiceContext<C> {
   jsm: JetStreamManager;
   /** the service's durables from the catalog, by name */
   durables: Map<DurableName, DurableBinding>;
+  /**
+   * How it treats the streams and KV buckets it needs (STREAM_PROVISIONING):
+   * `verify` (production) waits for the provisioning step to have made them
+   */
+  streamProvisioning: "verify" | "create" | "update";
   /** the ORM of a service with a database; throws for one without */
   orm(): MikroORM;
   /** false while NATS is known to be away (answer 503 at once instead of waiting) */
@@ -243,6 +248,7 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
       js,
       jsm,
       durables,
+      streamProvisioning: mode,
       orm() {
         if (!orm) throw new Error(`${def.name} has no database`);
         return orm;
