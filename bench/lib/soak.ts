@@ -369,7 +369,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       {
         name: "every event sent was accepted (a 200, retried as OpenAI retries)",
         ok: accepted.length === traffic.scheduled && traffic.refused === 0,
-        detail: `${accepted.length} of ${traffic.scheduled} accepted; ${traffic.refused} refused; retried: ${JSON.stringify(Object.fromEntries(traffic.retried))}`,
+        detail: `${accepted.length} of ${traffic.scheduled} accepted; ${traffic.refused} refused; retried: ${JSON.stringify(Object.fromEntries(traffic.retried))}; at most ${traffic.maxQueued} waited for one of the sender's open requests`,
       },
       {
         name: "every accepted event audited exactly once",

@@ -6,6 +6,12 @@
  * again as OpenAI retries it: same id and body, a new timestamp and signature, after a
  * growing pause. What each event went through is kept in typed arrays, by index, so an
  * hour of it fits in a few tens of MiB.
+ *
+ * At most MAX_IN_FLIGHT requests are open at once; an event due while the window is
+ * full waits in a local queue and is signed when it actually leaves. Signing at
+ * schedule time and letting the HTTP agent queue the request would, once the gateway
+ * falls behind, send signatures older than the gateway's timestamp tolerance: 401s a
+ * real sender never causes, which then fill the failed-signature limiter.
  */
 import http from "node:http";
 import { eventBody, signWebhook, TEST_SECRET } from "@hookstream/testing";
@@ -29,6 +35,8 @@ export interface TrafficOptions {
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 4_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** open requests at most: the agent's sockets, so no request ever waits inside the agent */
+const MAX_IN_FLIGHT = 256;
 
 export class Traffic {
   readonly count: number;
@@ -41,7 +49,11 @@ export class Traffic {
   refused = 0;
   /** answers that were retried: status (0 = no HTTP answer) → count */
   readonly retried = new Map<number, number>();
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+  /** events due (or due again) while MAX_IN_FLIGHT were open: [index, retryUntil], oldest first */
+  private readonly queued: Array<[number, number]> = [];
+  /** the most events that waited in the queue at once */
+  maxQueued = 0;
   private readonly target: URL;
   private pendingRetries = 0;
   private inFlight = 0;
@@ -102,7 +114,8 @@ export class Traffic {
       this.sentAt[i] = epoch0 + performance.now();
       this.send(i, epoch0 + start + this.opts.durationMs + (this.opts.retryForMs ?? 60_000));
     }
-    while (this.inFlight > 0 || this.pendingRetries > 0) await new Promise((r) => setTimeout(r, 50));
+    while (this.inFlight > 0 || this.pendingRetries > 0 || this.queued.length > 0)
+      await new Promise((r) => setTimeout(r, 50));
     this.agent.destroy();
   }
 
@@ -114,6 +127,16 @@ export class Traffic {
   }
 
   private send(i: number, retryUntil: number): void {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.queued.push([i, retryUntil]);
+      this.maxQueued = Math.max(this.maxQueued, this.queued.length);
+      return;
+    }
+    this.dispatch(i, retryUntil);
+  }
+
+  /** one request, signed now */
+  private dispatch(i: number, retryUntil: number): void {
     const body = this.bodyOf(i);
     const attempt = this.attempts[i] as number;
     // the first attempt with the event's own webhook-id; a retry keeps it, as OpenAI does
@@ -125,6 +148,8 @@ export class Traffic {
       if (settled) return;
       settled = true;
       this.inFlight--;
+      const next = this.queued.shift();
+      if (next) this.dispatch(next[0], next[1]);
       if (status === 200) {
         const at = Date.now();
         this.acceptedAt[i] = at;
