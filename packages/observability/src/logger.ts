@@ -36,6 +36,15 @@ export interface LoggerOptions {
    * service run by itself at a terminal; `npm start` formats JSON lines itself)
    */
   format?: "json" | "pretty";
+  /**
+   * JSON lines to stdout written asynchronously: a line is queued and written with the
+   * lines queued behind it, instead of one blocking write(2) per line (a third of the
+   * gateway's cost beyond its minimal reference, BENCHMARKS.md "Gateway"). pino writes
+   * what is queued when the process exits (process.exit included); a SIGKILL loses what
+   * was queued and not yet written, at most the lines of the last few milliseconds.
+   * Off by default: a short-lived logger (a CLI, start-up errors) writes each line at once.
+   */
+  buffered?: boolean;
 }
 
 /** Writes each JSON record as a readable line to stdout. */
@@ -46,7 +55,7 @@ const prettyStdout: pino.DestinationStream = {
   },
 };
 
-export function createLogger({ name, level = "info", destination, format }: LoggerOptions): Logger {
+export function createLogger({ name, level = "info", destination, format, buffered }: LoggerOptions): Logger {
   const options: pino.LoggerOptions = {
     name,
     level,
@@ -59,7 +68,13 @@ export function createLogger({ name, level = "info", destination, format }: Logg
       return traceId ? { trace_id: traceId } : {};
     },
   };
-  const to = destination ?? (format === "pretty" ? prettyStdout : undefined);
+  const to =
+    destination ??
+    (format === "pretty"
+      ? prettyStdout
+      : buffered
+        ? pino.destination({ dest: 1, sync: false, minLength: 0 })
+        : undefined);
   return to ? pino(options, to) : pino(options);
 }
 

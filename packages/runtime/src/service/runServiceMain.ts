@@ -18,7 +18,13 @@ export async function runServiceMain<S extends z.ZodRawShape, C extends BaseConf
   const boot = createLogger({ name: def.name, level: process.env.LOG_LEVEL || "info", format });
   try {
     const config = parseConfig(serviceConfigSchema(def.name, def.env, def.checkEnv)) as C;
-    const logger = createLogger({ name: def.name, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+    // buffered: the running service's lines are written together, not one write(2) each
+    const logger = createLogger({
+      name: def.name,
+      level: config.LOG_LEVEL,
+      format: config.LOG_FORMAT,
+      buffered: true,
+    });
     if (config.MIGRATIONS === "only") {
       if (def.db) {
         const { initOrm } = await import("@hookstream/db");
