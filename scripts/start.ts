@@ -263,6 +263,11 @@ function developmentDefaults(env: NodeJS.ProcessEnv, ports: ServicePort[]): Node
   for (const [urlVar, url] of Object.entries(wired)) if (!out[urlVar]?.trim() && url) out[urlVar] = url;
   if (env.NODE_ENV === "production") return out;
 
+  // a development run answers on this machine only: its gateway may verify with the
+  // public development secret and its admin token sits in a file. HTTP_HOST=0.0.0.0
+  // (or a service's *_HOST) opens it to the network.
+  if (!out.HTTP_HOST?.trim()) out.HTTP_HOST = "127.0.0.1";
+
   const file = join(ROOT, DEV_ENV_FILE);
   if (!env.ADMIN_TOKEN?.trim() && !env.ADMIN_TOKENS?.trim()) {
     // the last run's token, when it was one of ours: a signed-in console stays signed in

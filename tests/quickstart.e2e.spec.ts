@@ -56,6 +56,10 @@ const startEnv = {
   NATS_URL: natsUrl,
   DATABASE_URL: db.url,
   HOOKSTREAM_NAMESPACE: topology.namespace,
+  // a Standard Webhooks sender beside OpenAI (docs/webhooks.md's example), for npm run attacks
+  WEBHOOK_PROVIDERS: JSON.stringify([
+    { name: "acme", secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], envelope: "standard" },
+  ]),
 };
 
 interface Run {
@@ -298,6 +302,24 @@ describe("the README's quickstart, on moved ports, from a clean copy", () => {
     ctrlC(tailing, "hookstream tail");
     expect(await tailExit).toBe(0);
   }, 240_000);
+
+  it("listens on loopback only: a development run's gateway may verify with the public development secret", () => {
+    const listening = [...systemOutput.matchAll(/Server listening at (http:\/\/[^"\s]+)/g)].map((m) => m[1]);
+    expect(listening.length, systemOutput.slice(-3000)).toBeGreaterThanOrEqual(Object.keys(SERVICES).length);
+    for (const url of listening) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+  });
+
+  it("answers an attacker's requests as docs/security-checks.md shows (npm run attacks)", async () => {
+    const attacks = await run("npm", ["run", "attacks", "--silent"], cleanEnv(), 180_000);
+    console.log(
+      attacks.out
+        .split("\n")
+        .filter((l) => l.startsWith("|") || /answers/.test(l))
+        .join("\n"),
+    );
+    expect(attacks.code, `${attacks.out}\n${attacks.err}`).toBe(0);
+    expect(attacks.out).toMatch(/All \d+ answers as expected/);
+  }, 200_000);
 
   it("a second npm start beside it exits non-zero at once, naming the busy port", async () => {
     const second = await run("npm", ["start"], startEnv);
