@@ -1,5 +1,6 @@
 import {
   CONSUMERS,
+  type DurableName,
   makeTopology,
   natsPasswordVar,
   natsPermissions,
@@ -10,6 +11,8 @@ import { generatedHeader } from "./text";
 
 /** accounts.conf names the contract streams and subjects: the namespace "". */
 const topology: Topology = makeTopology("");
+
+const DURABLE_NAMES = Object.keys(CONSUMERS) as DurableName[];
 
 /** nats-server config strings: quoted, as every subject with `$` or `>` must be. */
 const q = (s: string) => `"${s}"`;
@@ -23,15 +26,14 @@ export function accountsConf(): string {
     if (role.rights === "everything") {
       return [...head, `      { user: ${role.user}, password: ${password} }`].join("\n");
     }
-    const durables = role.durables.map((d) => ({
-      stream: topology.streams[CONSUMERS[d].stream],
-      durable: d,
-    }));
-    const perms = natsPermissions(role.user, role.rights, durables, topology);
-    const allow = perms.publish.flatMap((g) => [
-      `              # ${g.why}`,
-      ...g.subjects.map((s) => `              ${q(s)}`),
-    ]);
+    const grant = (d: DurableName) => ({ stream: topology.streams[CONSUMERS[d].stream], durable: d });
+    const durables = role.durables.map(grant);
+    const others = DURABLE_NAMES.filter((d) => !role.durables.includes(d)).map(grant);
+    const perms = natsPermissions(role.user, role.rights, durables, topology, others);
+    const list = (groups: typeof perms.publish) =>
+      groups.flatMap((g) => [`              # ${g.why}`, ...g.subjects.map((s) => `              ${q(s)}`)]);
+    const allow = list(perms.publish);
+    const deny = perms.deny.length === 0 ? [] : ["            deny: [", ...list(perms.deny), "            ]"];
     return [
       ...head,
       "      {",
@@ -42,6 +44,7 @@ export function accountsConf(): string {
       "            allow: [",
       ...allow,
       "            ]",
+      ...deny,
       "          }",
       `          subscribe: { allow: [${perms.subscribe.map(q).join(", ")}] }`,
       "        }",

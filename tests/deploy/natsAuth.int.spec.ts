@@ -1,10 +1,8 @@
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { makeTopology, natsPasswordVar, natsRoles } from "@hookstream/contracts";
+import { join } from "node:path";
+import { makeTopology } from "@hookstream/contracts";
 import { readStream } from "@hookstream/fine-tune";
 import {
   connectNats,
@@ -20,88 +18,36 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccountsServer, startAccountsServer } from "./accountsServer";
 
 /**
  * deploy/nats/accounts.conf on a nats-server of this file's own (free ports, its
  * own store): each role connects the way a service does (`connectNats` with the
  * credentials in NATS_URL and its NATS_INBOX_PREFIX), and what a role must not do
- * is refused by the server.
+ * is refused by the server. tests/deploy/roles.int.spec.ts runs every service so.
  */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** every user of the catalog (a service's role, or the operators'): the server needs each one's password */
-const ROLES = natsRoles().map((r) => r.user);
 type Role = string;
-// nats-server parses a variable's value as a config value: a password starting with a
-// digit ("1e5…") would not be read as a string, so each one starts with a letter
-const passwords: Record<Role, string> = Object.fromEntries(
-  ROLES.map((r) => [r, `pw${randomBytes(12).toString("hex")}`]),
-);
 const topology = makeTopology("");
 const logger = pino({ level: "silent" });
 
-const dir = mkdtempSync(join(tmpdir(), "hs-natsauth-"));
-let server: ChildProcess;
-let port: number;
+let server: AccountsServer;
 const open: NatsConnection[] = [];
 
-/**
- * nats-server resolves includes relative to the config file, so the accounts file sits
- * beside it. A server that refuses the config (an unset password variable) fails the
- * test with its own words.
- */
-async function startServer(
-  conf: string,
-  env: Record<string, string>,
-  listenPort: number,
-): Promise<ChildProcess> {
-  writeFileSync(join(dir, "server.conf"), conf);
-  const server = spawnWatched(
-    "nats-server (deploy/nats/accounts.conf)",
-    "nats-server",
-    ["-c", join(dir, "server.conf")],
-    {
-      env: { ...process.env, ...env },
-    },
-  );
-  await waitForPort(listenPort, 15_000, server);
-  return server.child;
+function urlFor(role: Role, password?: string): string {
+  return server.url(role, password);
 }
 
-function urlFor(role: Role, password = passwords[role] ?? ""): string {
-  return `nats://${role}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-}
-
-async function connectAs(role: Role, inboxPrefix = `_INBOX_${role}`): Promise<NatsConnection> {
-  const nc = await connectNats({
-    servers: [urlFor(role)],
-    name: `natsauth-${role}`,
-    logger,
-    connectTimeoutMs: 5_000,
-    ...natsSecurityFromEnv({ NATS_INBOX_PREFIX: inboxPrefix }),
-  });
-  open.push(nc);
-  return nc;
+function connectAs(role: Role, inboxPrefix = `_INBOX_${role}`): Promise<NatsConnection> {
+  return server.connect(role, { inboxPrefix, name: `natsauth-${role}` });
 }
 
 beforeAll(async () => {
-  copyFileSync(join(ROOT, "deploy", "nats", "accounts.conf"), join(dir, "accounts.conf"));
-  port = await freePort();
-  server = await startServer(
-    [
-      `listen: 127.0.0.1:${port}`,
-      `jetstream { store_dir: "${join(dir, "store")}" }`,
-      "include ./accounts.conf",
-      "",
-    ].join("\n"),
-    Object.fromEntries(ROLES.map((r) => [natsPasswordVar(r), passwords[r] ?? ""])),
-    port,
-  );
+  server = await startAccountsServer("natsauth");
 });
 
 afterAll(async () => {
   await Promise.all(open.map((nc) => nc.close().catch(() => {})));
-  server?.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 describe("deploy/nats/accounts.conf", () => {
@@ -224,12 +170,11 @@ describe("deploy/nats/accounts.conf", () => {
 });
 
 describe("TLS (NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY)", () => {
-  const tlsDir = join(dir, "tls");
+  const tlsDir = mkdtempSync(join(tmpdir(), "hs-natstls-"));
   let tlsServer: ChildProcess;
   let tlsPort: number;
 
   beforeAll(async () => {
-    execFileSync("mkdir", ["-p", tlsDir]);
     const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: tlsDir, stdio: "ignore" });
     ssl(
       "req",
@@ -297,6 +242,7 @@ describe("TLS (NATS_TLS_CA, NATS_TLS_CERT, NATS_TLS_KEY)", () => {
 
   afterAll(() => {
     tlsServer?.kill("SIGKILL");
+    rmSync(tlsDir, { recursive: true, force: true });
   });
 
   it("connects with the CA and a client certificate, and is refused without the certificate", async () => {

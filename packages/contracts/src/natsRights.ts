@@ -29,7 +29,10 @@ export interface NatsRights {
   scan?: readonly StreamKey[];
   /**
    * streams on which it binds durables whose names come from its configuration (the
-   * delivery service's destinations): any durable name on them
+   * delivery service's destinations). NATS permissions match whole subject tokens and
+   * a durable name is one token, so no name prefix can be granted: any durable name
+   * on them, except the catalog's durables of other services there, which are denied
+   * (natsPermissions' `others`), and only with a filter inside the stream's subjects.
    */
   durablesOn?: readonly StreamKey[];
   /** KV buckets it reads, writes (compare-and-set) and watches; the provisioning step creates them */
@@ -67,19 +70,23 @@ export const NATS_METADATA_SUBJECTS = ["$JS.API.INFO", "$JS.API.STREAM.INFO.*", 
 export interface NatsPermissions {
   /** groups of publish subjects, each with the reason it is there (comments of the generated file) */
   publish: { why: string; subjects: string[] }[];
+  /** publish subjects refused although an allowed wildcard covers them (deny wins in nats-server) */
+  deny: { why: string; subjects: string[] }[];
   subscribe: string[];
 }
 
 /**
  * The subjects a role may publish and subscribe to, in the topology's names:
  * its rights, its durables' consumer API and ack subjects, the metadata every
- * role reads, and its own inbox.
+ * role reads, and its own inbox. `others`: every durable of the catalog that is not
+ * the role's, denied where `durablesOn` would let it bind them.
  */
 export function natsPermissions(
   user: string,
   rights: NatsRights,
   durables: readonly DurableGrant[],
   topology: Topology,
+  others: readonly DurableGrant[] = [],
 ): NatsPermissions {
   const name = (key: StreamKey) => topology.streams[key];
   const allStreams = Object.keys(topology.streams) as StreamKey[];
@@ -96,22 +103,17 @@ export function natsPermissions(
   );
   group(
     "its durable consumers: create or update, pull, acknowledge",
-    durables.flatMap(({ stream, durable }) => [
-      `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
-      `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
-      `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
-      `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
-      `$JS.ACK.${stream}.${durable}.>`,
-    ]),
+    durables.flatMap(({ stream, durable }) => durableSubjects(stream, durable)),
   );
   group(
-    "durables named by its configuration: create or update, pull, acknowledge",
+    "durables named by its configuration (any name but the catalog's, denied below): create or update with a filter in the stream's subjects, pull, acknowledge",
     (rights.durablesOn ?? []).flatMap((s) => [
       `$JS.API.CONSUMER.CREATE.${name(s)}.*`,
-      `$JS.API.CONSUMER.CREATE.${name(s)}.*.>`,
+      // 2.10+ puts the filter subject in the API subject: only the stream's own subjects
+      ...streamSubjects(topology, s).map((subject) => `$JS.API.CONSUMER.CREATE.${name(s)}.*.${subject}`),
       `$JS.API.CONSUMER.DURABLE.CREATE.${name(s)}.*`,
       `$JS.API.CONSUMER.MSG.NEXT.${name(s)}.*`,
-      `$JS.ACK.${name(s)}.>`,
+      `$JS.ACK.${name(s)}.*.>`,
     ]),
   );
   group(
@@ -146,5 +148,54 @@ export function natsPermissions(
     "deletes single messages",
     (rights.deleteMessages ?? []).map((s) => `$JS.API.STREAM.MSG.DELETE.${name(s)}`),
   );
-  return { publish, subscribe: [`${natsInboxPrefix(user)}.>`, ...(rights.subscribe ?? [])] };
+  const onStreams = new Set((rights.durablesOn ?? []).map(name));
+  const theirs = others.filter((d) => onStreams.has(d.stream));
+  const deny: NatsPermissions["deny"] =
+    theirs.length === 0
+      ? []
+      : [
+          {
+            why: "other services' durables on those streams: never created, updated, pulled or acknowledged by this role",
+            subjects: theirs.flatMap(({ stream, durable }) => durableSubjects(stream, durable)),
+          },
+        ];
+  return { publish, deny, subscribe: [`${natsInboxPrefix(user)}.>`, ...(rights.subscribe ?? [])] };
+}
+
+/** The consumer API and ack subjects of one durable: create or update, pull, acknowledge. */
+function durableSubjects(stream: string, durable: string): string[] {
+  return [
+    `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
+    `$JS.ACK.${stream}.${durable}.>`,
+  ];
+}
+
+/** The subjects a stream of the topology takes (the provisioning step's, packages/messaging). */
+export function streamSubjects(topology: Topology, stream: StreamKey): string[] {
+  const s = topology.subjects;
+  switch (stream) {
+    case "webhooks":
+      return [s.webhooksAll];
+    case "fineTuning":
+      return [`${s.fineTuningPrefix}.>`];
+    case "outcomes":
+      return [`${s.outcomesPrefix}.>`];
+    case "dlq":
+      return [`${s.dlqPrefix}.>`];
+    case "replays":
+      return [`${s.replaysPrefix}.>`];
+    case "advisories":
+      return [`${s.maxDeliveriesAdvisory}.>`, `${s.maxDeliveriesReplayAdvisory}.>`];
+    case "deliveries":
+      return [`${s.deliveriesPrefix}.>`];
+    case "notifications":
+      return [`${s.notificationsPrefix}.>`];
+    default: {
+      const _exhaustive: never = stream;
+      return _exhaustive;
+    }
+  }
 }
