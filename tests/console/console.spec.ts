@@ -2,11 +2,14 @@
  * The console in a real browser (Debian's Chromium through playwright-core) against
  * the whole system: sign in, see a signed webhook arrive live, find it, follow its
  * handler timeline, redrive a dead letter, replay with the inbox bypassed, read a
- * fine-tuning job and its history, and be refused with a wrong token.
- * `UPDATE_SCREENSHOTS=1` also rewrites docs/console-events.png and docs/console-event.png.
+ * fine-tuning job and its history, see each destination's state and pause, resume and
+ * test one, read an event's deliveries per destination, and be refused with a wrong token.
+ * `UPDATE_SCREENSHOTS=1` also rewrites docs/console-events.png, docs/console-event.png
+ * and docs/console-destinations.png.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { DestinationList, type DestinationStatus } from "@hookstream/contracts";
 import { eventually } from "@hookstream/testing";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -49,7 +52,27 @@ beforeAll(async () => {
       HANDLER_BASE_DELAY_MS: "100",
       HANDLER_MAX_DELAY_MS: "200",
     },
+    // beside NOTIFY_URLS (notify-1): an ordered destination, one of raw events, one whose
+    // receiver is down (its breaker opens; it never runs out of attempts here), and one that
+    // failed once and retries only in 10 minutes (failing, not open)
+    destinations: (url) => [
+      { name: "ml-ops", url: url("/ml-ops"), filter: { types: ["batch.*"] }, ordering: "resource" },
+      { name: "archive", url: url("/archive"), source: "events", filter: { providers: ["openai"] } },
+      {
+        name: "down",
+        url: url("/down"),
+        filter: { types: ["batch.*"] },
+        retry: { attempts: 10_000, backoffMs: [200] },
+      },
+      {
+        name: "flaky",
+        url: url("/flaky"),
+        filter: { types: ["batch.cancelled"] },
+        retry: { attempts: 3, backoffMs: [600_000] },
+      },
+    ],
   });
+  system.receiver.answerWith((path) => (path === "/down" || path === "/flaky" ? { status: 503 } : undefined));
   page = await system.browser.newPage();
   // eight processes and a browser start here: on a shared 2-core machine that can take minutes
 }, 300_000);
@@ -232,5 +255,94 @@ describe("the console", () => {
     const res = await fetch(`${system.otherAdminUrl}/events/some-shared-link`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('<div id="app">');
+  });
+
+  it("shows each destination's state, pending, success rate, p99 and last error; pauses, resumes and tests one", async () => {
+    await system.send("batch.completed", { data: { id: "batch_console_dest" } });
+    const flaky = await system.send("batch.cancelled", { data: { id: "batch_console_flaky" } });
+    // the delivery service's own view, until every destination has had its attempts
+    const states = async () => {
+      const res = await fetch(`${system.deliveryUrl}/admin/destinations`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      const list = DestinationList.parse(await res.json()).destinations;
+      return new Map(list.map((d) => [d.name, d]));
+    };
+    const ready = (m: Map<string, DestinationStatus>) =>
+      m.get("notify-1")?.success_rate === 1 &&
+      m.get("ml-ops")?.success_rate === 1 &&
+      m.get("archive")?.success_rate === 1 &&
+      m.get("down")?.state === "open" &&
+      m.get("flaky")?.state === "active" &&
+      (m.get("flaky")?.failures ?? 0) >= 1;
+    await eventually(async () => ready(await states()), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      message: "every destination attempted (down open, flaky failing)",
+    });
+
+    await page.goto(`${system.consoleUrl}/destinations`);
+    await visible(page.getByRole("heading", { name: "Destinations" }));
+    const row = (name: string) =>
+      page.getByRole("row").filter({ has: page.getByRole("rowheader", { name }) });
+    const badge = (name: string, state: string) =>
+      row(name).locator(".badge").getByText(state, { exact: true });
+    await visible(badge("notify-1", "active"));
+    await visible(badge("ml-ops", "active"));
+    await visible(row("ml-ops").getByText("in order per resource"));
+    await visible(badge("down", "open"));
+    await visible(row("down").getByText(/breaker open after \d+ consecutive failures/));
+    await visible(row("down").getByText(/answered 503/));
+    await visible(badge("flaky", "failing"));
+    await visible(row("flaky").getByText(/1 failed attempt in a row/));
+    expect(await row("notify-1").getByText("100 %").count()).toBe(1);
+    // an open destination can be resumed at once; an active one only paused
+    expect(await row("down").getByRole("button", { name: "Resume" }).count()).toBe(1);
+    expect(await row("notify-1").getByRole("button", { name: "Resume" }).count()).toBe(0);
+
+    // pause: shared by every delivery instance, so the delivery service says paused too
+    await row("archive").getByRole("button", { name: "Pause" }).click();
+    await visible(page.getByRole("status").filter({ hasText: "Paused archive" }));
+    await visible(badge("archive", "paused"));
+    await visible(row("archive").getByText("paused by operator: from the console"));
+    expect((await states()).get("archive")?.state).toBe("paused");
+    // while paused, a new raw event waits for it: pending, not sent
+    const sentBefore = system.receiver.on("/archive").length;
+    await system.send("batch.completed", { data: { id: "batch_console_wait" } });
+    await eventually(async () => ((await states()).get("archive")?.pending ?? 0) >= 1, {
+      message: "the raw event pending for the paused archive",
+    });
+    expect(system.receiver.on("/archive").length).toBe(sentBefore);
+    await page.reload();
+    await visible(badge("archive", "paused"));
+    await shoot("destinations", DOCS ? "console-destinations.png" : undefined);
+
+    await row("archive").getByRole("button", { name: "Resume" }).click();
+    await visible(page.getByRole("status").filter({ hasText: "Resumed archive" }));
+    await visible(badge("archive", "active"));
+    await eventually(() => system.receiver.on("/archive").length > sentBefore, {
+      message: "the waiting raw event delivered after the resume",
+    });
+
+    await row("notify-1").getByRole("button", { name: "Send test event" }).click();
+    await visible(page.getByRole("status").filter({ hasText: /Test event to notify-1: delivered \(200\)/ }));
+    expect(
+      system.receiver
+        .on("/notify")
+        .some((n) => (n.body as { event_type?: string }).event_type === "hookstream.test"),
+    ).toBe(true);
+    await row("down").getByRole("button", { name: "Send test event" }).click();
+    await visible(page.getByRole("status").filter({ hasText: /Test event to down failed: .*answered 503/ }));
+
+    // the event's deliveries, per destination: delivered to some, one failed attempt at flaky
+    await page.goto(`${system.consoleUrl}/events/${flaky}`);
+    await visible(page.getByRole("heading", { name: flaky }));
+    const to = (name: string) => page.getByRole("table", { name: `Deliveries to ${name}` });
+    await visible(to("ml-ops").getByRole("row").filter({ hasText: "delivered" }));
+    await visible(to("notify-1").getByRole("row").filter({ hasText: "delivered" }));
+    await visible(to("archive").getByRole("row").filter({ hasText: "delivered" }));
+    const failed = to("flaky").getByRole("row").filter({ hasText: "failed" });
+    await visible(failed.filter({ hasText: "503" }).filter({ hasText: "#1" }));
+    expect(await to("flaky").getByRole("row").filter({ hasText: "delivered" }).count()).toBe(0);
   });
 });

@@ -57,6 +57,8 @@ export function buildConsole(): void {
 export interface ConsoleSystem {
   /** the admin instance the browser uses */
   consoleUrl: string;
+  /** the delivery service (its own admin routes; the console reaches them through the admin) */
+  deliveryUrl: string;
   /** the other admin instance */
   otherAdminUrl: string;
   gatewayUrl: string;
@@ -73,6 +75,8 @@ export async function startConsoleSystem(opts: {
   databaseUrl: string;
   label: string;
   env?: Record<string, string>;
+  /** DESTINATIONS of the delivery service, given the receiver's URL of a path (beside NOTIFY_URLS) */
+  destinations?: (receiverUrl: (path: string) => string) => unknown[];
 }): Promise<ConsoleSystem> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
@@ -101,8 +105,12 @@ export async function startConsoleSystem(opts: {
     OPENAI_API_KEY: "sk-test",
     OPENAI_BASE_URL: fake.baseURL,
     NOTIFY_URLS: receiver.url("/notify"),
+    ...(opts.destinations
+      ? { DESTINATIONS: JSON.stringify(opts.destinations((path) => receiver.url(path))) }
+      : {}),
     ADMIN_TOKEN,
     FINE_TUNE_URL: `http://127.0.0.1:${port.fineTune}`,
+    DELIVERY_URL: `http://127.0.0.1:${port.delivery}`,
     LOG_LEVEL: "warn",
     ...opts.env,
   };
@@ -158,6 +166,7 @@ export async function startConsoleSystem(opts: {
   const gatewayUrl = `http://127.0.0.1:${port.gateway}/webhooks/openai`;
   return {
     consoleUrl: `http://127.0.0.1:${port.admin2}`,
+    deliveryUrl: `http://127.0.0.1:${port.delivery}`,
     otherAdminUrl: `http://127.0.0.1:${port.admin}`,
     gatewayUrl,
     fake,

@@ -1,6 +1,7 @@
 import { EventPage } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, describe, onAuthFailure, token } from "./api";
+import { DestinationsPage } from "./pages/Destinations";
 import { DlqPage } from "./pages/Dlq";
 import { EventPageView } from "./pages/Event";
 import { EventsPage } from "./pages/Events";
@@ -111,6 +112,7 @@ const NAV = [
   ["/events", "Events"],
   ["/dlq", "Dead letters"],
   ["/replay", "Replay"],
+  ["/destinations", "Destinations"],
   ["/stats", "Stats"],
   ["/jobs", "Fine-tuning jobs"],
 ] as const;
@@ -124,6 +126,7 @@ function Page({ path, query }: { path: string; query: URLSearchParams }) {
   }
   if (path === "/dlq") return <DlqPage query={query} />;
   if (path === "/replay") return <ReplayPage key={query.toString()} query={query} />;
+  if (path === "/destinations") return <DestinationsPage />;
   if (path === "/stats") return <StatsPage />;
   if (path === "/jobs") return <JobsPage query={query} />;
   const job = match("/jobs/:id", path);

@@ -159,6 +159,11 @@ export const DestinationStatus = z.object({
   reason: z.string().nullable(),
   /** when the breaker lets one probe through (ISO), while open */
   retry_at: z.string().nullable(),
+  /**
+   * consecutive failed attempts, shared by every instance (the breaker opens at
+   * DELIVERY_BREAKER_FAILURES): above 0 while active, the destination is failing
+   */
+  failures: z.number().int().nonnegative().default(0),
   /** messages waiting in its durable(s) plus those delivered and not yet settled */
   pending: z.number().int().nullable(),
   /** attempts that succeeded, of the last ones this instance made (null: none yet) */

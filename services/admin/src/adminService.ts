@@ -8,7 +8,7 @@ import { registerDeliveryRoutes } from "./deliveries/deliveryRoutes";
 
 /**
  * The operator's service: the admin API and the console, single and bulk replay,
- * DLQ redrive, erasure and the fine-tune jobs proxy, for authenticated operators
+ * DLQ redrive, erasure and the fine-tune jobs and destinations proxies, for authenticated operators
  * only. It consumes no durable; it holds the delete rights erasure and redrive need,
  * which the audit writer (it reads untrusted payloads) does not.
  */
@@ -34,6 +34,7 @@ export const adminService: ServiceDefinition<typeof adminEnv> = {
           requireAdmin: ctx.requireAdmin,
           now: ctx.now,
           fineTuneUrl: config.FINE_TUNE_URL,
+          deliveryUrl: config.DELIVERY_URL,
           live: { maxConnections: config.LIVE_MAX_CONNECTIONS, maxBufferBytes: config.LIVE_MAX_BUFFER_BYTES },
         });
       },

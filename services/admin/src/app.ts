@@ -23,6 +23,8 @@ export interface AdminRouteDeps {
   now: () => Date;
   /** the fine-tune job API the console's /api/jobs forwards to (FINE_TUNE_URL) */
   fineTuneUrl?: string;
+  /** the delivery service the console's /api/destinations forwards to (DELIVERY_URL) */
+  deliveryUrl?: string;
   /** the live feed's bounds (LIVE_MAX_CONNECTIONS, LIVE_MAX_BUFFER_BYTES) */
   live?: LiveLimits;
 }

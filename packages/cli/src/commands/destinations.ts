@@ -14,7 +14,12 @@ const pct = (v: number | null) => (v === null ? "—" : `${(v * 100).toFixed(1)}
 const ms = (v: number | null) => (v === null ? "—" : `${Math.round(v)} ms`);
 
 function printOne(ctx: CommandContext, d: DestinationStatus): void {
-  const state = d.state === "open" && d.retry_at ? `open until ${d.retry_at}` : d.state;
+  const state =
+    d.state === "open" && d.retry_at
+      ? `open until ${d.retry_at}`
+      : d.state === "active" && d.failures > 0
+        ? "failing"
+        : d.state;
   ctx.out.write(
     `${d.name.padEnd(20)} ${state.padEnd(10)} pending ${String(d.pending ?? "—").padStart(6)}  ok ${pct(d.success_rate).padStart(6)}  p99 ${ms(d.p99_ms).padStart(8)}  ${d.source}/${d.ordering}  ${d.url}\n`,
   );
@@ -37,7 +42,7 @@ function flags(args: string[]) {
 export const destinations: Command = {
   name: "destinations",
   usage:
-    "hookstream destinations [--json]\n  Every destination with its state (active, open, paused), pending events, success rate, p99 and last error.\n  Reads the delivery service ($HOOKSTREAM_DELIVERY_URL, default http://127.0.0.1:3007) with $ADMIN_TOKEN.",
+    "hookstream destinations [--json]\n  Every destination with its state (active, failing, open, paused), pending events, success rate, p99 and last error.\n  Reads the delivery service ($HOOKSTREAM_DELIVERY_URL, default http://127.0.0.1:3007) with $ADMIN_TOKEN.",
   async run(args, ctx) {
     const { values } = flags(args);
     const list = DestinationList.parse(await delivery(ctx.env).get("/admin/destinations"));

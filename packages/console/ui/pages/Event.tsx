@@ -1,4 +1,4 @@
-import { EventDetail } from "@hookstream/contracts";
+import { type EventDelivery, EventDetail } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, describe } from "../api";
 import { followLive } from "../live";
@@ -48,45 +48,73 @@ function Timeline({ event }: { event: EventDetail }) {
   );
 }
 
-/** Every outbound notification attempt for the event (the delivery log), oldest first. */
+/**
+ * The event's delivery log, per destination: each destination it was sent to, its last
+ * outcome, and every attempt oldest first. Records from before the delivery service have
+ * no destination's name: they are grouped by URL.
+ */
 function Deliveries({ event }: { event: EventDetail }) {
   const deliveries = event.deliveries ?? [];
   if (deliveries.length === 0) {
-    return <p class="muted">No notification was sent for this event.</p>;
+    return (
+      <p class="muted">
+        Nothing was sent for this event: no <Link href="/destinations">destination</Link> takes it, or its
+        delivery has not started yet.
+      </p>
+    );
+  }
+  const byDestination = new Map<string, EventDelivery[]>();
+  for (const d of deliveries) {
+    const key = d.destination ?? d.url;
+    byDestination.set(key, [...(byDestination.get(key) ?? []), d]);
   }
   return (
-    <div class="table-wrap">
-      <table aria-label="Notification deliveries">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Destination</th>
-            <th scope="col">Attempt</th>
-            <th scope="col">Result</th>
-            <th scope="col">Status</th>
-            <th scope="col">Latency</th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {deliveries.map((d) => (
-            <tr key={`${d.handler}-${d.url}-${d.attempt}-${d.at}`}>
-              <td>
-                <Time iso={d.at} />
-              </td>
-              <td class="mono break">{d.url}</td>
-              <td>
-                {d.handler} #{d.attempt}
-              </td>
-              <td>{d.outcome}</td>
-              <td class="mono">{d.status_code ?? "—"}</td>
-              <td class="mono">{Math.round(d.latency_ms)} ms</td>
-              <td class="break">{d.error ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <>
+      {[...byDestination].map(([name, attempts]) => {
+        const last = attempts[attempts.length - 1];
+        return (
+          <div class="delivery-group" key={name}>
+            <h3>
+              <span class="mono break">{name}</span> {last && <Status status={last.outcome} />}{" "}
+              <span class="muted small">
+                {attempts.length} attempt{attempts.length === 1 ? "" : "s"}
+                {last && last.url !== name ? ` · ${last.url}` : ""}
+              </span>
+            </h3>
+            <div class="table-wrap">
+              <table aria-label={`Deliveries to ${name}`}>
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Attempt</th>
+                    <th scope="col">Result</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Latency</th>
+                    <th scope="col">Error</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {attempts.map((d) => (
+                    <tr key={`${d.handler}-${d.url}-${d.attempt}-${d.outcome}-${d.at}`}>
+                      <td>
+                        <Time iso={d.at} />
+                      </td>
+                      <td>
+                        #{d.attempt} <span class="muted small">{d.handler}</span>
+                      </td>
+                      <td>{d.outcome}</td>
+                      <td class="mono">{d.status_code ?? "—"}</td>
+                      <td class="mono">{Math.round(d.latency_ms)} ms</td>
+                      <td class="break">{d.error ?? ""}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </div>
+        );
+      })}
+    </>
   );
 }
 

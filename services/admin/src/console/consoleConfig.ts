@@ -17,6 +17,8 @@ export const DEFAULT_LIVE_LIMITS: LiveLimits = { maxConnections: 100, maxBufferB
 export const consoleEnv = {
   /** where the fine-tune job API answers; the console's `/api/jobs*` forwards there */
   FINE_TUNE_URL: stringVar("http://127.0.0.1:3005").pipe(z.url("FINE_TUNE_URL must be an http(s) URL")),
+  /** where the delivery service answers; the console's `/api/destinations*` forwards there */
+  DELIVERY_URL: stringVar("http://127.0.0.1:3007").pipe(z.url("DELIVERY_URL must be an http(s) URL")),
   /** live-feed (server-sent events) connections one instance holds at once; more answer 503 */
   LIVE_MAX_CONNECTIONS: intVar(DEFAULT_LIVE_LIMITS.maxConnections, { min: 1 }),
   /** bytes waiting for one live-feed client before it is dropped as not reading */

@@ -8,6 +8,7 @@ import { adminErrorHandler, BadRequestError, NotFoundError } from "../admin/admi
 import { eventName } from "../admin/eventOfId";
 import type { AdminMetrics } from "../adminMetrics";
 import { DEFAULT_LIVE_LIMITS, type LiveLimits } from "./consoleConfig";
+import { registerDestinationsProxy } from "./destinationsProxy";
 import { eventDetail } from "./eventDetail";
 import { eventStats } from "./eventStats";
 import { registerJobsProxy } from "./jobsProxy";
@@ -25,6 +26,8 @@ export interface ConsoleRouteDeps {
   metrics: Pick<AdminMetrics, "replays">;
   now: () => Date;
   fineTuneUrl: string;
+  /** the delivery service (DELIVERY_URL): the Destinations page's routes */
+  deliveryUrl: string;
   feed: Pick<LiveFeed, "subscribe">;
   /** connections held at once and bytes waiting per client (default DEFAULT_LIVE_LIMITS) */
   live?: LiveLimits;
@@ -47,8 +50,8 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
 /**
  * The admin routes the console needs beyond adminRoutes.ts, behind the same bearer
  * token: event search with keyset paging, one event with its attempts, stats, a
- * live stream of events (server-sent events), redrive of chosen dead letters, and
- * the job API of the fine-tune service.
+ * live stream of events (server-sent events), redrive of chosen dead letters, the
+ * job API of the fine-tune service and the destinations of the delivery service.
  */
 export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDeps): void {
   const { em, js, jsm, topology, feed } = deps;
@@ -134,5 +137,6 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     });
 
     registerJobsProxy(admin, deps.fineTuneUrl);
+    registerDestinationsProxy(admin, deps.deliveryUrl);
   });
 }

@@ -25,6 +25,8 @@ export interface ConsoleDeps {
   now: () => Date;
   /** the fine-tune job API (FINE_TUNE_URL); default http://127.0.0.1:3005 */
   fineTuneUrl?: string;
+  /** the delivery service (DELIVERY_URL); default http://127.0.0.1:3007 */
+  deliveryUrl?: string;
   /** the built console; default the one @hookstream/console built */
   assetsDir?: string;
   /** the live feed's bounds (LIVE_MAX_CONNECTIONS, LIVE_MAX_BUFFER_BYTES) */
@@ -48,6 +50,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   registerConsoleRoutes(app, {
     ...deps,
     fineTuneUrl: deps.fineTuneUrl ?? consoleEnv.FINE_TUNE_URL.parse(undefined),
+    deliveryUrl: deps.deliveryUrl ?? consoleEnv.DELIVERY_URL.parse(undefined),
     feed,
   });
   registerStaticConsole(app, deps.assetsDir ?? CONSOLE_ASSETS_DIR);

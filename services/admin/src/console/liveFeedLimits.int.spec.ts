@@ -120,6 +120,7 @@ describe("a live client that stops reading", () => {
       metrics: { replays: { inc: () => undefined } as never },
       now: () => new Date(),
       fineTuneUrl: "http://127.0.0.1:9",
+      deliveryUrl: "http://127.0.0.1:9",
       feed,
       live: { maxConnections: 10, maxBufferBytes: 64 * 1024 },
     });

@@ -48,6 +48,7 @@ export async function destinationStatus(
     state,
     reason,
     retry_at: state === "open" ? iso(s.retryAt) : null,
+    failures: s.failures,
     pending: await deps.pendingOf(d.name),
     success_rate: recent?.successRate() ?? null,
     p99_ms: recent?.p99() ?? null,
