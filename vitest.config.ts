@@ -8,7 +8,7 @@ if (!process.env.NODE_OPTIONS?.includes("--conditions=source")) {
 
 /**
  * Two groups, one after the other: the unit and integration tests (two files at a
- * time), then the fault suite (`tests/faults`, one file at a time: each starts
+ * time) with the three-minute soak beside them, then the fault suite (`tests/faults`, one file at a time: each starts
  * several service processes, and its time bounds must not compete with other files
  * for the two cores).
  */
@@ -42,9 +42,23 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // the three-minute soak beside the unit and integration tests: it sends 20 events/s
+          // and waits most of its time, asserts correctness only (never speed), and would
+          // otherwise hold the fault group's single lane for four minutes
+          name: "soak",
+          include: ["tests/faults/soak.fault.spec.ts"],
+          exclude: ["**/node_modules/**"],
+          maxWorkers: 1,
+          testTimeout: 20 * 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: "faults",
           include: ["tests/faults/**/*.fault.spec.ts"],
-          exclude: ["**/node_modules/**"],
+          exclude: ["**/node_modules/**", "tests/faults/soak.fault.spec.ts"],
           maxWorkers: 1,
           fileParallelism: false,
           testTimeout: 180_000,
