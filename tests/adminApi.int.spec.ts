@@ -1,4 +1,11 @@
-import { type Admin, AdminConfigSchema, buildApp, createAdminMetrics, startAdmin } from "@hookstream/admin";
+import {
+  type Admin,
+  AdminConfigSchema,
+  buildApp,
+  createAdminMetrics,
+  ReplayLocks,
+  startAdmin,
+} from "@hookstream/admin";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { WebhookEvent } from "@hookstream/audit-store";
 import { runCli } from "@hookstream/cli";
@@ -20,6 +27,7 @@ import {
   testTopology,
 } from "@hookstream/testing";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
@@ -108,6 +116,7 @@ describe("the admin API", () => {
       adminToken: undefined,
       readiness: async () => null,
       now: () => new Date(),
+      replayLocks: await ReplayLocks.open(await new Kvm(js).open(topology.buckets.replayLocks)),
     });
     for (const [method, url] of [
       ["GET", "/admin/events"],

@@ -3,12 +3,13 @@
  * replay durable) and the CLI's `main(argv)`, on real NATS and Postgres. Issue 8
  * defect 6 (replay refusal, the inbox's verdict) and issue 13 item 4 (bulk replay).
  */
+import http from "node:http";
 import { type Admin, AdminConfigSchema, startAdmin } from "@hookstream/admin";
 import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { batchHandler } from "@hookstream/batch-handler";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
-import { eventBody } from "@hookstream/contracts";
+import { eventBody, MAX_REPLAY_RATE } from "@hookstream/contracts";
 import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/delivery";
 import {
   type HandlerConfig,
@@ -26,6 +27,7 @@ import {
   testTopology,
 } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { pino } from "pino";
@@ -68,6 +70,8 @@ beforeAll(async () => {
       ADMIN_TOKEN: TOKEN,
       LOG_LEVEL: "silent",
       DB_POOL_MAX: "4",
+      // the bucket this admin creates: a dead instance's bulk-replay lock ends 3 s after its last renewal
+      REPLAY_LOCK_TTL_MS: "3000",
     }),
     logger,
   );
@@ -303,5 +307,97 @@ describe("issue 13: bulk replay by filter", () => {
     expect(objects.at(-1)).toMatchObject({ result: { matched: 1, replayed: 1, missing: 0, force: true } });
     await eventually(() => notified("evt_bulk_1") === 2, { message: "the forced replay notified again" });
     expect(notified("evt_bulk_2")).toBe(1);
+  });
+});
+
+describe("issue 21, item 13: one bulk replay per handler at a time, across instances", () => {
+  const adminEnv = {
+    NATS_URL: natsUrl,
+    DATABASE_URL: db.url,
+    HOOKSTREAM_NAMESPACE: topology.namespace,
+    ADMIN_TOKEN: TOKEN,
+    LOG_LEVEL: "silent",
+    DB_POOL_MAX: "4",
+    REPLAY_LOCK_TTL_MS: "3000",
+  };
+  let second: Admin | undefined;
+  afterAll(async () => {
+    for (const step of second?.steps ?? []) await step.close();
+  });
+  const bulk = (app: Admin["app"], payload: Record<string, unknown>) =>
+    app.inject({ method: "POST", url: "/admin/replay", headers: auth, payload });
+
+  it("answers 409 replay_running on either instance while one runs for that handler, and takes the next once it stopped", async () => {
+    second = await startAdmin(parseConfig(AdminConfigSchema, adminEnv), logger);
+    const ids = ["evt_lock_1", "evt_lock_2", "evt_lock_3"];
+    for (const id of ids) {
+      await publishEvent(js, topology, eventBody("batch.completed", { id, data: { id: `batch_${id}` } }));
+    }
+    await eventually(
+      async () => {
+        for (const id of ids) if ((await statusOf(id)) !== "processed") return false;
+        return true;
+      },
+      { message: "the events to replay processed" },
+    );
+    // a slow run on the first instance: every batch event at one a second
+    const run = http.request(`${env.HOOKSTREAM_ADMIN_URL}/admin/replay`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+    });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      run.on("response", resolve).on("error", reject);
+      run.end(JSON.stringify({ handler: "batch", rate: 1 }));
+    });
+    expect(res.statusCode).toBe(200);
+    // its first progress line: it holds the handler's lock and runs
+    const first = String(await new Promise<Buffer>((resolve) => res.once("data", resolve)));
+    expect(JSON.parse(first.split("\n")[0] ?? "")).toMatchObject({ phase: "replay", replayed: 0 });
+
+    for (const app of [second.app, admin.app]) {
+      const busy = await bulk(app, { handler: "batch", rate: 1 });
+      expect(busy.statusCode, busy.body).toBe(409);
+      expect(busy.json()).toMatchObject({ error: "replay_running" });
+      expect(busy.json().message).toMatch(/batch/);
+    }
+    // another handler is not held up, and a dry run only counts
+    expect((await bulk(second.app, { handler: "response" })).statusCode).toBe(200);
+    expect((await bulk(second.app, { handler: "batch", dryRun: true })).statusCode).toBe(200);
+
+    // the client goes away: the run stops and lets go of the lock
+    run.destroy();
+    await eventually(
+      async () =>
+        (await bulk(second?.app as Admin["app"], { handler: "batch", resource: "batch:none" })).statusCode ===
+        200,
+      { message: "the lock released once the first run stopped" },
+    );
+  });
+
+  it("lets a lock whose instance died expire, and names it until then", async () => {
+    const kv = await new Kvm(js).open(topology.buckets.replayLocks);
+    // what an instance killed mid-run leaves: a lock nobody renews
+    await kv.create(
+      "batch",
+      JSON.stringify({ instance: "admin-killed-1", actor: "ops", started_at: new Date().toISOString() }),
+    );
+    const busy = await bulk(admin.app, { handler: "batch", resource: "batch:none" });
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json().message).toMatch(/admin-killed-1/);
+    await eventually(
+      async () => (await bulk(admin.app, { handler: "batch", resource: "batch:none" })).statusCode === 200,
+      { message: "the dead instance's lock expired", intervalMs: 250 },
+    );
+  });
+
+  it(`refuses a rate above the ceiling of ${MAX_REPLAY_RATE}/s with 400 invalid_rate`, async () => {
+    for (const rate of [MAX_REPLAY_RATE + 1, 10_000]) {
+      const res = await bulk(admin.app, { handler: "batch", rate, dryRun: true });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: "invalid_rate" });
+    }
+    const r = await cli(["replay", "--handler", "batch", "--rate", String(MAX_REPLAY_RATE + 1), "--dry-run"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`1 to ${MAX_REPLAY_RATE}`);
   });
 });

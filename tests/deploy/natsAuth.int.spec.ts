@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ReplayLocks } from "@hookstream/admin";
 import { makeTopology } from "@hookstream/contracts";
 import { readStream } from "@hookstream/fine-tune";
 import {
@@ -115,6 +116,26 @@ describe("deploy/nats/accounts.conf", () => {
     await kv.put("probe", "1");
     expect((await kv.get("probe"))?.string()).toBe("1");
     await expect(new Kvm(js).create("NOT_PROVISIONED")).rejects.toThrow(/permission/i);
+  });
+
+  it("lets the admin service take, renew and release a bulk-replay lock in the provisioned REPLAY_LOCKS, and not watch it", async () => {
+    const nc = await connectAs("admin-service");
+    const js = jetstream(nc);
+    const kv = await ensureBuckets(js, topology, DEFAULT_STREAM_OPTIONS, {
+      bucket: "replayLocks",
+      mode: "verify",
+      pollMs: 50,
+    });
+    const locks = await ReplayLocks.open(kv);
+    // the provisioning step gave the bucket its max age: what ends a dead instance's lock
+    expect(locks.ttlMs).toBe(DEFAULT_STREAM_OPTIONS.replayLockTtlMs);
+    const holder = { instance: "natsauth", actor: "ops", started_at: new Date().toISOString() };
+    const lock = await locks.acquire("batch", holder);
+    await expect(locks.acquire("batch", holder)).rejects.toThrow(/already running/);
+    await lock.release();
+    await (await locks.acquire("batch", holder)).release();
+    // no right to watch: a watch creates a consumer on KV_REPLAY_LOCKS
+    await expect(kv.watch({ key: "batch" })).rejects.toThrow(/permission|timeout/i);
   });
 
   it("refuses a handler that publishes to webhooks.>", async () => {

@@ -32,6 +32,12 @@ function streamEnv() {
     /** FINE_TUNING snapshots kept per job (the newest); -1 = no limit */
     FINE_TUNING_MAX_PER_JOB: intVar(100, { min: -1 }),
     /**
+     * The max age of the REPLAY_LOCKS bucket: a bulk replay's lock on its handler that is
+     * not renewed (its instance died) is gone this long after its last renewal. The holder
+     * renews it every third of this.
+     */
+    REPLAY_LOCK_TTL_MS: intVar(30_000, { min: 3_000 }),
+    /**
      * What a long-running service does with the streams at start. `verify` (the default
      * in production): nothing but check them; a missing or different stream is named in
      * the log and at /readyz, and the one-shot provisioning step (`hookstream provision`,

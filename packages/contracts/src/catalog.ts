@@ -317,6 +317,8 @@ export const SERVICES = {
           "deliveries",
           "notifications",
         ],
+        // one bulk replay per handler at a time across instances (REPLAY_LOCKS)
+        lockBuckets: ["replayLocks"],
       },
     },
     deploy: {

@@ -44,6 +44,14 @@ export const SingleReplayResult = z.object({
 });
 export type SingleReplayResult = z.infer<typeof SingleReplayResult>;
 
+/**
+ * The most events a second a bulk replay may republish to one handler. One bulk replay
+ * per handler runs at a time across every admin instance (409 `replay_running`), so this
+ * is the ceiling of what replays add to a handler's load: each replay may call OpenAI and
+ * notify receivers again. The default pace is 50/s.
+ */
+export const MAX_REPLAY_RATE = 200;
+
 /** `POST /admin/replay`: the filter (every field but handler narrows it). */
 export const BulkReplayRequest = z.object({
   handler: z.string().min(1),
@@ -54,8 +62,8 @@ export const BulkReplayRequest = z.object({
   until: z.string().min(1).optional(),
   /** `<resource type>:<resource id>`, e.g. `fine_tuning_job:ftjob-abc` */
   resource: z.string().min(3).optional(),
-  /** most events republished per second */
-  rate: z.number().int().min(1).max(10_000).optional(),
+  /** most events republished per second (default 50, at most MAX_REPLAY_RATE) */
+  rate: z.number().int().min(1).max(MAX_REPLAY_RATE).optional(),
   dryRun: z.boolean().optional(),
   force: z.boolean().optional(),
 });

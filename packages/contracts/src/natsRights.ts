@@ -37,6 +37,11 @@ export interface NatsRights {
   durablesOn?: readonly StreamKey[];
   /** KV buckets it reads, writes (compare-and-set) and watches; the provisioning step creates them */
   buckets?: readonly BucketKey[];
+  /**
+   * KV buckets it keeps locks in: reads a key, creates, renews and deletes it
+   * (compare-and-set); never watches. The provisioning step creates them.
+   */
+  lockBuckets?: readonly BucketKey[];
 }
 
 /** A KV bucket of the topology, by its key (`deliveryState`). */
@@ -130,6 +135,13 @@ export function natsPermissions(
         `$JS.API.CONSUMER.DELETE.KV_${bucket}.*`,
         `$JS.FC.KV_${bucket}.>`,
       ];
+    }),
+  );
+  group(
+    "its lock buckets (made by the provisioning step): get, put and delete by key (compare-and-set)",
+    (rights.lockBuckets ?? []).flatMap((b) => {
+      const bucket = topology.buckets[b];
+      return [`$KV.${bucket}.>`, `$JS.API.DIRECT.GET.KV_${bucket}.>`, `$JS.API.STREAM.MSG.GET.KV_${bucket}`];
     }),
   );
   group(

@@ -23,6 +23,11 @@ export interface Topology {
   buckets: {
     /** breaker and pause state of each destination, shared by every delivery instance */
     deliveryState: string;
+    /**
+     * one key per handler while a bulk replay to it runs, shared by every admin instance;
+     * the bucket's max age (REPLAY_LOCK_TTL_MS) ends the lock of an instance that died
+     */
+    replayLocks: string;
   };
   subjects: {
     /** every subject of the WEBHOOKS stream */
@@ -65,6 +70,7 @@ export function makeTopology(namespace = ""): Topology {
     },
     buckets: {
       deliveryState: stream("DELIVERY_STATE"),
+      replayLocks: stream("REPLAY_LOCKS"),
     },
     subjects: {
       webhooksAll: subject("webhooks.>"),

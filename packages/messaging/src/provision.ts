@@ -1,4 +1,4 @@
-import type { Topology } from "@hookstream/contracts";
+import type { BucketKey, Topology } from "@hookstream/contracts";
 import {
   AckPolicy,
   DeliverPolicy,
@@ -11,7 +11,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import { type KV, Kvm, type KvOptions } from "@nats-io/kv";
 import { nanos } from "@nats-io/transport-node";
 
 /** JetStream API error code: "stream name already in use with a different configuration". */
@@ -31,6 +31,8 @@ export interface StreamOptions {
   fineTuningMaxAgeMs: number;
   /** FINE_TUNING keeps at most this many snapshots per job (default 100; -1 = no limit) */
   fineTuningMaxPerJob: number;
+  /** REPLAY_LOCKS' max age: an unrenewed bulk-replay lock is gone this long after its last renewal (default 30 s) */
+  replayLockTtlMs: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -43,6 +45,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = {
   dlqMaxAgeMs: 90 * DAY_MS,
   fineTuningMaxAgeMs: 0,
   fineTuningMaxPerJob: 100,
+  replayLockTtlMs: 30_000,
 };
 
 /**
@@ -57,6 +60,7 @@ export function streamOptionsFromEnv(config: {
   DLQ_MAX_AGE_MS: number;
   FINE_TUNING_MAX_AGE_MS: number;
   FINE_TUNING_MAX_PER_JOB: number;
+  REPLAY_LOCK_TTL_MS: number;
 }): StreamOptions {
   return {
     replicas: config.STREAM_REPLICAS,
@@ -66,6 +70,7 @@ export function streamOptionsFromEnv(config: {
     dlqMaxAgeMs: config.DLQ_MAX_AGE_MS,
     fineTuningMaxAgeMs: config.FINE_TUNING_MAX_AGE_MS,
     fineTuningMaxPerJob: config.FINE_TUNING_MAX_PER_JOB,
+    replayLockTtlMs: config.REPLAY_LOCK_TTL_MS,
   };
 }
 
@@ -150,9 +155,18 @@ export function bucketStream(bucket: string): string {
   return `KV_${bucket}`;
 }
 
-/** The KV options of a bucket of the system, from the one set of stream options. */
-function bucketOptions(opts: StreamOptions) {
-  return { history: 1, replicas: opts.replicas, storage: StorageType.File };
+/**
+ * The KV options of a bucket of the system, from the one set of stream options.
+ * REPLAY_LOCKS has a max age: it is what ends the lock of an admin instance that died
+ * (nats-server 2.9 has no per-message TTL; a bucket's max age works there).
+ */
+function bucketOptions(opts: StreamOptions, key: BucketKey): Partial<KvOptions> & { ttl?: number } {
+  return {
+    history: 1,
+    replicas: opts.replicas,
+    storage: StorageType.File,
+    ...(key === "replayLocks" ? { ttl: opts.replayLockTtlMs } : {}),
+  };
 }
 
 export interface EnsureBucketsOptions {
@@ -166,14 +180,17 @@ export interface EnsureBucketsOptions {
   onMissing?: (stream: string) => void;
   /** how often a missing bucket is looked for again (default 1 s) */
   pollMs?: number;
+  /** which bucket (default `deliveryState`) */
+  bucket?: BucketKey;
 }
 
 /**
  * The KV buckets of the system: DELIVERY_STATE holds each destination's breaker and
  * pause (one key per destination, the last value only), shared by every delivery
- * instance. The provisioning step creates it (provisionStreams); a service opens it,
- * and creates it only outside `verify` mode. `Kvm.create` on a bucket that exists
- * reads its info only (no STREAM.CREATE), and takes its direct-get setting from it.
+ * instance; REPLAY_LOCKS one key per handler while a bulk replay to it runs, shared by
+ * every admin instance. The provisioning step creates them (provisionStreams); a service
+ * opens its bucket, and creates it only outside `verify` mode. `Kvm.create` on a bucket
+ * that exists reads its info only (no STREAM.CREATE), and takes its direct-get setting from it.
  */
 export async function ensureBuckets(
   js: JetStreamClient,
@@ -181,7 +198,8 @@ export async function ensureBuckets(
   opts: StreamOptions,
   ensure: EnsureBucketsOptions = { mode: "create" },
 ): Promise<KV> {
-  const bucket = topology.buckets.deliveryState;
+  const key = ensure.bucket ?? "deliveryState";
+  const bucket = topology.buckets[key];
   if (ensure.mode === "verify") {
     const jsm = await js.jetstreamManager();
     let said = 0;
@@ -201,12 +219,13 @@ export async function ensureBuckets(
       await new Promise((r) => setTimeout(r, ensure.pollMs ?? 1_000));
     }
   }
-  return new Kvm(js).create(bucket, bucketOptions(opts));
+  return new Kvm(js).create(bucket, bucketOptions(opts, key));
 }
 
 /**
  * The provisioning step's part for the KV buckets: creates a missing one with the
- * settings, brings the replicas of an existing one to STREAM_REPLICAS.
+ * settings, brings the replicas (STREAM_REPLICAS) and max age (REPLAY_LOCK_TTL_MS) of
+ * an existing one to them.
  */
 async function provisionBuckets(
   jsm: JetStreamManager,
@@ -214,28 +233,32 @@ async function provisionBuckets(
   opts: StreamOptions,
 ): Promise<ProvisionResult[]> {
   const results: ProvisionResult[] = [];
-  for (const bucket of Object.values(topology.buckets)) {
+  for (const key of Object.keys(topology.buckets) as BucketKey[]) {
+    const bucket = topology.buckets[key];
     const name = bucketStream(bucket);
     const info = await jsm.streams.info(name).catch((err: unknown) => {
       if (err instanceof JetStreamApiError && err.status === 404) return null;
       throw err;
     });
+    const wanted = bucketOptions(opts, key);
     if (info === null) {
-      await new Kvm(jsm.jetstream()).create(bucket, bucketOptions(opts));
+      await new Kvm(jsm.jetstream()).create(bucket, wanted);
       results.push({ stream: name, action: "created", diff: {} });
       continue;
     }
-    const wanted = bucketOptions(opts);
+    const maxAge = wanted.ttl !== undefined ? nanos(wanted.ttl) : info.config.max_age;
     const diff: ProvisionResult["diff"] = {};
     if (info.config.num_replicas !== wanted.replicas)
       diff.num_replicas = { live: info.config.num_replicas, wanted: wanted.replicas };
     if (info.config.max_msgs_per_subject !== wanted.history)
       diff.max_msgs_per_subject = { live: info.config.max_msgs_per_subject, wanted: wanted.history };
+    if (info.config.max_age !== maxAge) diff.max_age = { live: info.config.max_age, wanted: maxAge };
     if (Object.keys(diff).length > 0) {
       await jsm.streams.update(name, {
         ...info.config,
         num_replicas: wanted.replicas,
         max_msgs_per_subject: wanted.history,
+        max_age: maxAge,
       });
     }
     results.push({ stream: name, action: Object.keys(diff).length > 0 ? "updated" : "unchanged", diff });

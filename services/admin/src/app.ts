@@ -9,6 +9,7 @@ import { registerAdminRoutes } from "./admin/adminRoutes";
 import type { AdminMetrics } from "./adminMetrics";
 import type { LiveLimits } from "./console/consoleConfig";
 import { registerConsole } from "./console/index";
+import type { ReplayLocks } from "./replay/replayLocks";
 
 export interface AdminRouteDeps {
   logger: Logger;
@@ -27,6 +28,8 @@ export interface AdminRouteDeps {
   deliveryUrl?: string;
   /** the live feed's bounds (LIVE_MAX_CONNECTIONS, LIVE_MAX_BUFFER_BYTES) */
   live?: LiveLimits;
+  /** one bulk replay per handler at a time, across every admin instance */
+  replayLocks: ReplayLocks;
 }
 
 /** The admin service's routes on the runtime's HTTP shell: the admin API and the console. */

@@ -9,4 +9,5 @@ export * from "./db/migrations/index";
 export * from "./erasure/index";
 export * from "./replay/replayEvent";
 export * from "./replay/replayHeaders";
+export * from "./replay/replayLocks";
 export * from "./startAdmin";

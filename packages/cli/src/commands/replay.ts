@@ -1,7 +1,9 @@
 import {
   BulkReplayProgress,
+  BulkReplayRequest,
   BulkReplaySummary,
   HANDLER_NAMES,
+  MAX_REPLAY_RATE,
   SingleReplayResult,
 } from "@hookstream/contracts";
 import { adminClient, DEFAULT_ADMIN_URL, NO_ADMIN_TOKEN } from "../adminClient";
@@ -104,8 +106,12 @@ async function bulk(v: Values, ctx: CommandContext): Promise<number> {
   let rate: number | undefined;
   if (v.rate !== undefined) {
     rate = Number(v.rate);
-    if (!Number.isInteger(rate) || rate < 1 || rate > 10_000)
-      throw new CliError(`--rate must be a whole number of events per second, 1 to 10000\n${USAGE}`, 2);
+    // the admin API's own bound (one bulk replay per handler runs at a time, so this is its ceiling)
+    if (!BulkReplayRequest.shape.rate.safeParse(rate).success)
+      throw new CliError(
+        `--rate must be a whole number of events per second, 1 to ${MAX_REPLAY_RATE}\n${USAGE}`,
+        2,
+      );
   }
   const base = (ctx.env.HOOKSTREAM_ADMIN_URL || DEFAULT_ADMIN_URL).replace(/\/+$/, "");
   let res: Response;

@@ -10,6 +10,7 @@ import { registerEraseRoutes } from "../erasure/index";
 import {
   DEFAULT_VERDICT_WAIT_MS,
   natsConnectionOf,
+  type ReplayLocks,
   registerReplayRoutes,
   replayWithVerdict,
 } from "../replay/index";
@@ -26,6 +27,8 @@ export interface AdminDeps {
   topology: Topology;
   metrics: AdminMetrics;
   now: () => Date;
+  /** one bulk replay per handler at a time, across every admin instance */
+  replayLocks: ReplayLocks;
 }
 
 const MAX_LIST = 1_000;
@@ -153,7 +156,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       return result;
     });
 
-    registerReplayRoutes(admin, { em: deps.em, js, jsm, topology, now: deps.now });
+    registerReplayRoutes(admin, {
+      em: deps.em,
+      js,
+      jsm,
+      topology,
+      now: deps.now,
+      replayLocks: deps.replayLocks,
+    });
     registerEraseRoutes(admin, { em: deps.em, js, jsm, topology, now: deps.now });
   });
 }

@@ -1,11 +1,14 @@
 import { BulkReplayRequest, isHandlerName, type Topology } from "@hookstream/contracts";
+import { parseInput } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance } from "fastify";
 import { BadRequestError } from "../admin/adminErrors";
 import { parseSince } from "../admin/since";
+import { adminLabelOf } from "../erasure/eraseRoutes";
 import { type BulkReplayFilter, bulkReplay, DEFAULT_REPLAY_RATE } from "./bulkReplay";
 import { handlerTakesType, typesTakenBy } from "./handlerTakesType";
+import { instanceName, type ReplayLock, type ReplayLocks } from "./replayLocks";
 
 export interface ReplayRouteDeps {
   em: EntityManager;
@@ -13,6 +16,8 @@ export interface ReplayRouteDeps {
   jsm: JetStreamManager;
   topology: Topology;
   now: () => Date;
+  /** one bulk replay per handler at a time, across every admin instance */
+  replayLocks: ReplayLocks;
 }
 
 function time(name: string, value: string | undefined, nowMs: number): Date | undefined {
@@ -30,13 +35,7 @@ export function bulkReplayFilterOf(
   body: unknown,
   nowMs: number,
 ): { filter: BulkReplayFilter; req: BulkReplayRequest } {
-  const parsed = BulkReplayRequest.safeParse(body ?? {});
-  if (!parsed.success) {
-    throw new BadRequestError(
-      parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
-    );
-  }
-  const req = parsed.data;
+  const req = parseInput(BulkReplayRequest, body, "body");
   if (!isHandlerName(req.handler)) throw new BadRequestError(`no handler named "${req.handler}"`);
   if (req.type !== undefined && !handlerTakesType(req.handler, req.type)) {
     throw new BadRequestError(
@@ -66,11 +65,23 @@ export function bulkReplayFilterOf(
  * `POST /admin/replay`: a bulk replay by filter. The answer is NDJSON: progress lines
  * while it runs (at most one a second), then `{ "result": … }` or `{ "error": … }`.
  * A client that goes away stops the run; running it again resumes it (the inbox).
+ * One run per handler at a time across every admin instance (ReplayLocks): another
+ * answers 409 `replay_running` before anything is read, so the rates of two runs never
+ * add up past MAX_REPLAY_RATE. A dry run only counts and takes no lock.
  * Registered inside the admin scope, behind its token check.
  */
 export function registerReplayRoutes(admin: FastifyInstance, deps: ReplayRouteDeps): void {
+  const instance = instanceName();
   admin.post("/admin/replay", async (req, reply) => {
     const { filter, req: body } = bulkReplayFilterOf(req.body, deps.now().getTime());
+    const dryRun = body.dryRun ?? false;
+    const lock: ReplayLock | null = dryRun
+      ? null
+      : await deps.replayLocks.acquire(filter.handler, {
+          instance,
+          actor: adminLabelOf(req),
+          started_at: deps.now().toISOString(),
+        });
     const abort = new AbortController();
     reply.hijack();
     reply.raw.on("close", () => abort.abort());
@@ -81,17 +92,24 @@ export function registerReplayRoutes(admin: FastifyInstance, deps: ReplayRouteDe
     try {
       const result = await bulkReplay({ ...deps, em: deps.em.fork() }, filter, {
         rate: body.rate ?? DEFAULT_REPLAY_RATE,
-        dryRun: body.dryRun ?? false,
+        dryRun,
         force: body.force ?? false,
-        signal: abort.signal,
+        signal: lock ? AbortSignal.any([abort.signal, lock.signal]) : abort.signal,
         onProgress: line,
       });
-      req.log.info({ filter: body, result }, "bulk replay done");
-      line({ result });
+      if (lock?.signal.aborted) {
+        const message = `stopped after ${result.replayed} of ${result.matched}: this run's lock on ${filter.handler} could not be renewed (NATS away past REPLAY_LOCK_TTL_MS); run it again to go on (the inbox skips what was done)`;
+        req.log.warn({ filter: body, result }, message);
+        line({ error: message });
+      } else {
+        req.log.info({ filter: body, result }, "bulk replay done");
+        line({ result });
+      }
     } catch (err) {
       req.log.error({ err, filter: body }, "bulk replay failed");
       line({ error: err instanceof Error ? err.message : String(err) });
     } finally {
+      await lock?.release();
       reply.raw.end();
     }
   });
