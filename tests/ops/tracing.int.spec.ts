@@ -3,14 +3,24 @@
  * the consumer's span on the published message (runConsumer continues the
  * `traceparent` the gateway put in the NATS headers), and the notification POST
  * (postJson carries it on). Gateway and consumer run in this process, against the
- * shared NATS; spans go to an in-memory exporter.
+ * shared NATS; spans go to an in-memory exporter. And the delivery service's way: an
+ * attempt continues the trace of the message it sends, by hand (postOutbound's
+ * `traceOf`, no async context).
  */
 import { Writable } from "node:stream";
 import { DEFAULT_RETRY } from "@hookstream/contracts";
 import { buildApp } from "@hookstream/gateway";
 import { postJson } from "@hookstream/handler-kit";
 import { ackedPublisher, runConsumer } from "@hookstream/messaging";
-import { createLogger, createRegistry, initTracing, SpanKind } from "@hookstream/observability";
+import {
+  createLogger,
+  createRegistry,
+  initTracing,
+  injectTraceContext,
+  SpanKind,
+  withMessageSpan,
+} from "@hookstream/observability";
+import { postOutbound } from "@hookstream/runtime";
 import {
   deleteStreams,
   eventBody,
@@ -21,7 +31,7 @@ import {
   testTopology,
 } from "@hookstream/testing";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { connect, headers as natsHeaders } from "@nats-io/transport-node";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
@@ -140,5 +150,36 @@ describe("tracing", () => {
     const aboutEvent = lines.filter((l) => l.event_id === eventId);
     expect(aboutEvent.map((l) => l.msg)).toEqual(expect.arrayContaining(["event accepted", "notifying"]));
     for (const line of aboutEvent) expect(line.trace_id).toBe(traceId);
+  });
+
+  it("continues a message's trace in an outbound attempt given the message's headers, without async context", async () => {
+    // a handler's notification message: its headers carry the handler's span
+    const carried = natsHeaders();
+    const handlerSpan = await withMessageSpan("handler", undefined, {}, async (span) => {
+      injectTraceContext(carried);
+      return span.spanContext();
+    });
+    const res = await postOutbound({
+      url: receiver.url("/delivered"),
+      body: "{}",
+      headers: { "content-type": "application/json" },
+      timeoutMs: 5_000,
+      traceOf: carried,
+    });
+    expect(res).toMatchObject({ ok: true, traceId: handlerSpan.traceId });
+    const got = await eventually(() => receiver.on("/delivered")[0], { message: "the delivery" });
+    const [, traceId, parentSpanId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(
+      String(got.headers.traceparent),
+    ) ?? ["", "", ""];
+    expect(traceId).toBe(handlerSpan.traceId);
+    const client = await eventually(
+      () =>
+        exporter
+          .getFinishedSpans()
+          .find((x) => x.kind === SpanKind.CLIENT && x.spanContext().spanId === parentSpanId),
+      { message: "the attempt's client span" },
+    );
+    expect(client.parentSpanContext?.spanId).toBe(handlerSpan.spanId);
+    expect(client.attributes["http.response.status_code"]).toBe(200);
   });
 });

@@ -224,6 +224,40 @@ export function withClientSpan<T>(
 }
 
 /**
+ * An outbound call in a CLIENT span that continues the trace of a message (its
+ * `traceparent`), for code that carries its trace by hand (a service started with
+ * `asyncTraceContext: false`): the span is not made the active one, so no async context
+ * is entered; `fn` gets the headers that carry it on and the message's trace id (for its
+ * log lines; undefined when the message has none).
+ */
+export async function withClientSpanOf<T>(
+  headers: HeaderCarrier | undefined,
+  name: string,
+  attributes: Attributes,
+  fn: (traceHeaders: Record<string, string>, span: Span, traceId: string | undefined) => Promise<T>,
+): Promise<T> {
+  const parent = extractTraceContext(headers);
+  const span = tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes }, parent);
+  const traceHeaders: Record<string, string> = {};
+  propagation.inject(trace.setSpan(parent, span), traceHeaders);
+  const sc = span.spanContext();
+  const parentSc = trace.getSpanContext(parent);
+  const traceId = isSpanContextValid(sc)
+    ? sc.traceId
+    : parentSc && isSpanContextValid(parentSc)
+      ? parentSc.traceId
+      : undefined;
+  try {
+    return await fn(traceHeaders, span, traceId);
+  } catch (err) {
+    recordFailure(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/**
  * A `fetch` that carries the active trace on (for clients that take a fetch, such as
  * the OpenAI SDK's `fetch` option), in a CLIENT span per call.
  */

@@ -1,5 +1,5 @@
 import { destinationDurables, type ResolvedDestination } from "@hookstream/contracts";
-import { ensureBuckets, ensureConsumer, streamOptionsFromEnv } from "@hookstream/messaging";
+import { ackedPublisher, ensureBuckets, ensureConsumer, streamOptionsFromEnv } from "@hookstream/messaging";
 import { registerConsumerGauges } from "@hookstream/observability";
 import type { ServiceDefinition } from "@hookstream/runtime";
 import { maskUrl } from "@hookstream/runtime";
@@ -24,6 +24,9 @@ export function ackWaitOf(d: ResolvedDestination): number {
 export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConfig> = {
   name: "delivery",
   env: deliveryEnv,
+  // each attempt continues its event's trace by hand (postOutbound's traceOf): no promise
+  // hooks for async context, which cost every promise of every delivery
+  asyncTraceContext: false,
   async start(ctx) {
     const { config, js, jsm, topology, logger } = ctx;
     const destinations = resolveDestinations(config);
@@ -110,6 +113,8 @@ export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConf
     }
 
     const recent = new Map(destinations.map((d) => [d.name, new RecentAttempts()]));
+    // the delivery records of every destination, over one reply subscription
+    const records = ackedPublisher(ctx.nc, { inboxPrefix: config.NATS_INBOX_PREFIX });
     const metrics = deliveryMetrics(ctx.registry, {
       destinations: destinations.map((d) => d.name),
       stateOf: (name) => stateOf(breaker.state(name)),
@@ -118,6 +123,7 @@ export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConf
     const workers = destinations.map((d) =>
       startDestinationWorker({
         js,
+        records,
         topology,
         destination: d,
         durables: durablesOf.get(d.name) ?? [],
@@ -137,6 +143,11 @@ export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConf
             // first: messages waiting on a paused or open destination are handed back at once
             breaker.stop();
             await Promise.all(workers.map((w) => w.stop()));
+            // the last records' acks, briefly: the connection drains next
+            for (let waited = 0; records.pending() > 0 && waited < 2_000; waited += 50) {
+              await new Promise((r) => setTimeout(r, 50));
+            }
+            records.close();
           },
         },
       ],

@@ -20,6 +20,8 @@ export interface DeliveryEvent {
   resource(): string | null;
   /** when the message was stored (epoch ms): the retry policy's maxAgeMs counts from here */
   storedAtMs: number;
+  /** the message's headers: its `traceparent`, which the attempt's request carries on */
+  headers?: JsMsg["headers"];
 }
 
 const utf8 = new TextDecoder();
@@ -67,6 +69,7 @@ export function readEvent(topology: Topology, msg: JsMsg, source: "notifications
       json,
       resource: () => resource,
       storedAtMs,
+      headers: h,
     };
   }
   const provider = providerOfSubject(topology, msg.subject) ?? "unknown";
@@ -87,5 +90,6 @@ export function readEvent(topology: Topology, msg: JsMsg, source: "notifications
     json,
     resource,
     storedAtMs,
+    headers: h,
   };
 }

@@ -11,6 +11,8 @@ export interface AttemptResult {
   error: string | null;
   /** the `webhook-id` sent */
   webhookId: string;
+  /** the trace the request went out in (the event's, continued), for log lines */
+  traceId?: string | undefined;
 }
 
 const utf8 = new TextDecoder();
@@ -54,6 +56,8 @@ export async function sendAttempt(
     url: dest.url,
     body: text,
     timeoutMs: dest.retry.timeoutMs,
+    // the event's trace, continued by hand (the service runs without async trace context)
+    traceOf: ev.headers,
     headers: {
       ...dest.headers,
       "content-type": "application/json",
@@ -65,6 +69,6 @@ export async function sendAttempt(
   });
   const latencyMs = performance.now() - started;
   return res.ok
-    ? { ok: true, statusCode: res.status, latencyMs, error: null, webhookId }
-    : { ok: false, statusCode: res.status, latencyMs, error: res.message, webhookId };
+    ? { ok: true, statusCode: res.status, latencyMs, error: null, webhookId, traceId: res.traceId }
+    : { ok: false, statusCode: res.status, latencyMs, error: res.message, webhookId, traceId: res.traceId };
 }

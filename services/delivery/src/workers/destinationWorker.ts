@@ -6,9 +6,10 @@ import {
   type ResolvedDestination,
   type Topology,
 } from "@hookstream/contracts";
-import { consumeLoop, deadLetter, type Loop } from "@hookstream/messaging";
+import { consumeLoop, deadLetter, type EventPublisher, type Loop } from "@hookstream/messaging";
 import { maskUrl } from "@hookstream/runtime";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { SharedBreaker } from "../breaker/sharedBreaker";
 import { StoppedError } from "../breaker/sharedBreaker";
@@ -21,6 +22,8 @@ import { RateLimiter, Semaphore } from "./limits";
 
 export interface DestinationWorkerDeps {
   js: JetStreamClient;
+  /** publishes the delivery records (messaging's ackedPublisher: one reply subscription for all) */
+  records: EventPublisher;
   topology: Topology;
   destination: ResolvedDestination;
   durables: DestinationDurable[];
@@ -42,6 +45,9 @@ export function partitionOf(key: string, partitions: number): number {
 
 /** A short delay for a message handed back at stop: another instance takes it soon. */
 const HAND_BACK_MS = 250;
+/** the longest a delivery record's publish waits for JetStream's ack before it is logged as lost */
+const RECORD_ACK_MS = 10_000;
+const utf8 = new TextEncoder();
 
 /**
  * Runs one destination: its own durable(s), its own requests in flight, its own
@@ -67,15 +73,52 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
   const limiter = dest.ratePerSec ? new RateLimiter(dest.ratePerSec) : null;
   const partitions = deps.durables.length;
   const maskedUrl = maskUrl(dest.url);
+  const recordSubject = deliverySubject(topology, `delivery.${dest.name}`);
   const workingEvery = Math.max(250, Math.floor(deps.ackWaitMs / 3));
+  // one ticker for every message being worked on (not a timer each): in-progress acks,
+  // so a slow attempt or a wait at the breaker does not run out the ack wait
+  const working = new Set<JsMsg>();
+  const ticker = setInterval(() => {
+    for (const m of working) m.working();
+  }, workingEvery);
+  ticker.unref();
 
-  async function record(
+  // Settling (the record and the ack or nak) waits for the end of the event loop's turn,
+  // and every message settled in that turn goes out in one write to NATS: the answers of
+  // many requests arrive in one turn under load, and a write per message (each in its own
+  // microtask flush) was the largest cost left (bench group `delivery`).
+  const settling: Array<() => void> = [];
+  let settleScheduled = false;
+  const settleAll = () => {
+    settleScheduled = false;
+    for (const fn of settling.splice(0)) fn();
+  };
+  const settle = (fn: () => void) =>
+    new Promise<void>((resolve) => {
+      settling.push(() => {
+        fn();
+        resolve();
+      });
+      if (!settleScheduled) {
+        settleScheduled = true;
+        setImmediate(settleAll);
+      }
+    });
+
+  /**
+   * Publishes the attempt's record and returns at once: the caller settles the message in
+   * the same tick, so the record and the ack leave in one write, record first, and the
+   * record's ack from JetStream is only watched. Best effort: a record that cannot be
+   * published is logged, never allowed to fail (and so repeat) a request that went out.
+   * Its msgID (destination, event, attempt) keeps a record published twice single.
+   */
+  function record(
     ev: DeliveryEvent,
     attempt: number,
     r: AttemptResult,
     outcome: DeliveryRecord["outcome"],
     atMs: number,
-  ) {
+  ): void {
     const rec: DeliveryRecord = {
       event_id: ev.facts.eventId,
       event_type: ev.facts.eventType,
@@ -90,12 +133,15 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       outcome,
       at: new Date(atMs).toISOString(),
     };
-    try {
-      await js.publish(deliverySubject(topology, `delivery.${dest.name}`), JSON.stringify(rec));
-    } catch (err) {
-      // best effort: a record that cannot be published never repeats a request that went out
-      logger.warn({ err, event_id: rec.event_id, outcome }, "could not record the delivery attempt");
-    }
+    deps.records
+      .publish(recordSubject, utf8.encode(JSON.stringify(rec)), {
+        msgID: `${dest.name}:${ev.facts.provider}:${ev.facts.eventId}:${attempt}`,
+        headers: natsHeaders(),
+        timeout: RECORD_ACK_MS,
+      })
+      .catch((err: unknown) =>
+        logger.warn({ err, event_id: rec.event_id, outcome }, "could not record the delivery attempt"),
+      );
   }
 
   async function work(msg: JsMsg, partition: number | null): Promise<void> {
@@ -109,7 +155,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       return;
     }
     const attempt = msg.info.deliveryCount;
-    const ticker = setInterval(() => msg.working(), workingEvery);
+    working.add(msg);
     try {
       await breaker.admit(dest.name, () => msg.working());
       await limiter?.take();
@@ -122,25 +168,35 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
         sem.release();
       }
       deps.recent.add(r.ok, r.latencyMs, r.error, startedAt);
-      const log = logger.child({ event_id: ev.facts.eventId, event_type: ev.facts.eventType, attempt });
       if (r.ok) {
         deps.metrics.attempt(dest.name, "delivered", r.latencyMs);
-        await record(ev, attempt, r, "delivered", startedAt);
+        await settle(() => {
+          record(ev, attempt, r, "delivered", startedAt);
+          msg.ack();
+        });
+        // no write while the breaker is closed and clean (the usual case)
         await breaker.success(dest.name);
-        msg.ack();
         return;
       }
+      const log = logger.child({
+        event_id: ev.facts.eventId,
+        event_type: ev.facts.eventType,
+        attempt,
+        ...(r.traceId ? { trace_id: r.traceId } : {}),
+      });
       await breaker.failure(dest.name, r.error ?? "failed");
       const decision = decideRetry(dest.retry, attempt, ev.storedAtMs, now());
       if (decision.kind === "retry") {
         deps.metrics.attempt(dest.name, "failed", r.latencyMs);
-        await record(ev, attempt, r, "failed", startedAt);
+        await settle(() => {
+          record(ev, attempt, r, "failed", startedAt);
+          msg.nak(decision.delayMs);
+        });
         log.warn({ error: r.error, delayMs: decision.delayMs }, "delivery failed; retrying");
-        msg.nak(decision.delayMs);
         return;
       }
       deps.metrics.attempt(dest.name, "dead", r.latencyMs);
-      await record(ev, attempt, r, "dead", startedAt);
+      record(ev, attempt, r, "dead", startedAt);
       await deadLetter(js, topology, {
         handler: `delivery.${dest.name}`,
         eventId: ev.facts.eventId,
@@ -167,7 +223,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       logger.warn({ err, seq: msg.seq }, "could not settle a delivery; nak");
       msg.nak(1_000);
     } finally {
-      clearInterval(ticker);
+      working.delete(msg);
     }
   }
 
@@ -200,6 +256,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
   return {
     async stop() {
       await Promise.all(loops.map((l) => l.stop()));
+      clearInterval(ticker);
     },
   };
 }
