@@ -61,10 +61,25 @@ export function deliveryMetrics(
   for (const d of opts.destinations) {
     for (const o of DELIVERY_ATTEMPT_OUTCOMES) attempts.inc({ destination: d, outcome: o }, 0);
   }
+  // each destination's series bound once: no label lookup on every attempt
+  const counterOf = new Map<string, { inc(): void }>();
+  const histogramOf = new Map<string, { observe(v: number): void }>();
   return {
     attempt(destination: string, outcome: AttemptOutcome, latencyMs: number | null) {
-      attempts.inc({ destination, outcome });
-      if (latencyMs !== null) seconds.observe({ destination }, latencyMs / 1000);
+      const key = `${destination}\n${outcome}`;
+      let counter = counterOf.get(key);
+      if (!counter) {
+        counter = attempts.labels({ destination, outcome });
+        counterOf.set(key, counter);
+      }
+      counter.inc();
+      if (latencyMs === null) return;
+      let histogram = histogramOf.get(destination);
+      if (!histogram) {
+        histogram = seconds.labels({ destination });
+        histogramOf.set(destination, histogram);
+      }
+      histogram.observe(latencyMs / 1000);
     },
   };
 }

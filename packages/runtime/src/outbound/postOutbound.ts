@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { urlToHttpOptions } from "node:url";
 import { type HeaderCarrier, type Span, withClientSpan, withClientSpanOf } from "@hookstream/observability";
 import { maskUrl } from "./maskUrl";
 
@@ -52,6 +53,24 @@ const agents = {
   "https:": new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: "lifo" }),
 };
 
+/** A destination's URL parsed once, with node:http's options for it (destinations are few). */
+interface Target {
+  url: URL;
+  options: http.RequestOptions;
+}
+const targets = new Map<string, Target>();
+function targetOf(raw: string): Target {
+  let t = targets.get(raw);
+  if (!t) {
+    const url = new URL(raw);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
+    t = { url, options: urlToHttpOptions(url) };
+    if (targets.size >= 1_000) targets.clear();
+    targets.set(raw, t);
+  }
+  return t;
+}
+
 class AttemptTimeout extends Error {
   override readonly name = "AttemptTimeout";
 }
@@ -69,12 +88,13 @@ interface Answer {
  * deadline, or the socket's error); once the status is known, a body cut short by the
  * deadline or the bound is kept as read, `truncated`.
  */
-function send(target: URL, headers: Record<string, string>, body: Buffer, deadline: number, max: number) {
+function send(target: Target, headers: Record<string, string>, body: Buffer, deadline: number, max: number) {
   return new Promise<Answer>((resolve, reject) => {
-    const mod = target.protocol === "https:" ? https : http;
-    const req = mod.request(target, {
+    const secure = target.url.protocol === "https:";
+    const req = (secure ? https : http).request({
+      ...target.options,
       method: "POST",
-      agent: agents[target.protocol as keyof typeof agents],
+      agent: secure ? agents["https:"] : agents["http:"],
       headers: { ...headers, "content-length": String(body.length) },
     });
     let answered = false;
@@ -137,10 +157,9 @@ function send(target: URL, headers: Record<string, string>, body: Buffer, deadli
  */
 export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
   const shown = maskUrl(req.url);
-  let target: URL;
+  let target: Target;
   try {
-    target = new URL(req.url);
-    if (target.protocol !== "http:" && target.protocol !== "https:") throw new Error("not http(s)");
+    target = targetOf(req.url);
   } catch {
     return Promise.resolve({
       ok: false,
@@ -150,8 +169,12 @@ export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
       body: Buffer.alloc(0),
     });
   }
-  const name = `POST ${target.host}`;
-  const attributes = { "http.request.method": "POST", "server.address": target.hostname, "url.full": shown };
+  const name = `POST ${target.url.host}`;
+  const attributes = {
+    "http.request.method": "POST",
+    "server.address": target.url.hostname,
+    "url.full": shown,
+  };
   const call = async (
     traceHeaders: Record<string, string>,
     span: Span,
@@ -181,8 +204,8 @@ export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
     span.setAttribute("http.response.status_code", res.status);
     if (res.status >= 300 && res.status < 400) {
       const to =
-        res.location && URL.canParse(res.location, target.href)
-          ? ` to ${maskUrl(new URL(res.location, target))}`
+        res.location && URL.canParse(res.location, target.url.href)
+          ? ` to ${maskUrl(new URL(res.location, target.url))}`
           : "";
       return failed(
         "redirect",

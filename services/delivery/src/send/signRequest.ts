@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { signature } from "@hookstream/contracts";
+import { createHash, createHmac, createSecretKey, type KeyObject } from "node:crypto";
+import { secretKey } from "@hookstream/contracts";
 
 /**
  * Our `webhook-id` for one event to one destination: the same on every retry and on
@@ -21,9 +21,23 @@ export function signedHeaders(
   timestampSec: number,
   body: string,
 ): Record<string, string> {
+  const mac = createHmac("sha256", keyOf(secret));
+  mac.update(`${webhookId}.${timestampSec}.`);
+  mac.update(body);
   return {
     "webhook-id": webhookId,
     "webhook-timestamp": String(timestampSec),
-    "webhook-signature": signature(secret, webhookId, timestampSec, body),
+    "webhook-signature": `v1,${mac.digest("base64")}`,
   };
+}
+
+/** Each destination's secret decoded once (contracts' secretKey), not on every request. */
+const keys = new Map<string, KeyObject>();
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(secretKey(secret));
+    keys.set(secret, key);
+  }
+  return key;
 }
