@@ -40,6 +40,8 @@ export const RESULT_KEYS = [
   "rebuild",
   "e2e_sustained",
   "pipeline",
+  "delivery",
+  "delivery_ordered",
 ] as const;
 export type ResultKey = (typeof RESULT_KEYS)[number];
 

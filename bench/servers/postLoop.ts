@@ -1,0 +1,95 @@
+/**
+ * The delivery group's ceiling: a minimal loop that POSTs the same bodies the delivery
+ * service sends, with the same number of requests in flight, to the same receiver, and
+ * nothing else: no JetStream, no filter, no signature, no breaker, no retry, no record.
+ * `client` picks Node's http client with a keep-alive agent (the ceiling) or fetch
+ * (undici), for comparison. `POST /run` `{ url, file, concurrency, client }` reads the
+ * bodies (one JSON string per line of `file`), sends them all and answers
+ * `{ ms, ok, failed }`. Compiled and run as the delivery service is (bench/lib/proc.ts,
+ * startCompiled: esbuild bundle, the services' environment, LOG_LEVEL=info).
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+
+interface RunRequest {
+  url: string;
+  file: string;
+  concurrency: number;
+  client: "http" | "fetch";
+}
+
+function poster(target: URL, client: RunRequest["client"], concurrency: number) {
+  if (client === "fetch") {
+    return async (body: string): Promise<boolean> => {
+      const res = await fetch(target, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        redirect: "manual",
+      });
+      await res.arrayBuffer();
+      return res.ok;
+    };
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  return (body: string) =>
+    new Promise<boolean>((resolve) => {
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.on("data", () => {});
+          res.on("end", () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
+        },
+      );
+      req.on("error", () => resolve(false));
+      req.end(body);
+    });
+}
+
+async function runLoop(r: RunRequest): Promise<{ ms: number; ok: number; failed: number }> {
+  const bodies = readFileSync(r.file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string);
+  const post = poster(new URL(r.url), r.client, r.concurrency);
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: r.concurrency }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++] as string;
+        if (await post(body)) ok++;
+        else failed++;
+      }
+    }),
+  );
+  return { ms: performance.now() - started, ok, failed };
+}
+
+const control = http.createServer((req, res) => {
+  let raw = "";
+  req.on("data", (c: Buffer) => {
+    raw += c.toString("utf8");
+  });
+  req.on("end", () => {
+    if (req.method !== "POST" || req.url !== "/run") {
+      res.writeHead(404).end();
+      return;
+    }
+    runLoop(JSON.parse(raw) as RunRequest).then(
+      (out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)),
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+});
+control.listen(Number(process.env.PORT), "127.0.0.1");
+process.on("SIGTERM", () => control.close(() => process.exit(0)));
