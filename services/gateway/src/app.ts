@@ -142,6 +142,11 @@ export function registerWebhookRoute(
   const openai = openaiRoutes(config, topology);
   const providers = providerTable(config, topology, openai);
   const limiter = new FailureLimiter(config.AUTH_FAILURE_BURST, config.AUTH_FAILURES_PER_SEC);
+  // The line per accepted event holds only the fields written below (ids, type, project,
+  // trace, sequence): nothing for the redaction's paths to find, and walking them on every
+  // event was a tenth of the gateway's cost beyond its reference (BENCHMARKS.md, "Gateway").
+  // Every other line keeps the logger's redaction.
+  const eventLog = deps.logger.child({}, { redact: [] });
   // the trace of each webhook request (its traceparent goes into the published message)
   traceRequests(app, { prefix: "/webhooks/" });
   app.addHook("preClose", () => drainConnections(app));
@@ -295,7 +300,7 @@ export function registerWebhookRoute(
       metrics.publishSeconds.observe((performance.now() - started) / 1000);
       if (ack.duplicate) metrics.duplicates.inc();
       else metrics.published.inc({ type: typeLabel(provider.name, event.type), project: project ?? "" });
-      req.log.info(
+      eventLog.info(
         { ...fields, seq: ack.seq, duplicate: ack.duplicate },
         ack.duplicate ? "duplicate event" : "event accepted",
       );
