@@ -18,7 +18,13 @@ export const handlerEnv = {
   HANDLER_ACK_WAIT_MS: intVar(DEFAULT_RETRY.ackWaitMs, { min: 100 }),
   HANDLER_BASE_DELAY_MS: intVar(DEFAULT_RETRY.baseDelayMs, { min: 1 }),
   HANDLER_MAX_DELAY_MS: intVar(DEFAULT_RETRY.maxDelayMs, { min: 1 }),
-  HANDLER_CONCURRENCY: intVar(8, { min: 1, max: 1000 }),
+  /**
+   * events one instance works on at once. A handler mostly waits (the OpenAI API, the
+   * inbox's commits, JetStream's acks): at 8, an instance whose OpenAI calls take 300 ms
+   * did at most ~25 events/s, and a busy machine's slower commits capped it below the
+   * soak's 200 events/s across three handlers
+   */
+  HANDLER_CONCURRENCY: intVar(32, { min: 1, max: 1000 }),
 };
 
 export type HandlerConfig = ServiceConfig<typeof handlerEnv>;
