@@ -144,7 +144,7 @@ describe("the admin API", () => {
     expect(ids).toContain("evt_eval");
     const bad = await admin.app.inject({ method: "GET", url: "/admin/events?status=nope", headers: auth });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ error: "bad_request" });
+    expect(bad.json()).toMatchObject({ error: "invalid_status" });
   });
 
   it("lists dead letters and redrives the matching ones to the replay subject, out of the DLQ", async () => {

@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import type { z } from "zod";
 import { didYouMean } from "./suggest";
 
 export interface CommandContext {
@@ -64,6 +65,29 @@ export function oneOf<T extends string>(
   if ((valid as readonly string[]).includes(value)) return value as T;
   throw new CliError(
     `--${option} "${value}" is not one of: ${valid.join(", ")}.${didYouMean(value, valid)}`,
+    2,
+  );
+}
+
+/**
+ * What a command sends, checked with the admin API's own schema (packages/contracts)
+ * before it goes: a value the API would refuse is a usage error (exit 2) naming the
+ * option, with the schema's words. `options` maps a request field to its option when
+ * the names differ (`eventId` → `event`). Returns the value as given.
+ */
+export function checkRequest<T>(
+  schema: z.ZodType,
+  value: T,
+  usage: string,
+  options: Record<string, string> = {},
+): T {
+  const r = schema.safeParse(value);
+  if (r.success) return value;
+  const issue = r.error.issues[0];
+  const field = String(issue?.path[0] ?? "");
+  const option = options[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  throw new CliError(
+    `${option ? `--${option}` : "the request"}: ${issue?.message ?? "invalid"}\n${usage}`,
     2,
   );
 }

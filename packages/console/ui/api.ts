@@ -60,6 +60,11 @@ export interface CallOptions {
   /** the token to send instead of the stored one (sign-in) */
   withToken?: string | null;
   signal?: AbortSignal;
+  /**
+   * the route's own schema of its query or body (packages/contracts, the one the server
+   * validates with): checked before the call goes, and a refusal shown in its words
+   */
+  request?: z.ZodType;
 }
 
 export function withQuery(path: string, query: Record<string, string | undefined> = {}): string {
@@ -75,6 +80,19 @@ export async function call<S extends z.ZodType>(
   path: string,
   opts: CallOptions = {},
 ): Promise<z.infer<S>> {
+  if (opts.request) {
+    const given =
+      opts.body ??
+      Object.fromEntries(Object.entries(opts.query ?? {}).filter(([, v]) => v !== undefined && v !== ""));
+    const checked = opts.request.safeParse(given);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new ApiError({
+        kind: "bad_request",
+        message: `${issue?.path.join(".") || "request"}: ${issue?.message ?? "invalid"}`,
+      });
+    }
+  }
   const bearer = opts.withToken === undefined ? token.get() : opts.withToken;
   let res: Response;
   try {

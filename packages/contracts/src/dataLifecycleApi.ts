@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AuditEventStatus } from "./adminApi";
 import { Id, ProviderName, ResourceType } from "./ids";
+import { TimeOrDuration } from "./requests";
 
 /**
  * Request and response shapes of the audit's data-lifecycle admin routes: replay
@@ -58,8 +59,8 @@ export const BulkReplayRequest = z.object({
   type: z.string().min(1).optional(),
   status: AuditEventStatus.optional(),
   /** ISO-8601 or a duration back from now (`30m`, `2h`, `7d`) */
-  since: z.string().min(1).optional(),
-  until: z.string().min(1).optional(),
+  since: TimeOrDuration.optional(),
+  until: TimeOrDuration.optional(),
   /** `<resource type>:<resource id>`, e.g. `fine_tuning_job:ftjob-abc` */
   resource: z.string().min(3).optional(),
   /** most events republished per second (default 50, at most MAX_REPLAY_RATE) */

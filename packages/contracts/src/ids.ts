@@ -64,7 +64,7 @@ export function eventKey(provider: string, id: string): string {
 export const EventIdParams = z.object({ event_id: Id });
 
 /** The query of a route about one event: its provider, when the id alone is ambiguous. */
-export const EventProviderQuery = z.object({ provider: ProviderName.optional() });
+export const EventProviderQuery = z.strictObject({ provider: ProviderName.optional() });
 
 /** The params of a route about one fine-tuning job (`/fine-tune-jobs/:id`): its id becomes `fine_tuning.jobs.<id>`. */
 export const JobIdParams = z.object({ id: Id });

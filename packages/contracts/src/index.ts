@@ -14,6 +14,7 @@ export * from "./natsRights";
 export * from "./openaiProjects";
 export * from "./outcome";
 export * from "./providers";
+export * from "./requests";
 export * from "./resource";
 export * from "./serviceUrls";
 export * from "./standardWebhooks";

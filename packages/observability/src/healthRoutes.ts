@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifySchema } from "fastify";
 import { Gauge, type Registry } from "prom-client";
 
 export interface HealthOptions {
@@ -50,13 +50,19 @@ export function registerHealthRoutes(app: FastifyInstance, opts: HealthOptions):
   const { registry, readiness } = opts;
   registerReadinessGauges(registry, readiness, opts);
 
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_req, reply) => {
-    const reason = await readinessReason(readiness);
-    if (reason === null) return { status: "ready" };
-    return reply.code(503).send({ error: "not_ready", message: reason });
-  });
-  app.get("/metrics", async (_req, reply) => {
+  // summary and tags are OpenAPI's words (the runtime's /openapi.json), not Fastify's own
+  const doc = (summary: string) => ({ schema: { summary, tags: ["health"] } as FastifySchema });
+  app.get("/healthz", doc("the process answers (liveness)"), async () => ({ status: "ok" }));
+  app.get(
+    "/readyz",
+    doc("NATS, the streams and (with a database) Postgres answer; 503 with the reason else"),
+    async (_req, reply) => {
+      const reason = await readinessReason(readiness);
+      if (reason === null) return { status: "ready" };
+      return reply.code(503).send({ error: "not_ready", message: reason });
+    },
+  );
+  app.get("/metrics", doc("Prometheus metrics (text exposition format)"), async (_req, reply) => {
     reply.header("content-type", registry.contentType);
     return registry.metrics();
   });

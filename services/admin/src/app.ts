@@ -53,6 +53,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logger: deps.logger as FastifyBaseLogger,
     registry: deps.registry,
     readiness: deps.readiness,
+    openapi: { title: "admin" },
   });
   const requireAdmin = adminAuth({
     tokens: adminTokens({ ADMIN_TOKEN: deps.adminToken }),

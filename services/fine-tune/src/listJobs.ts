@@ -1,40 +1,26 @@
 import {
+  decodeJobCursor,
+  encodeJobCursor,
   type FineTuneJobPage,
   type FineTuneJobView,
-  FineTuneStatus,
-  OPENAI_PROJECT_NAME_PATTERN,
+  type JobListQuery,
 } from "@hookstream/contracts";
 import { BadRequestError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { z } from "zod";
 
-export const ListQuery = z.object({
-  status: FineTuneStatus.optional(),
-  model: z.string().min(1).max(200).optional(),
-  /** an OpenAI project's name (OPENAI_PROJECTS) */
-  project: z.string().regex(OPENAI_PROJECT_NAME_PATTERN, "an OpenAI project's name").optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(500).optional(),
-});
-export type ListQuery = z.infer<typeof ListQuery>;
+export type ListQuery = JobListQuery;
 
 export class BadCursorError extends BadRequestError {
   override readonly name: string = "BadCursorError";
 }
 
 /** Opaque cursor: the sort key of the last row of a page (created_at seconds, job id). */
-export function encodeCursor(createdAtSec: number, id: string): string {
-  return Buffer.from(JSON.stringify([createdAtSec, id])).toString("base64url");
-}
+export const encodeCursor = encodeJobCursor;
 
 export function decodeCursor(cursor: string): [number, string] {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
-  } catch {
-    // fall through
-  }
-  throw new BadCursorError("cursor is not one this API gave out");
+  const key = decodeJobCursor(cursor);
+  if (key === null) throw new BadCursorError("cursor is not one this API gave out", "invalid_cursor");
+  return key;
 }
 
 const SELECT = `SELECT openai_job_id, status, model, fine_tuned_model, trained_tokens, error, created_at, finished_at,

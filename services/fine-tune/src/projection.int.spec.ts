@@ -252,11 +252,11 @@ describe("the job query API", () => {
     expect(seen).toEqual(expected.map((r) => r.openai_job_id));
   });
 
-  it("answers 400 for bad filters and cursors", async () => {
+  it("answers 400 naming the parameter for bad filters and cursors", async () => {
     for (const q of ["status=done", "limit=0", "limit=1000", "cursor=xyz"]) {
       const res = await app().inject({ url: `/fine-tune-jobs?${q}` });
       expect(res.statusCode, q).toBe(400);
-      expect(res.json()).toMatchObject({ error: "bad_request" });
+      expect(res.json()).toMatchObject({ error: `invalid_${q.split("=")[0]}` });
     }
   });
 

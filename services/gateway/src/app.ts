@@ -1,12 +1,28 @@
 import { isUtf8 } from "node:buffer";
 import net from "node:net";
-import { eventKey, idProblem, MessageHeader, OPENAI_PROVIDER, type Topology } from "@hookstream/contracts";
+import {
+  eventKey,
+  idProblem,
+  MessageHeader,
+  OPENAI_PROVIDER,
+  type Topology,
+  WebhookEnvelope,
+  WebhookHeaders,
+  WebhookProjectParams,
+  WebhookProviderParams,
+} from "@hookstream/contracts";
 import type { EventPublisher } from "@hookstream/messaging";
 import { injectRequestTrace, type Registry, traceLogFields, traceRequests } from "@hookstream/observability";
 import { createHttpApp, FailureLimiter } from "@hookstream/runtime";
 import type { PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchema,
+} from "fastify";
 import { effectiveBodyLimit, type GatewayConfig } from "./config";
 import { countResponse, type GatewayMetrics, gatewayMetrics, typeLabel } from "./gatewayMetrics";
 import { eventOf, openaiRoutes, type Provider, providerTable } from "./providers/index";
@@ -99,6 +115,7 @@ export function buildApp(deps: GatewayDeps): FastifyInstance {
     logger: deps.logger,
     registry,
     readiness: deps.readiness,
+    openapi: { title: "gateway" },
     bodyLimit,
     trustProxy: config.TRUST_PROXY,
     onErrorAnswer: countShellRejections(metrics),
@@ -308,16 +325,44 @@ export function registerWebhookRoute(
       countResponse(metrics, 200, status);
       return { status, event_id: event.id, seq: ack.seq };
     };
-  const options = { ...ACCEPTED_SCHEMA, onRequest: limitFailures };
+  // each route's options: the 200's serializer, and what /openapi.json says of it (the
+  // signature headers and the envelope are read by the handler itself, after the
+  // failure limit: documented, not validated by Fastify)
+  const options = (summary: string, params?: FastifySchema["params"]) => ({
+    schema: {
+      ...ACCEPTED_SCHEMA.schema,
+      summary,
+      tags: ["webhooks"],
+      ...(params ? { params } : {}),
+    } as FastifySchema,
+    config: { openapi: { headers: WebhookHeaders, body: WebhookEnvelope } },
+    onRequest: limitFailures,
+  });
   type Route = { Params: { provider?: string; project?: string } };
   for (const provider of providers.values()) {
-    app.post<Route>(`/webhooks/${encodeURIComponent(provider.name)}`, options, webhook(provider));
+    app.post<Route>(
+      `/webhooks/${encodeURIComponent(provider.name)}`,
+      options(`a webhook of ${provider.name}: 200 once JetStream stored it`),
+      webhook(provider),
+    );
   }
-  app.post<Route>("/webhooks/:provider", options, webhook(undefined));
+  app.post<Route>(
+    "/webhooks/:provider",
+    options("a webhook of a provider not configured: 404 unknown_provider", WebhookProviderParams),
+    webhook(undefined),
+  );
   for (const [name, pinned] of openai.byProject) {
-    app.post<Route>(`/webhooks/${OPENAI_PROVIDER}/${encodeURIComponent(name)}`, options, webhook(pinned));
+    app.post<Route>(
+      `/webhooks/${OPENAI_PROVIDER}/${encodeURIComponent(name)}`,
+      options(`an OpenAI webhook checked with project ${name}'s secrets only`),
+      webhook(pinned),
+    );
   }
-  app.post<Route>(`/webhooks/${OPENAI_PROVIDER}/:project`, options, webhook(undefined));
+  app.post<Route>(
+    `/webhooks/${OPENAI_PROVIDER}/:project`,
+    options("an OpenAI webhook for a project not configured: 404 unknown_project", WebhookProjectParams),
+    webhook(undefined),
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
-import { type DlqEntry, DlqList, DlqRedriveResult, HANDLER_NAMES } from "@hookstream/contracts";
+import { type DlqEntry, DlqList, DlqQuery, DlqRedriveResult, HANDLER_NAMES } from "@hookstream/contracts";
 import { adminClient } from "../adminClient";
-import { CliError, type Command, oneOf, parseOptions } from "../command";
+import { CliError, type Command, checkRequest, oneOf, parseOptions } from "../command";
 import { json, table as render } from "../table";
 
 const FILTER_OPTIONS = {
@@ -15,6 +15,8 @@ function filters(args: string[], usage: string) {
   if (positionals.length > 0) throw new CliError(`unexpected argument "${positionals[0]}"\n${usage}`, 2);
   // a name the admin API would refuse is refused here, with the names it takes
   oneOf("handler", values.handler, HANDLER_NAMES);
+  // and so is a type or a since it would refuse (its own schema)
+  checkRequest(DlqQuery, { handler: values.handler, type: values.type, since: values.since }, usage);
   return values;
 }
 

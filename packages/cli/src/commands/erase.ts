@@ -1,6 +1,10 @@
-import { type ErasureResult, ErasureResult as ErasureResultSchema } from "@hookstream/contracts";
+import {
+  EraseRequest,
+  type ErasureResult,
+  ErasureResult as ErasureResultSchema,
+} from "@hookstream/contracts";
 import { adminClient } from "../adminClient";
-import { CliError, type Command, parseOptions } from "../command";
+import { CliError, type Command, checkRequest, parseOptions } from "../command";
 import { json } from "../table";
 
 const USAGE =
@@ -70,6 +74,13 @@ export const erase: Command = {
       body = { resourceType: r.slice(0, colon), resourceId: r.slice(colon + 1) };
     }
     if (v["dry-run"]) body.dryRun = true;
+    // the admin API's own schema: an id it would refuse (a wildcard, too long) is refused here
+    checkRequest(EraseRequest, body, USAGE, {
+      eventId: "event",
+      provider: "provider",
+      resourceType: "resource",
+      resourceId: "resource",
+    });
     const res = ErasureResultSchema.parse(await adminClient(ctx.env).post<unknown>("/admin/erase", body));
     ctx.out.write(v.json ? json(res) : report(res));
     return 0;

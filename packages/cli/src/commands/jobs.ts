@@ -2,9 +2,10 @@ import {
   type FineTuneJobDetail,
   FineTuneJobPage,
   FineTuneJobDetail as JobDetail,
+  JobListQuery,
 } from "@hookstream/contracts";
 import { NO_ADMIN_TOKEN } from "../adminClient";
-import { CliError, type Command, parseOptions } from "../command";
+import { CliError, type Command, checkRequest, parseOptions } from "../command";
 import { unreachable } from "../httpErrors";
 import { json, table } from "../table";
 
@@ -58,6 +59,12 @@ export const jobs: Command = {
         limit: { type: "string" },
         json: { type: "boolean" },
       },
+      JOBS_USAGE,
+    );
+    // the job API's own schema: a filter it would refuse is a usage error here
+    checkRequest(
+      JobListQuery,
+      { status: v.status, model: v.model, project: v.project, limit: v.limit },
       JOBS_USAGE,
     );
     const qs = new URLSearchParams();

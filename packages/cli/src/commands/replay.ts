@@ -2,12 +2,14 @@ import {
   BulkReplayProgress,
   BulkReplayRequest,
   BulkReplaySummary,
+  EventIdParams,
   HANDLER_NAMES,
   MAX_REPLAY_RATE,
+  SingleReplayRequest,
   SingleReplayResult,
 } from "@hookstream/contracts";
 import { adminClient, DEFAULT_ADMIN_URL, NO_ADMIN_TOKEN } from "../adminClient";
-import { CliError, type Command, type CommandContext, oneOf, parseOptions } from "../command";
+import { CliError, type Command, type CommandContext, checkRequest, oneOf, parseOptions } from "../command";
 import { unreachable } from "../httpErrors";
 import { json } from "../table";
 
@@ -55,11 +57,13 @@ const VERDICT_TEXT: Record<SingleReplayResult["verdict"], string> = {
 };
 
 async function single(eventId: string, v: Values, ctx: CommandContext): Promise<number> {
-  const raw = await adminClient(ctx.env).post<unknown>(`/admin/replay/${encodeURIComponent(eventId)}`, {
-    handler: v.handler,
-    provider: v.provider,
-    force: v.force ?? false,
-  });
+  const body = checkRequest(
+    SingleReplayRequest,
+    { handler: v.handler, provider: v.provider, force: v.force ?? false },
+    USAGE,
+  );
+  checkRequest(EventIdParams, { event_id: eventId }, USAGE, { event_id: "<event_id>" });
+  const raw = await adminClient(ctx.env).post<unknown>(`/admin/replay/${encodeURIComponent(eventId)}`, body);
   const res = SingleReplayResult.parse(raw);
   if (v.json) {
     ctx.out.write(json(res));
@@ -113,23 +117,29 @@ async function bulk(v: Values, ctx: CommandContext): Promise<number> {
         2,
       );
   }
+  // the admin API's own schema: a filter it would refuse (a since no date holds) is refused here
+  const request = checkRequest(
+    BulkReplayRequest,
+    {
+      handler: v.handler,
+      type: v.type,
+      status: v.status,
+      since: v.since,
+      until: v.until,
+      resource: v.resource,
+      rate,
+      dryRun: v["dry-run"] ?? false,
+      force: v.force ?? false,
+    },
+    USAGE,
+  );
   const base = (ctx.env.HOOKSTREAM_ADMIN_URL || DEFAULT_ADMIN_URL).replace(/\/+$/, "");
   let res: Response;
   try {
     res = await fetch(`${base}/admin/replay`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        handler: v.handler,
-        type: v.type,
-        status: v.status,
-        since: v.since,
-        until: v.until,
-        resource: v.resource,
-        rate,
-        dryRun: v["dry-run"] ?? false,
-        force: v.force ?? false,
-      }),
+      body: JSON.stringify(request),
     });
   } catch (err) {
     throw unreachable("the admin API", base, err);

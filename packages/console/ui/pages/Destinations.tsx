@@ -1,4 +1,9 @@
-import { DestinationList, DestinationStatus, DestinationTestResult } from "@hookstream/contracts";
+import {
+  DestinationList,
+  DestinationPauseRequest,
+  DestinationStatus,
+  DestinationTestResult,
+} from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { Age, Empty, ErrorBox, Loading, Status, Time } from "../parts";
@@ -74,7 +79,11 @@ export function DestinationsPage() {
       const next = await call(
         DestinationStatus,
         `/api/destinations/${encodeURIComponent(d.name)}/${action}`,
-        { method: "POST", body: action === "pause" ? { reason: "from the console" } : {} },
+        {
+          method: "POST",
+          body: action === "pause" ? { reason: "from the console" } : {},
+          request: DestinationPauseRequest,
+        },
       );
       setList((l) => l?.map((x) => (x.name === next.name ? next : x)) ?? null);
       setNotice({

@@ -1,4 +1,11 @@
-import { type DlqEntry, DlqList, DlqRedriveResult, HANDLER_NAMES } from "@hookstream/contracts";
+import {
+  type DlqEntry,
+  DlqList,
+  DlqQuery,
+  DlqRedriveRequest,
+  DlqRedriveResult,
+  HANDLER_NAMES,
+} from "@hookstream/contracts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { Age, Empty, ErrorBox, Loading } from "../parts";
@@ -72,7 +79,11 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
   useEffect(() => {
     const abort = new AbortController();
     setError(null);
-    call(DlqList, "/admin/dlq", { query: { ...filter, limit: String(LIMIT) }, signal: abort.signal })
+    call(DlqList, "/admin/dlq", {
+      query: { ...filter, limit: String(LIMIT) },
+      request: DlqQuery,
+      signal: abort.signal,
+    })
       .then((l) => {
         setList(l.messages);
         setSelected((s) => new Set([...s].filter((seq) => l.messages.some((m) => m.seq === seq))));
@@ -84,7 +95,13 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
   }, [key, reload]);
 
   const bySeq = (seqs: number[]) => async () =>
-    (await call(DlqRedriveResult, "/admin/dlq/redrive", { method: "POST", body: { seqs } })).replayed;
+    (
+      await call(DlqRedriveResult, "/admin/dlq/redrive", {
+        method: "POST",
+        body: { seqs },
+        request: DlqRedriveRequest,
+      })
+    ).replayed;
 
   const groups = new Map<string, DlqEntry[]>();
   for (const m of list ?? []) {
@@ -184,6 +201,7 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
                       await call(DlqRedriveResult, "/admin/dlq/replay", {
                         method: "POST",
                         body: { ...filter, limit: LIMIT },
+                        request: DlqQuery,
                       })
                     ).replayed,
                 })

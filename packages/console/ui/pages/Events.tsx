@@ -1,4 +1,4 @@
-import { AUDIT_EVENT_STATUSES, EventPage, type EventSummary } from "@hookstream/contracts";
+import { AUDIT_EVENT_STATUSES, EventPage, EventSearchQuery, type EventSummary } from "@hookstream/contracts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { followLive, type LiveState } from "../live";
@@ -132,7 +132,11 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
     setRows(null);
     setError(null);
     paged.current = false;
-    call(EventPage, "/admin/events/search", { query: { ...filters, limit: "50" }, signal: abort.signal })
+    call(EventPage, "/admin/events/search", {
+      query: { ...filters, limit: "50" },
+      request: EventSearchQuery,
+      signal: abort.signal,
+    })
       .then((page) => {
         setRows(page.events);
         setCursor(page.next_cursor);
@@ -175,6 +179,7 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
     try {
       const page = await call(EventPage, "/admin/events/search", {
         query: { ...filters, limit: "50", cursor },
+        request: EventSearchQuery,
       });
       paged.current = true;
       setRows((r) => [...(r ?? []), ...page.events]);

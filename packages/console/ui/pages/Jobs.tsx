@@ -3,6 +3,7 @@ import {
   FineTuneJobDetail,
   FineTuneJobPage,
   type FineTuneJobView,
+  JobListQuery,
 } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, describe } from "../api";
@@ -34,7 +35,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
     const abort = new AbortController();
     setJobs(null);
     setError(null);
-    call(FineTuneJobPage, "/api/jobs", { query: q(), signal: abort.signal })
+    call(FineTuneJobPage, "/api/jobs", { query: q(), request: JobListQuery, signal: abort.signal })
       .then((p) => {
         setJobs(p.data);
         setCursor(p.next_cursor);
@@ -155,7 +156,7 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
           onClick={async () => {
             setMore(true);
             try {
-              const p = await call(FineTuneJobPage, "/api/jobs", { query: q(cursor) });
+              const p = await call(FineTuneJobPage, "/api/jobs", { query: q(cursor), request: JobListQuery });
               setJobs((j) => [...(j ?? []), ...p.data]);
               setCursor(p.next_cursor);
             } catch (err) {

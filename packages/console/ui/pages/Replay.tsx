@@ -1,4 +1,4 @@
-import { HANDLER_NAMES, SingleReplayResult } from "@hookstream/contracts";
+import { HANDLER_NAMES, SingleReplayRequest, SingleReplayResult } from "@hookstream/contracts";
 import { useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { ErrorBox } from "../parts";
@@ -22,6 +22,7 @@ export function ReplayPage({ query }: { query: URLSearchParams }) {
         await call(SingleReplayResult, `/admin/replay/${encodeURIComponent(eventId.trim())}`, {
           method: "POST",
           body: { ...(handler ? { handler } : {}), force: bypass },
+          request: SingleReplayRequest,
         }),
       );
     } catch (err) {

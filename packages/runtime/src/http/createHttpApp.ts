@@ -14,6 +14,8 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { HttpError, RateLimitedError, UnavailableError } from "./httpErrors";
+import { type OpenApiOptions, registerOpenApi } from "./openApi";
+import { inputErrorOf } from "./validate";
 
 export interface HttpAppOptions {
   logger: FastifyBaseLogger;
@@ -30,6 +32,8 @@ export interface HttpAppOptions {
   connectionTimeoutMs?: number;
   /** told about every error answer (the gateway counts rejections by reason) */
   onErrorAnswer?: (statusCode: number, code: string, req: FastifyRequest) => void;
+  /** how /openapi.json names the service (default: `hookstream service`) */
+  openapi?: OpenApiOptions;
 }
 
 /**
@@ -66,9 +70,11 @@ const FASTIFY_CLIENT_ERRORS: Record<string, [number, string]> = {
 /**
  * The one HTTP shell of every service: Fastify with the service's pino logger, no
  * per-request log lines (routes log what matters, with event ids), `/healthz`
- * `/readyz` `/metrics`, a JSON 404, and one error handler that answers coded errors
- * (HttpError) and Fastify's client errors as `{ error, message }` and logs the rest
- * as 500s. Never listens: runServiceMain does.
+ * `/readyz` `/metrics`, `/openapi.json` (every route with its parameters, from the same
+ * zod schemas Fastify validates each request with: registerOpenApi, defineRoute), a JSON
+ * 404, and one error handler that answers coded errors (HttpError), refused input (400
+ * `invalid_<parameter>`) and Fastify's client errors as `{ error, message }` and logs the
+ * rest as 500s. Never listens: runServiceMain does.
  */
 export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
   const requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -125,6 +131,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
     return sendError(reply, statusCode, code, message);
   };
 
+  // first: its onRoute hook must see every route, the health routes included
+  registerOpenApi(app, opts.openapi ?? { title: "service" });
   app.setNotFoundHandler((req, reply) =>
     answer(req, reply, 404, "not_found", `no route ${req.method} ${req.url}`),
   );
@@ -136,6 +144,8 @@ export function createHttpApp(opts: HttpAppOptions): FastifyInstance {
       }
       return answer(req, reply, err.statusCode, err.code, err.message);
     }
+    const input = inputErrorOf(err);
+    if (input) return answer(req, reply, input.statusCode, input.code, input.message);
     const known = "code" in err && typeof err.code === "string" ? FASTIFY_CLIENT_ERRORS[err.code] : undefined;
     if (known) return answer(req, reply, known[0], known[1], clientErrorMessage(known[1], err.message));
     const status = "statusCode" in err ? err.statusCode : undefined;

@@ -274,6 +274,7 @@ export async function startService<S extends z.ZodRawShape, C extends BaseConfig
       dependencies: def.db ? ["nats", "postgres"] : ["nats"],
       requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
       connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
+      openapi: { title: def.name, description: spec.summary },
       ...parts.http,
       async readiness() {
         if (!connected) return "NATS disconnected";

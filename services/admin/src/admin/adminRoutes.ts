@@ -1,22 +1,25 @@
-import { AUDIT_STATUSES, WebhookEvent, type WebhookEventRow } from "@hookstream/audit-store";
-import { EventIdParams, isHandlerName, ProviderName, type Topology } from "@hookstream/contracts";
-import { parseInput } from "@hookstream/runtime";
+import { WebhookEvent, type WebhookEventRow } from "@hookstream/audit-store";
+import {
+  DlqList,
+  DlqQuery,
+  DlqRedriveResult,
+  EventIdParams,
+  EventList,
+  EventListQuery,
+  parseSince,
+  SingleReplayRequest,
+  SingleReplayResult,
+  type Topology,
+} from "@hookstream/contracts";
+import { defineRoute } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
-import { z } from "zod";
 import type { AdminMetrics } from "../adminMetrics";
 import { registerEraseRoutes } from "../erasure/index";
-import {
-  DEFAULT_VERDICT_WAIT_MS,
-  natsConnectionOf,
-  type ReplayLocks,
-  registerReplayRoutes,
-  replayWithVerdict,
-} from "../replay/index";
-import { adminErrorHandler, BadRequestError } from "./adminErrors";
+import { natsConnectionOf, type ReplayLocks, registerReplayRoutes, replayWithVerdict } from "../replay/index";
+import { adminErrorHandler } from "./adminErrors";
 import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
-import { parseSince } from "./since";
 
 export interface AdminDeps {
   /** the shared admin check (503 when no token is configured, 401/403, failures rate limited) */
@@ -31,53 +34,13 @@ export interface AdminDeps {
   replayLocks: ReplayLocks;
 }
 
-const MAX_LIST = 1_000;
-
-const EventsQuery = z.object({
-  status: z.enum(AUDIT_STATUSES).optional(),
-  type: z.string().min(1).optional(),
-  project: z.string().min(1).max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_LIST).default(50),
-});
-
-const DlqQuery = z.object({
-  handler: z.string().min(1).optional(),
-  type: z.string().min(1).optional(),
-  since: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(MAX_LIST),
-});
-
-const ReplayBody = z.object({
-  handler: z.string().min(1).optional(),
-  /** the event's sender; without it the id alone must name one event */
-  provider: ProviderName.optional(),
-  force: z.boolean().default(false),
-  /** how long to wait for the handler's verdict (0: do not wait) */
-  waitMs: z.number().int().min(0).max(30_000).default(DEFAULT_VERDICT_WAIT_MS),
-});
-
-function bad(message: string): BadRequestError {
-  return new BadRequestError(message);
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw bad(r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
-}
-
-function dlqFilter(q: { handler?: string; type?: string; since?: string }, nowMs: number): DlqFilter {
-  if (q.handler !== undefined && !isHandlerName(q.handler)) throw bad(`no handler named "${q.handler}"`);
-  if (q.type !== undefined && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(q.type)) {
-    throw bad(`type "${q.type}" is not an event type`);
-  }
-  let since: Date | undefined;
-  if (q.since !== undefined) {
-    const parsed = parseSince(q.since, nowMs);
-    if (!parsed) throw bad(`since "${q.since}" is neither an ISO-8601 time nor a duration like 30m, 2h, 7d`);
-    since = parsed;
-  }
-  return { handler: q.handler as DlqFilter["handler"], type: q.type, since };
+/** The filter of a dead-letter query, its time resolved against now (the schema checked its range). */
+function dlqFilter(q: DlqQuery, nowMs: number): DlqFilter {
+  return {
+    handler: q.handler as DlqFilter["handler"],
+    type: q.type,
+    since: q.since === undefined ? undefined : (parseSince(q.since, nowMs) ?? undefined),
+  };
 }
 
 function eventView(r: WebhookEventRow) {
@@ -109,51 +72,95 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   const { js, jsm, topology, metrics } = deps;
 
   app.register(async (admin) => {
-    admin.addHook("onRequest", deps.requireAdmin);
-
     admin.setErrorHandler(adminErrorHandler("admin request failed"));
+    const auth = deps.requireAdmin;
 
-    admin.get("/admin/events", async (req) => {
-      const q = parse(EventsQuery, req.query);
-      const rows = await deps.em.fork().find(
-        WebhookEvent,
-        {
-          ...(q.status ? { status: q.status } : {}),
-          ...(q.type ? { eventType: q.type } : {}),
-          ...(q.project ? { project: q.project } : {}),
-        },
-        { orderBy: { id: "desc" }, limit: q.limit },
-      );
-      return { events: rows.map(eventView) };
+    defineRoute(admin, {
+      method: "GET",
+      url: "/admin/events",
+      summary: "the newest audit rows (webhook_events), filtered; no paging (the search pages)",
+      tags: ["events"],
+      auth,
+      query: EventListQuery,
+      response: EventList,
+      handler: async (req) => {
+        const q = req.query;
+        const rows = await deps.em.fork().find(
+          WebhookEvent,
+          {
+            ...(q.status ? { status: q.status } : {}),
+            ...(q.type ? { eventType: q.type } : {}),
+            ...(q.project ? { project: q.project } : {}),
+          },
+          { orderBy: { id: "desc" }, limit: q.limit },
+        );
+        return { events: rows.map(eventView) };
+      },
     });
 
-    admin.get("/admin/dlq", async (req) => {
-      const q = parse(DlqQuery, req.query);
-      const found = await readDlq(js, jsm, topology, dlqFilter(q, deps.now().getTime()), q.limit);
-      return { count: found.length, messages: found.map((f) => f.entry) };
+    defineRoute(admin, {
+      method: "GET",
+      url: "/admin/dlq",
+      summary: "dead letters (WEBHOOK_DLQ), oldest first; reading changes nothing",
+      tags: ["dlq"],
+      auth,
+      query: DlqQuery,
+      response: DlqList,
+      handler: async (req) => {
+        const q = req.query;
+        const found = await readDlq(js, jsm, topology, dlqFilter(q, deps.now().getTime()), q.limit);
+        return { count: found.length, messages: found.map((f) => f.entry) };
+      },
     });
 
-    admin.post("/admin/dlq/replay", async (req) => {
-      const body = parse(DlqQuery, req.body);
-      const replayed = await redriveDlq(js, jsm, topology, dlqFilter(body, deps.now().getTime()), body.limit);
-      metrics.replays.inc({ source: "dlq" }, replayed.length);
-      return { replayed: replayed.length, messages: replayed };
+    defineRoute(admin, {
+      method: "POST",
+      url: "/admin/dlq/replay",
+      summary:
+        "redrive every matching dead letter to its handler's replay durable, and remove it from the DLQ",
+      tags: ["dlq"],
+      auth,
+      body: DlqQuery,
+      response: DlqRedriveResult,
+      handler: async (req) => {
+        const body = req.body;
+        const replayed = await redriveDlq(
+          js,
+          jsm,
+          topology,
+          dlqFilter(body, deps.now().getTime()),
+          body.limit,
+        );
+        metrics.replays.inc({ source: "dlq" }, replayed.length);
+        return { replayed: replayed.length, messages: replayed };
+      },
     });
 
-    admin.post<{ Params: { event_id: string } }>("/admin/replay/:event_id", async (req) => {
-      const body = parse(ReplayBody, req.body);
-      const result = await replayWithVerdict(
-        { em: deps.em.fork(), js, jsm, nc: natsConnectionOf(js), topology },
-        {
-          eventId: parseInput(EventIdParams, req.params, "params").event_id,
-          provider: body.provider,
-          handler: body.handler,
-          force: body.force,
-          waitMs: body.waitMs,
-        },
-      );
-      metrics.replays.inc({ source: "event" });
-      return result;
+    defineRoute(admin, {
+      method: "POST",
+      url: "/admin/replay/:event_id",
+      summary:
+        "replay one audited event to its handler (or the one named) and wait for the handler's verdict",
+      tags: ["replay"],
+      auth,
+      params: EventIdParams,
+      body: SingleReplayRequest,
+      response: SingleReplayResult,
+      handler: async (req) => {
+        const body = req.body;
+        const result = await replayWithVerdict(
+          { em: deps.em.fork(), js, jsm, nc: natsConnectionOf(js), topology },
+          {
+            eventId: req.params.event_id,
+            provider: body.provider,
+            handler: body.handler,
+            force: body.force,
+            waitMs: body.waitMs,
+          },
+        );
+        metrics.replays.inc({ source: "event" });
+        return result;
+      },
     });
 
     registerReplayRoutes(admin, {
@@ -163,7 +170,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       topology,
       now: deps.now,
       replayLocks: deps.replayLocks,
+      requireAdmin: auth,
     });
-    registerEraseRoutes(admin, { em: deps.em, js, jsm, topology, now: deps.now });
+    registerEraseRoutes(admin, { em: deps.em, js, jsm, topology, now: deps.now, requireAdmin: auth });
   });
 }

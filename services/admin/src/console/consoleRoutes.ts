@@ -1,10 +1,20 @@
-import { EventIdParams, EventProviderQuery, type Topology } from "@hookstream/contracts";
-import { parseInput, UnavailableError } from "@hookstream/runtime";
+import {
+  DlqRedriveRequest,
+  DlqRedriveResult,
+  EventDetail,
+  EventIdParams,
+  EventLiveQuery,
+  EventPage,
+  EventProviderQuery,
+  EventSearchQuery,
+  EventStats,
+  type Topology,
+} from "@hookstream/contracts";
+import { defineRoute, UnavailableError } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
-import { z } from "zod";
-import { adminErrorHandler, BadRequestError, NotFoundError } from "../admin/adminErrors";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import { adminErrorHandler, NotFoundError } from "../admin/adminErrors";
 import { eventName } from "../admin/eventOfId";
 import type { AdminMetrics } from "../adminMetrics";
 import { DEFAULT_LIVE_LIMITS, type LiveLimits } from "./consoleConfig";
@@ -14,7 +24,7 @@ import { eventStats } from "./eventStats";
 import { registerJobsProxy } from "./jobsProxy";
 import type { LiveFeed } from "./liveFeed";
 import { redriveBySeq } from "./redriveBySeq";
-import { eventFilterOf, matchesFilter, SearchQuery, searchEvents } from "./searchEvents";
+import { type EventFilter, eventFilterOf, matchesFilter, searchEvents } from "./searchEvents";
 
 export interface ConsoleRouteDeps {
   /** the service's shared admin check */
@@ -33,19 +43,8 @@ export interface ConsoleRouteDeps {
   live?: LiveLimits;
 }
 
-const RedriveBody = z.object({ seqs: z.array(z.number().int().positive()).min(1).max(1_000) });
-const LiveQuery = SearchQuery.omit({ limit: true, cursor: true });
-
 /** A browser's live stream gets a comment this often, so proxies keep it open and a dead peer is noticed. */
 const HEARTBEAT_MS = 15_000;
-
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  throw new BadRequestError(
-    r.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "),
-  );
-}
 
 /**
  * The admin routes the console needs beyond adminRoutes.ts, behind the same bearer
@@ -64,16 +63,34 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
   });
 
   app.register(async (admin) => {
-    admin.addHook("onRequest", deps.requireAdmin);
     admin.setErrorHandler(adminErrorHandler("console request failed"));
+    const auth = deps.requireAdmin;
 
-    admin.get("/admin/events/search", async (req) => {
-      const q = parse(SearchQuery, req.query);
-      return searchEvents(em.fork(), eventFilterOf(q, deps.now().getTime()), q);
+    defineRoute(admin, {
+      method: "GET",
+      url: "/admin/events/search",
+      summary: "search the audit rows, newest first, keyset-paginated (next_cursor)",
+      tags: ["events"],
+      auth,
+      query: EventSearchQuery,
+      response: EventPage,
+      handler: async (req) =>
+        searchEvents(em.fork(), eventFilterOf(req.query, deps.now().getTime()), req.query),
     });
 
-    admin.get("/admin/events/live", async (req, reply) => {
-      const filter = eventFilterOf(parse(LiveQuery, req.query), deps.now().getTime());
+    defineRoute(admin, {
+      method: "GET",
+      url: "/admin/events/live",
+      summary:
+        "the rows the search would show, pushed as they arrive or change (server-sent events `events`)",
+      tags: ["events"],
+      auth,
+      query: EventLiveQuery,
+      responseType: "text/event-stream",
+      handler: (req, reply) => liveEvents(req, reply, eventFilterOf(req.query, deps.now().getTime())),
+    });
+
+    async function liveEvents(req: FastifyRequest, reply: FastifyReply, filter: EventFilter) {
       // each connection holds a socket and a listener: a bounded number per instance
       if (open.size >= live.maxConnections) {
         throw new UnavailableError(
@@ -117,26 +134,52 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
       }
       open.add(end);
       req.raw.on("close", () => end());
+    }
+
+    defineRoute(admin, {
+      method: "GET",
+      url: "/admin/events/:event_id",
+      summary: "one audit row with its body, headers, every handler attempt and every notification attempt",
+      tags: ["events"],
+      auth,
+      params: EventIdParams,
+      query: EventProviderQuery,
+      response: EventDetail,
+      handler: async (req) => {
+        const eventId = req.params.event_id;
+        const { provider } = req.query;
+        const detail = await eventDetail(em.fork(), eventId, provider);
+        if (!detail) throw new NotFoundError(`no event ${eventName(eventId, provider)} in webhook_events`);
+        return detail;
+      },
     });
 
-    admin.get("/admin/events/:event_id", async (req) => {
-      const { event_id: eventId } = parseInput(EventIdParams, req.params, "params");
-      const { provider } = parseInput(EventProviderQuery, req.query, "query");
-      const detail = await eventDetail(em.fork(), eventId, provider);
-      if (!detail) throw new NotFoundError(`no event ${eventName(eventId, provider)} in webhook_events`);
-      return detail;
+    defineRoute(admin, {
+      method: "GET",
+      url: "/admin/stats",
+      summary: "counts by status and type, and rows received per minute over the last hour",
+      tags: ["events"],
+      auth,
+      response: EventStats,
+      handler: async () => eventStats(em.fork(), deps.now()),
     });
 
-    admin.get("/admin/stats", async () => eventStats(em.fork(), deps.now()));
-
-    admin.post("/admin/dlq/redrive", async (req) => {
-      const { seqs } = parse(RedriveBody, req.body);
-      const done = await redriveBySeq(js, jsm, topology, seqs);
-      deps.metrics.replays.inc({ source: "dlq" }, done.length);
-      return { replayed: done.length, messages: done };
+    defineRoute(admin, {
+      method: "POST",
+      url: "/admin/dlq/redrive",
+      summary: "redrive the dead letters picked by their DLQ sequence (one no longer there is skipped)",
+      tags: ["dlq"],
+      auth,
+      body: DlqRedriveRequest,
+      response: DlqRedriveResult,
+      handler: async (req) => {
+        const done = await redriveBySeq(js, jsm, topology, req.body.seqs);
+        deps.metrics.replays.inc({ source: "dlq" }, done.length);
+        return { replayed: done.length, messages: done };
+      },
     });
 
-    registerJobsProxy(admin, deps.fineTuneUrl);
-    registerDestinationsProxy(admin, deps.deliveryUrl);
+    registerJobsProxy(admin, deps.fineTuneUrl, auth);
+    registerDestinationsProxy(admin, deps.deliveryUrl, auth);
   });
 }

@@ -37,14 +37,14 @@ function buildApp(deliveryUrl: string): FastifyInstance {
     registry: createRegistry("destinations-proxy-test", { defaultMetrics: false }),
     readiness: async () => null,
   });
-  // as consoleRoutes registers it: the admin check and error handler of the console's scope
+  // as consoleRoutes registers it: the admin check on each route, the console scope's error handler
   a.register(async (scope) => {
-    scope.addHook(
-      "onRequest",
+    scope.setErrorHandler(adminErrorHandler("console request failed"));
+    registerDestinationsProxy(
+      scope,
+      deliveryUrl,
       adminAuth({ tokens: [{ label: "admin", token: TOKEN }], failureBurst: 100, failuresPerSec: 10 }),
     );
-    scope.setErrorHandler(adminErrorHandler("console request failed"));
-    registerDestinationsProxy(scope, deliveryUrl);
   });
   return a;
 }

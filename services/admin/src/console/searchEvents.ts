@@ -1,33 +1,14 @@
 import {
-  AUDIT_EVENT_STATUSES,
+  decodeEventCursor,
+  type EventLiveQuery,
   type EventPage,
   type EventSummary,
-  OPENAI_PROJECT_NAME_PATTERN,
+  encodeEventCursor,
+  parseSince,
 } from "@hookstream/contracts";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { z } from "zod";
 import { BadRequestError } from "../admin/adminErrors";
-import { parseSince } from "../admin/since";
 import { SUMMARY_COLUMNS, type SummaryRow, summaryOf } from "./eventSummary";
-
-export const SearchQuery = z.object({
-  /** an event id or a resource id, matched exactly */
-  q: z.string().trim().max(500).optional(),
-  status: z.enum(AUDIT_EVENT_STATUSES).optional(),
-  type: z.string().trim().min(1).max(200).optional(),
-  /** an OpenAI project's name (OPENAI_PROJECTS) */
-  project: z
-    .string()
-    .trim()
-    .regex(OPENAI_PROJECT_NAME_PATTERN, "an OpenAI project's name: lowercase letters, digits, '_' and '-'")
-    .optional(),
-  /** ISO-8601 or a duration back from now (30m, 2h, 7d), on created_at */
-  since: z.string().trim().min(1).optional(),
-  until: z.string().trim().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(100).optional(),
-});
-export type SearchQuery = z.infer<typeof SearchQuery>;
 
 /** A search with its times resolved: what both the page query and the live feed filter on. */
 export interface EventFilter {
@@ -39,12 +20,15 @@ export interface EventFilter {
   until?: Date;
 }
 
-export function eventFilterOf(q: Omit<SearchQuery, "limit" | "cursor">, nowMs: number): EventFilter {
+export function eventFilterOf(q: EventLiveQuery, nowMs: number): EventFilter {
   const time = (name: string, value: string | undefined) => {
     if (value === undefined) return undefined;
     const t = parseSince(value, nowMs);
     if (!t)
-      throw new BadRequestError(`${name} "${value}" is neither an ISO-8601 time nor a duration like 30m`);
+      throw new BadRequestError(
+        `${name} "${value}" is neither an ISO-8601 time nor a duration like 30m`,
+        `invalid_${name}`,
+      );
     return t;
   };
   return {
@@ -69,11 +53,9 @@ export function matchesFilter(f: EventFilter, e: EventSummary): boolean {
   return true;
 }
 
-const encodeCursor = (id: string | number) => Buffer.from(String(id)).toString("base64url");
-
 function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!/^\d{1,19}$/.test(id)) throw new BadRequestError("cursor is not one this API gave out");
+  const id = decodeEventCursor(cursor);
+  if (id === null) throw new BadRequestError("cursor is not one this API gave out", "invalid_cursor");
   return id;
 }
 
@@ -130,6 +112,6 @@ export async function searchEvents(
   const last = shown.at(-1);
   return {
     events: shown.map(summaryOf),
-    next_cursor: rows.length > page.limit && last ? encodeCursor(last.id) : null,
+    next_cursor: rows.length > page.limit && last ? encodeEventCursor(last.id) : null,
   };
 }

@@ -1,5 +1,6 @@
 import { readDeliveries } from "@hookstream/audit-store";
-import type { EventDeliveries } from "@hookstream/contracts";
+import { EventDeliveries, EventIdParams } from "@hookstream/contracts";
+import { defineRoute } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 
@@ -11,11 +12,16 @@ export function registerDeliveryRoutes(
   app: FastifyInstance,
   deps: { em: EntityManager; requireAdmin: preHandlerAsyncHookHandler },
 ): void {
-  app.get<{ Params: { event_id: string } }>(
-    "/admin/events/:event_id/deliveries",
-    { preHandler: deps.requireAdmin },
-    async (req): Promise<EventDeliveries> => ({
+  defineRoute(app, {
+    method: "GET",
+    url: "/admin/events/:event_id/deliveries",
+    summary: "every notification attempt of one event (webhook_deliveries), oldest first",
+    tags: ["events"],
+    auth: deps.requireAdmin,
+    params: EventIdParams,
+    response: EventDeliveries,
+    handler: async (req): Promise<EventDeliveries> => ({
       deliveries: await readDeliveries(deps.em.fork(), req.params.event_id),
     }),
-  );
+  });
 }

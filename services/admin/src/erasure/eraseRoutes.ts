@@ -1,7 +1,6 @@
-import { EraseEvent, type EraseRequest, EraseResource } from "@hookstream/contracts";
-import { parseInput } from "@hookstream/runtime";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { BadRequestError } from "../admin/adminErrors";
+import { EraseRequest, ErasureResult } from "@hookstream/contracts";
+import { defineRoute } from "@hookstream/runtime";
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import { type EraseDeps, eraseEverywhere } from "./eraseEverywhere";
 
 /**
@@ -13,35 +12,42 @@ export function adminLabelOf(req: FastifyRequest): string {
   return typeof label === "string" && label.length > 0 ? label : "admin";
 }
 
-/** `POST /admin/erase`, registered inside the admin scope (behind its token check). */
-export function registerEraseRoutes(admin: FastifyInstance, deps: EraseDeps & { scanLimit?: number }): void {
-  admin.post("/admin/erase", async (req) => {
-    const given = (req.body ?? {}) as Record<string, unknown>;
-    if (
-      typeof given !== "object" ||
-      "eventId" in given === ("resourceType" in given || "resourceId" in given)
-    ) {
-      throw new BadRequestError(
-        'the body must be { "eventId" } or { "resourceType", "resourceId" }, with "dryRun": true to count only',
-        "invalid_body",
+/** `POST /admin/erase`, registered inside the admin scope (its error handler). */
+export function registerEraseRoutes(
+  admin: FastifyInstance,
+  deps: EraseDeps & { scanLimit?: number; requireAdmin: preHandlerAsyncHookHandler },
+): void {
+  defineRoute(admin, {
+    method: "POST",
+    url: "/admin/erase",
+    summary:
+      "erase one event, or every event of one resource, from every store; dryRun counts only. Records ids and counts in erasures",
+    tags: ["erasure"],
+    auth: deps.requireAdmin,
+    body: EraseRequest,
+    response: ErasureResult,
+    handler: async (req) => {
+      const body = req.body;
+      const target =
+        "eventId" in body
+          ? { eventId: body.eventId, ...(body.provider ? { provider: body.provider } : {}) }
+          : { resourceType: body.resourceType, resourceId: body.resourceId };
+      const result = await eraseEverywhere({ ...deps, em: deps.em.fork() }, target, {
+        dryRun: body.dryRun ?? false,
+        actor: adminLabelOf(req),
+        scanLimit: deps.scanLimit,
+      });
+      // ids and counts only: the log must not keep what the erasure removed
+      req.log.info(
+        {
+          erasure_id: result.erasure_id,
+          dry_run: result.dry_run,
+          counts: result.counts,
+          actor: result.actor,
+        },
+        result.dry_run ? "erasure counted (dry run)" : "erased",
       );
-    }
-    // the branch the body chose, so that the answer names the field at fault
-    const body: EraseRequest = parseInput("eventId" in given ? EraseEvent : EraseResource, given, "body");
-    const target =
-      "eventId" in body
-        ? { eventId: body.eventId, ...(body.provider ? { provider: body.provider } : {}) }
-        : { resourceType: body.resourceType, resourceId: body.resourceId };
-    const result = await eraseEverywhere({ ...deps, em: deps.em.fork() }, target, {
-      dryRun: body.dryRun ?? false,
-      actor: adminLabelOf(req),
-      scanLimit: deps.scanLimit,
-    });
-    // ids and counts only: the log must not keep what the erasure removed
-    req.log.info(
-      { erasure_id: result.erasure_id, dry_run: result.dry_run, counts: result.counts, actor: result.actor },
-      result.dry_run ? "erasure counted (dry run)" : "erased",
-    );
-    return result;
+      return result;
+    },
   });
 }

@@ -1,8 +1,14 @@
-import { BulkReplayRequest, isHandlerName, type Topology } from "@hookstream/contracts";
-import { parseInput } from "@hookstream/runtime";
+import {
+  BulkReplayRequest,
+  BulkReplaySummary,
+  isHandlerName,
+  MAX_REPLAY_RATE,
+  type Topology,
+} from "@hookstream/contracts";
+import { defineRoute } from "@hookstream/runtime";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import { BadRequestError } from "../admin/adminErrors";
 import { parseSince } from "../admin/since";
 import { adminLabelOf } from "../erasure/eraseRoutes";
@@ -18,6 +24,8 @@ export interface ReplayRouteDeps {
   now: () => Date;
   /** one bulk replay per handler at a time, across every admin instance */
   replayLocks: ReplayLocks;
+  /** the service's admin check */
+  requireAdmin: preHandlerAsyncHookHandler;
 }
 
 function time(name: string, value: string | undefined, nowMs: number): Date | undefined {
@@ -26,20 +34,25 @@ function time(name: string, value: string | undefined, nowMs: number): Date | un
   if (!t)
     throw new BadRequestError(
       `${name} "${value}" is neither an ISO-8601 time nor a duration like 30m, 2h, 7d`,
+      `invalid_${name}`,
     );
   return t;
 }
 
-/** The validated filter of a bulk replay, or a BadRequestError that says what to fix. */
+/**
+ * The filter of a bulk replay the route's schema took, or a BadRequestError naming the
+ * parameter at fault where the rule spans fields (a type the handler does not take).
+ */
 export function bulkReplayFilterOf(
-  body: unknown,
+  req: BulkReplayRequest,
   nowMs: number,
 ): { filter: BulkReplayFilter; req: BulkReplayRequest } {
-  const req = parseInput(BulkReplayRequest, body, "body");
-  if (!isHandlerName(req.handler)) throw new BadRequestError(`no handler named "${req.handler}"`);
+  if (!isHandlerName(req.handler))
+    throw new BadRequestError(`no handler named "${req.handler}"`, "invalid_handler");
   if (req.type !== undefined && !handlerTakesType(req.handler, req.type)) {
     throw new BadRequestError(
       `handler ${req.handler} does not take events of type ${req.type} (it takes ${typesTakenBy(req.handler).join(", ")}); nothing replayed`,
+      "invalid_type",
     );
   }
   let resource: BulkReplayFilter["resource"];
@@ -48,13 +61,15 @@ export function bulkReplayFilterOf(
     if (colon <= 0 || colon === req.resource.length - 1) {
       throw new BadRequestError(
         `resource "${req.resource}" must read <type>:<id>, e.g. fine_tuning_job:ftjob-abc`,
+        "invalid_resource",
       );
     }
     resource = { type: req.resource.slice(0, colon), id: req.resource.slice(colon + 1) };
   }
   const since = time("since", req.since, nowMs);
   const until = time("until", req.until, nowMs);
-  if (since && until && since >= until) throw new BadRequestError("since must be before until");
+  if (since && until && since >= until)
+    throw new BadRequestError("since must be before until", "invalid_until");
   return {
     req,
     filter: { handler: req.handler, type: req.type, status: req.status, since, until, resource },
@@ -72,8 +87,22 @@ export function bulkReplayFilterOf(
  */
 export function registerReplayRoutes(admin: FastifyInstance, deps: ReplayRouteDeps): void {
   const instance = instanceName();
-  admin.post("/admin/replay", async (req, reply) => {
-    const { filter, req: body } = bulkReplayFilterOf(req.body, deps.now().getTime());
+  defineRoute(admin, {
+    method: "POST",
+    url: "/admin/replay",
+    summary: `bulk replay: re-run every audited event matching the filter on one handler, at most rate a second (at most ${MAX_REPLAY_RATE}); one run per handler at a time (409 replay_running)`,
+    description:
+      "The answer is NDJSON: progress lines (BulkReplayProgress) at most one a second, then { result: BulkReplaySummary } or { error }. A dry run answers its summary only.",
+    tags: ["replay"],
+    auth: deps.requireAdmin,
+    body: BulkReplayRequest,
+    response: BulkReplaySummary,
+    responseType: "application/x-ndjson",
+    handler: (req, reply) => bulkReplayRoute(req.body, req, reply),
+  });
+
+  async function bulkReplayRoute(input: BulkReplayRequest, req: FastifyRequest, reply: FastifyReply) {
+    const { filter, req: body } = bulkReplayFilterOf(input, deps.now().getTime());
     const dryRun = body.dryRun ?? false;
     const lock: ReplayLock | null = dryRun
       ? null
@@ -112,5 +141,5 @@ export function registerReplayRoutes(admin: FastifyInstance, deps: ReplayRouteDe
       await lock?.release();
       reply.raw.end();
     }
-  });
+  }
 }

@@ -29,8 +29,8 @@ async function inboxCompleted(em: EntityManager, handler: HandlerName, eventId: 
   return rows[0]?.done === true;
 }
 
-/** How long a single replay waits for the handler's outcome by default. */
-export const DEFAULT_VERDICT_WAIT_MS = 5_000;
+// how long a single replay waits for the handler's outcome by default: contracts' SingleReplayRequest
+export { DEFAULT_VERDICT_WAIT_MS } from "@hookstream/contracts";
 
 /**
  * One replay that tells what the handler did with it: listens for the handler's

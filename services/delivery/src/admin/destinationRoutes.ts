@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import {
-  type DestinationList,
+  DestinationList,
   DestinationNameParam,
   DestinationPauseRequest,
-  type DestinationStatus,
-  type DestinationTestResult,
+  DestinationStatus,
+  DestinationTestResult,
   type ResolvedDestination,
 } from "@hookstream/contracts";
-import { maskUrl } from "@hookstream/runtime";
+import { defineRoute, maskUrl } from "@hookstream/runtime";
 import type { FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from "fastify";
 import { stateOf } from "../breaker/breakerState";
 import type { SharedBreaker } from "../breaker/sharedBreaker";
@@ -69,43 +69,59 @@ function fail(reply: FastifyReply, status: number, error: string, message: strin
  */
 export function registerDestinationRoutes(app: FastifyInstance, deps: DestinationRoutesDeps): void {
   const byName = new Map(deps.destinations.map((d) => [d.name, d]));
-  const pre = { preHandler: deps.requireAdmin };
-  const find = (params: unknown, reply: FastifyReply): ResolvedDestination | null => {
-    const p = DestinationNameParam.safeParse(params);
-    if (!p.success) {
-      void fail(reply, 400, "invalid_name", `name: ${p.error.issues[0]?.message ?? "invalid"}`);
-      return null;
-    }
-    const d = byName.get(p.data.name);
-    if (!d) void fail(reply, 404, "unknown_destination", `no destination "${p.data.name}" is configured`);
+  const auth = deps.requireAdmin;
+  const find = (name: string, reply: FastifyReply): ResolvedDestination | null => {
+    const d = byName.get(name);
+    if (!d) void fail(reply, 404, "unknown_destination", `no destination "${name}" is configured`);
     return d ?? null;
   };
 
-  app.get(
-    "/admin/destinations",
-    pre,
-    async (): Promise<DestinationList> => ({
+  defineRoute(app, {
+    method: "GET",
+    url: "/admin/destinations",
+    summary: "every destination with its state (breaker, pause), pending count and recent success rate",
+    tags: ["destinations"],
+    auth,
+    response: DestinationList,
+    handler: async (): Promise<DestinationList> => ({
       destinations: await Promise.all(deps.destinations.map((d) => destinationStatus(deps, d))),
     }),
-  );
+  });
 
   for (const action of ["pause", "resume"] as const) {
-    app.post(`/admin/destinations/:name/${action}`, pre, async (req, reply) => {
-      const d = find(req.params, reply);
-      if (!d) return reply;
-      const body = DestinationPauseRequest.safeParse(req.body ?? {});
-      if (!body.success) return fail(reply, 400, "invalid_body", `reason: ${body.error.issues[0]?.message}`);
-      if (action === "pause") await deps.breaker.pause(d.name, "operator", body.data.reason ?? null);
-      else await deps.breaker.resume(d.name);
-      return destinationStatus(deps, d);
+    defineRoute(app, {
+      method: "POST",
+      url: `/admin/destinations/:name/${action}`,
+      summary:
+        action === "pause"
+          ? "pause one destination on every instance (its events wait in the stream)"
+          : "resume a paused destination on every instance",
+      tags: ["destinations"],
+      auth,
+      params: DestinationNameParam,
+      ...(action === "pause" ? { body: DestinationPauseRequest } : {}),
+      response: DestinationStatus,
+      handler: async (req, reply) => {
+        const d = find(req.params.name, reply);
+        if (!d) return reply;
+        const reason = (req.body as DestinationPauseRequest | undefined)?.reason ?? null;
+        if (action === "pause") await deps.breaker.pause(d.name, "operator", reason);
+        else await deps.breaker.resume(d.name);
+        return destinationStatus(deps, d);
+      },
     });
   }
 
-  app.post(
-    "/admin/destinations/:name/test",
-    pre,
-    async (req, reply): Promise<DestinationTestResult | FastifyReply> => {
-      const d = find(req.params, reply);
+  defineRoute(app, {
+    method: "POST",
+    url: "/admin/destinations/:name/test",
+    summary: "send one signed test event to the destination now, outside the queue, and answer how it went",
+    tags: ["destinations"],
+    auth,
+    params: DestinationNameParam,
+    response: DestinationTestResult,
+    handler: async (req, reply): Promise<DestinationTestResult | FastifyReply> => {
+      const d = find(req.params.name, reply);
       if (!d) return reply;
       const nowMs = deps.now();
       const id = `evt_test_${randomUUID().replaceAll("-", "")}`;
@@ -132,5 +148,5 @@ export function registerDestinationRoutes(app: FastifyInstance, deps: Destinatio
         error: r.error,
       };
     },
-  );
+  });
 }
