@@ -117,8 +117,21 @@ export type DlqEntry = z.infer<typeof DlqEntry>;
 export const DlqList = z.object({ count: z.number().int(), messages: z.array(DlqEntry) });
 export type DlqList = z.infer<typeof DlqList>;
 
-/** `POST /admin/dlq/replay` (all matching) and `POST /admin/dlq/redrive` (by seq). */
-export const DlqRedriveResult = z.object({ replayed: z.number().int(), messages: z.array(DlqEntry) });
+/** A dead letter a redrive could not route, left in the DLQ, and why. */
+export const DlqLeftEntry = DlqEntry.extend({ reason: z.string() });
+export type DlqLeftEntry = z.infer<typeof DlqLeftEntry>;
+
+/**
+ * `POST /admin/dlq/replay` (all matching) and `POST /admin/dlq/redrive` (by seq):
+ * `messages` were republished to a consumer that takes them and removed from the DLQ;
+ * `left` stayed in the DLQ (nothing consumes their redrive: an unknown handler, a
+ * destination no delivery instance has configured).
+ */
+export const DlqRedriveResult = z.object({
+  replayed: z.number().int(),
+  messages: z.array(DlqEntry),
+  left: z.array(DlqLeftEntry).default([]),
+});
 export type DlqRedriveResult = z.infer<typeof DlqRedriveResult>;
 
 // `POST /admin/replay/:event_id` answers `SingleReplayResult` (dataLifecycleApi.ts).

@@ -1,3 +1,4 @@
+import { DESTINATION_NAME_PATTERN } from "./destinations";
 import {
   DEFAULT_RETRY,
   HANDLER_NAMES,
@@ -357,7 +358,7 @@ export const SERVICES = {
     defaultPort: 3007,
     // one per destination, from its configuration: destinationDurables() below
     durables: [],
-    streams: ["webhooks", "notifications", "deliveries", "dlq"],
+    streams: ["webhooks", "notifications", "deliveries", "dlq", "replays"],
     database: false,
     ownsStreams: false,
     nats: {
@@ -365,8 +366,10 @@ export const SERVICES = {
       rights: {
         publish: ["deliveries.delivery.>", "dlq.delivery.>"],
         provision: [],
-        // durables named after the destinations of its configuration (delivery-<name>, delivery-<name>-p<k>)
-        durablesOn: ["notifications", "webhooks"],
+        // durables named after the destinations of its configuration (delivery-<name>,
+        // delivery-<name>-p<k>), and each destination's redrive durable on WEBHOOK_REPLAYS
+        // (delivery-<name>-redrive: the dead letters an operator redrives)
+        durablesOn: ["notifications", "webhooks", "replays"],
         // breaker and pause of each destination, shared by every instance
         buckets: ["deliveryState"],
       },
@@ -470,6 +473,11 @@ export interface DestinationDurable {
   partition: number | null;
   /** messages delivered and not yet acked, across every instance: 1 keeps a partition in order */
   maxAckPending: number;
+  /**
+   * the destination's redrive durable (WEBHOOK_REPLAYS, `replay.delivery.<name>.>`): its
+   * messages are dead letters an operator sent back, each for this destination only
+   */
+  redrive?: true;
 }
 
 /**
@@ -506,4 +514,44 @@ export function destinationDurables(
     partition: k,
     maxAckPending: 1,
   }));
+}
+
+/** The DLQ's and the redrive's handler token of a destination: `delivery.<name>` (`dlq.delivery.<name>.<type>`). */
+export function destinationDlqHandler(name: string): string {
+  return `delivery.${name}`;
+}
+
+/** The destination of a dead letter's handler token (`delivery.ml-ops` → `ml-ops`), or null for a domain handler's. */
+export function destinationOfDlqHandler(handler: string): string | null {
+  const prefix = "delivery.";
+  if (!handler.startsWith(prefix)) return null;
+  const name = handler.slice(prefix.length);
+  return DESTINATION_NAME_PATTERN.test(name) ? name : null;
+}
+
+/** `delivery-<name>-redrive`: the durable through which a destination takes its redriven dead letters. */
+export function destinationRedriveDurableName(name: string): string {
+  return `delivery-${name}-redrive`;
+}
+
+/**
+ * The redrive durable of one destination (docs/destinations.md, "Redriving dead letters"):
+ * an operator's redrive republishes the destination's dead letter to
+ * `replay.delivery.<name>.<type>` (stream WEBHOOK_REPLAYS) and only this durable takes it,
+ * so only that destination receives it again. An ordered destination's redrives go one at
+ * a time (max ack pending 1), in the order they were redriven.
+ */
+export function destinationRedriveDurable(
+  topology: Topology,
+  destination: { name: string; ordering: "none" | "resource" },
+  opts: { maxAckPending: number },
+): DestinationDurable {
+  return {
+    durable: destinationRedriveDurableName(destination.name),
+    stream: topology.streams.replays,
+    filterSubject: `${topology.subjects.replaysPrefix}.${destinationDlqHandler(destination.name)}.>`,
+    partition: null,
+    maxAckPending: destination.ordering === "resource" ? 1 : opts.maxAckPending,
+    redrive: true,
+  };
 }

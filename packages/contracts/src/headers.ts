@@ -34,4 +34,12 @@ export const NotificationHeader = {
 export const ReplayHeader = {
   Target: "Replay-Handler",
   Force: "Replay-Force",
+  /**
+   * On a destination's redriven dead letter (`replay.delivery.<name>.<type>`): where the
+   * event was first read (`notifications.<handler>.<type>` or `webhooks.<provider>.<type>`),
+   * its sequence there and its event id, which the delivery service routes and signs by.
+   */
+  OriginalSubject: "Replay-Original-Subject",
+  OriginalSeq: "Replay-Original-Seq",
+  EventId: "Replay-Event-Id",
 } as const;

@@ -14,6 +14,8 @@ export interface DeadLetter {
   attempts: number;
   error: string;
   at: Date;
+  /** the dedup id, when one event may die more than once at the same original (a redrive of it) */
+  msgId?: string;
 }
 
 /** Header values may not hold line breaks; an error message is kept to one line. */
@@ -45,6 +47,6 @@ export async function deadLetter(js: JetStreamClient, topology: Topology, dl: De
   h.set(DlqHeader.EventType, dl.eventType);
   await js.publish(dlqSubject(topology, dl.handler, dl.eventType), dl.data, {
     headers: h,
-    msgID: `${dl.handler}:${dl.eventId}:dlq:${dl.originalSubject}:${dl.originalSeq}`,
+    msgID: dl.msgId ?? `${dl.handler}:${dl.eventId}:dlq:${dl.originalSubject}:${dl.originalSeq}`,
   });
 }

@@ -1,4 +1,8 @@
-import { destinationDurables, type ResolvedDestination } from "@hookstream/contracts";
+import {
+  destinationDurables,
+  destinationRedriveDurable,
+  type ResolvedDestination,
+} from "@hookstream/contracts";
 import { ackedPublisher, ensureBuckets, ensureConsumer, streamOptionsFromEnv } from "@hookstream/messaging";
 import { registerConsumerGauges } from "@hookstream/observability";
 import type { ServiceDefinition } from "@hookstream/runtime";
@@ -68,13 +72,18 @@ export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConf
       },
     });
 
+    // each destination's live durables, then its redrive durable (the dead letters an
+    // operator sends back to it: docs/destinations.md, "Redriving dead letters")
     const durablesOf = new Map(
       destinations.map((d) => [
         d.name,
-        destinationDurables(topology, d, {
-          partitions: config.DELIVERY_PARTITIONS,
-          maxAckPending: config.DELIVERY_MAX_PENDING,
-        }),
+        [
+          ...destinationDurables(topology, d, {
+            partitions: config.DELIVERY_PARTITIONS,
+            maxAckPending: config.DELIVERY_MAX_PENDING,
+          }),
+          destinationRedriveDurable(topology, d, { maxAckPending: config.DELIVERY_MAX_PENDING }),
+        ],
       ]),
     );
     for (const d of destinations) {
@@ -98,14 +107,18 @@ export const deliveryService: ServiceDefinition<typeof deliveryEnv, DeliveryConf
     /**
      * Events not yet delivered: for an unordered destination its durable's pending and
      * ack pending; for an ordered one the largest pending of its partitions (each reads
-     * the whole stream) plus what they hold.
+     * the whole stream) plus what they hold; and the redrives waiting, in both cases.
      */
     async function pendingOf(name: string): Promise<number | null> {
       const bs = durablesOf.get(name) ?? [];
       try {
         const infos = await Promise.all(bs.map((b) => jsm.consumers.info(b.stream, b.durable)));
+        const live = infos.filter((_, k) => bs[k]?.redrive !== true);
+        const redrive = infos.filter((_, k) => bs[k]?.redrive === true);
         return (
-          Math.max(0, ...infos.map((i) => i.num_pending)) + infos.reduce((s, i) => s + i.num_ack_pending, 0)
+          Math.max(0, ...live.map((i) => i.num_pending)) +
+          redrive.reduce((s, i) => s + i.num_pending, 0) +
+          infos.reduce((s, i) => s + i.num_ack_pending, 0)
         );
       } catch {
         return null;

@@ -61,8 +61,11 @@ export const dlqList: Command = {
 
 const REPLAY_USAGE =
   "hookstream dlq replay [--handler H] [--type T] [--since 2h|ISO-8601] [--json]\n" +
-  "  Redrives the matching dead letters to their handler's replay consumer and removes them from the DLQ.\n" +
-  `  --handler  one of ${HANDLER_NAMES.join(", ")}`;
+  "  Redrives the matching dead letters and removes them from the DLQ: a handler's go back to that\n" +
+  "  handler, a destination's (delivery.<name>) to that destination only. One nothing would take back\n" +
+  "  (a destination no delivery instance has, a handler never started) stays in the DLQ, with the\n" +
+  "  reason; then the command exits 1.\n" +
+  `  --handler  one of ${HANDLER_NAMES.join(", ")} (without it: every dead letter, destinations' included)`;
 
 export const dlqReplay: Command = {
   name: "dlq replay",
@@ -81,7 +84,10 @@ export const dlqReplay: Command = {
       for (const m of res.messages)
         ctx.out.write(`replayed ${m.event_id ?? `seq ${m.seq}`} → ${m.handler}\n`);
       ctx.out.write(`${res.replayed} dead letter(s) replayed\n`);
+      for (const m of res.left)
+        ctx.err.write(`left ${m.event_id ?? `seq ${m.seq}`} (${m.handler}) in the DLQ: ${m.reason}\n`);
+      if (res.left.length > 0) ctx.err.write(`${res.left.length} dead letter(s) left in the DLQ\n`);
     }
-    return 0;
+    return res.left.length > 0 ? 1 : 0;
   },
 };

@@ -20,6 +20,7 @@ import { registerEraseRoutes } from "../erasure/index";
 import { natsConnectionOf, type ReplayLocks, registerReplayRoutes, replayWithVerdict } from "../replay/index";
 import { adminErrorHandler } from "./adminErrors";
 import { type DlqFilter, readDlq, redriveDlq } from "./dlq";
+import { redriveResult } from "./redriveDeadLetter";
 
 export interface AdminDeps {
   /** the shared admin check (503 when no token is configured, 401/403, failures rate limited) */
@@ -117,22 +118,18 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       method: "POST",
       url: "/admin/dlq/replay",
       summary:
-        "redrive every matching dead letter to its handler's replay durable, and remove it from the DLQ",
+        "redrive every matching dead letter to its handler, or its destination (delivery.<name>), and remove it from the DLQ; one nothing would take back stays, listed in `left`",
       tags: ["dlq"],
       auth,
       body: DlqQuery,
       response: DlqRedriveResult,
       handler: async (req) => {
         const body = req.body;
-        const replayed = await redriveDlq(
-          js,
-          jsm,
-          topology,
-          dlqFilter(body, deps.now().getTime()),
-          body.limit,
+        const result = redriveResult(
+          await redriveDlq(js, jsm, topology, dlqFilter(body, deps.now().getTime()), body.limit),
         );
-        metrics.replays.inc({ source: "dlq" }, replayed.length);
-        return { replayed: replayed.length, messages: replayed };
+        metrics.replays.inc({ source: "dlq" }, result.replayed);
+        return result;
       },
     });
 

@@ -1,13 +1,7 @@
-import {
-  type DlqEntry,
-  DlqHeader,
-  type HandlerName,
-  replaySubject,
-  type Topology,
-} from "@hookstream/contracts";
+import { type DlqEntry, DlqHeader, type HandlerName, type Topology } from "@hookstream/contracts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
-import { replayHeaders } from "../replay/replayHeaders";
+import { type RedriveOutcome, redriveDeadLetter, replayDurableCheck } from "./redriveDeadLetter";
 
 export interface DlqFilter {
   handler?: HandlerName;
@@ -96,10 +90,10 @@ export async function readDlq(
 }
 
 /**
- * Redrive: each matching dead letter is republished, original data and headers, to
- * `replay.<handler>.<type>` (only that handler's replay consumer sees it) and, once the
- * replay stream acknowledged it, deleted from the DLQ. A crash in between replays it
- * twice at worst, which the handler's inbox absorbs. Returns how many were replayed.
+ * Redrive: each matching dead letter goes back the way redriveDeadLetter gives it (a
+ * domain handler's to `replay.<handler>.<type>`, a destination's to
+ * `replay.delivery.<name>.<type>`) and, once the replay stream acknowledged it, is deleted
+ * from the DLQ; one that has no consumer to go back to stays, with the reason.
  */
 export async function redriveDlq(
   js: JetStreamClient,
@@ -107,15 +101,20 @@ export async function redriveDlq(
   topology: Topology,
   filter: DlqFilter,
   limit: number,
-): Promise<DlqEntry[]> {
+): Promise<RedriveOutcome[]> {
   const found = await readDlq(js, jsm, topology, filter, limit);
-  const done: DlqEntry[] = [];
+  const durableExists = replayDurableCheck(jsm, topology);
+  const done: RedriveOutcome[] = [];
   for (const { entry, msg } of found) {
-    await js.publish(replaySubject(topology, entry.handler, entry.event_type), msg.data, {
-      headers: replayHeaders(msg.headers, entry.handler, false),
-    });
-    await jsm.streams.deleteMessage(topology.streams.dlq, entry.seq, false);
-    done.push(entry);
+    done.push(
+      await redriveDeadLetter(
+        js,
+        jsm,
+        topology,
+        { entry, data: msg.data, headers: msg.headers },
+        durableExists,
+      ),
+    );
   }
   return done;
 }

@@ -16,6 +16,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import { adminErrorHandler, NotFoundError } from "../admin/adminErrors";
 import { eventName } from "../admin/eventOfId";
+import { redriveResult } from "../admin/redriveDeadLetter";
 import type { AdminMetrics } from "../adminMetrics";
 import { DEFAULT_LIVE_LIMITS, type LiveLimits } from "./consoleConfig";
 import { registerDestinationsProxy } from "./destinationsProxy";
@@ -167,15 +168,16 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleRouteDe
     defineRoute(admin, {
       method: "POST",
       url: "/admin/dlq/redrive",
-      summary: "redrive the dead letters picked by their DLQ sequence (one no longer there is skipped)",
+      summary:
+        "redrive the dead letters picked by their DLQ sequence (one no longer there is skipped; one nothing would take back stays, listed in `left`)",
       tags: ["dlq"],
       auth,
       body: DlqRedriveRequest,
       response: DlqRedriveResult,
       handler: async (req) => {
-        const done = await redriveBySeq(js, jsm, topology, req.body.seqs);
-        deps.metrics.replays.inc({ source: "dlq" }, done.length);
-        return { replayed: done.length, messages: done };
+        const result = redriveResult(await redriveBySeq(js, jsm, topology, req.body.seqs));
+        deps.metrics.replays.inc({ source: "dlq" }, result.replayed);
+        return result;
       },
     });
 

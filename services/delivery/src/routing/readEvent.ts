@@ -3,6 +3,7 @@ import {
   NotificationHeader,
   OPENAI_PROVIDER,
   providerOfSubject,
+  ReplayHeader,
   resourceOf,
   type Topology,
 } from "@hookstream/contracts";
@@ -50,11 +51,57 @@ function resourceKey(type: string | null | undefined, id: string | null | undefi
  * is the event id, `Event-Type` its type, the resource the one the audit extracts).
  */
 export function readEvent(topology: Topology, msg: JsMsg, source: "notifications" | "events"): DeliveryEvent {
+  return readMessage(topology, msg, msg.subject, source);
+}
+
+/**
+ * A destination's redriven dead letter (`replay.delivery.<name>.<type>`, its redrive
+ * durable): the same facts as the event had on its first way out, read from the subject
+ * and event id the redrive carries in `Replay-Original-Subject` and `Replay-Event-Id`
+ * (the dead letter lost `Nats-Msg-Id`). The retry policy starts afresh: `storedAtMs` is
+ * when it was redriven. A message redriven before those headers existed falls back to
+ * its type from the subject and its id from the notification header or the body.
+ */
+export function readRedriven(
+  topology: Topology,
+  msg: JsMsg,
+  source: "notifications" | "events",
+): DeliveryEvent {
+  const h = msg.headers;
+  const original = h?.get(ReplayHeader.OriginalSubject) || null;
+  const ev = readMessage(topology, msg, original ?? msg.subject, source);
+  const eventId = h?.get(ReplayHeader.EventId) || null;
+  if (original !== null) return eventId ? { ...ev, facts: { ...ev.facts, eventId } } : ev;
+  // replay.delivery.<name>.<type>
+  const type = msg.subject
+    .split(".")
+    .slice(topology.subjects.replaysPrefix.split(".").length + 2)
+    .join(".");
+  const body = ev.json() as { id?: unknown; event_id?: unknown } | null;
+  const bodyId =
+    typeof body?.event_id === "string" ? body.event_id : typeof body?.id === "string" ? body.id : null;
+  return {
+    ...ev,
+    facts: {
+      eventId: eventId || h?.get(NotificationHeader.EventId) || bodyId || `seq-${msg.seq}`,
+      eventType: h?.get(MessageHeader.EventType) || type,
+      provider: OPENAI_PROVIDER,
+      handler: null,
+    },
+  };
+}
+
+function readMessage(
+  topology: Topology,
+  msg: JsMsg,
+  subject: string,
+  source: "notifications" | "events",
+): DeliveryEvent {
   const json = lazyJson(msg.data);
   const storedAtMs = Math.floor(msg.info.timestampNanos / 1e6);
   const h = msg.headers;
   if (source === "notifications") {
-    const rest = msg.subject.slice(topology.subjects.notificationsPrefix.length + 1);
+    const rest = subject.slice(topology.subjects.notificationsPrefix.length + 1);
     const dot = rest.indexOf(".");
     const handler = dot > 0 ? rest.slice(0, dot) : rest;
     const eventType = h?.get(NotificationHeader.EventType) || rest.slice(dot + 1);
@@ -72,9 +119,9 @@ export function readEvent(topology: Topology, msg: JsMsg, source: "notifications
       headers: h,
     };
   }
-  const provider = providerOfSubject(topology, msg.subject) ?? "unknown";
+  const provider = providerOfSubject(topology, subject) ?? "unknown";
   const prefix = `${topology.subjects.webhooksAll.slice(0, -1)}${provider}.`;
-  const eventType = h?.get(MessageHeader.EventType) || msg.subject.slice(prefix.length);
+  const eventType = h?.get(MessageHeader.EventType) || subject.slice(prefix.length);
   // the dedup key is `<provider>:<id>` beside OpenAI's bare id (contracts' eventKey)
   const key = h?.get(MessageHeader.MsgId) || `seq-${msg.seq}`;
   const eventId = key.startsWith(`${provider}:`) ? key.slice(provider.length + 1) : key;

@@ -3,6 +3,8 @@ import {
   type DeliveryRecord,
   type DestinationDurable,
   deliverySubject,
+  destinationDlqHandler,
+  ReplayHeader,
   type ResolvedDestination,
   type Topology,
 } from "@hookstream/contracts";
@@ -15,7 +17,7 @@ import type { SharedBreaker } from "../breaker/sharedBreaker";
 import { StoppedError } from "../breaker/sharedBreaker";
 import type { DeliveryMetrics, RecentAttempts } from "../deliveryMetrics";
 import { matchesFilter } from "../routing/matchFilter";
-import { type DeliveryEvent, readEvent } from "../routing/readEvent";
+import { type DeliveryEvent, readEvent, readRedriven } from "../routing/readEvent";
 import { type AttemptResult, sendAttempt } from "../send/sendAttempt";
 import { decideRetry } from "./decideRetry";
 import { RateLimiter, Semaphore } from "./limits";
@@ -43,6 +45,13 @@ export function partitionOf(key: string, partitions: number): number {
   return createHash("sha1").update(key).digest().readUInt32BE(0) % partitions;
 }
 
+/** Where a redriven dead letter was first read, from the headers the redrive set (if it did). */
+function originalOf(msg: JsMsg): { subject: string; seq: number } | null {
+  const subject = msg.headers?.get(ReplayHeader.OriginalSubject);
+  const seq = Number(msg.headers?.get(ReplayHeader.OriginalSeq));
+  return subject ? { subject, seq: Number.isSafeInteger(seq) ? seq : 0 } : null;
+}
+
 /** A short delay for a message handed back at stop: another instance takes it soon. */
 const HAND_BACK_MS = 250;
 /** the longest a delivery record's publish waits for JetStream's ack before it is logged as lost */
@@ -62,6 +71,10 @@ const utf8 = new TextEncoder();
  *   delay keeps it pending, so the partition waits for it. Every partition's durable
  *   reads the whole stream and acks at once what is not its own.
  *
+ * - redrive: the destination's redrive durable (WEBHOOK_REPLAYS) carries the dead letters
+ *   an operator sent back to it. They were routed here once, so no filter or partition
+ *   applies; the retry policy starts afresh (attempts and maxAgeMs count from the redrive).
+ *
  * Every message ends in one of: ack (delivered, or not for this destination), nak with
  * the destination's backoff (failed, attempts left), dead letter + term (policy
  * exhausted), or a short nak (handed back at stop).
@@ -71,7 +84,8 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
   const now = deps.now ?? Date.now;
   const sem = new Semaphore(deps.concurrency);
   const limiter = dest.ratePerSec ? new RateLimiter(dest.ratePerSec) : null;
-  const partitions = deps.durables.length;
+  // the redrive durable carries no partition
+  const partitions = deps.durables.filter((d) => d.partition !== null).length;
   const maskedUrl = maskUrl(dest.url);
   const recordSubject = deliverySubject(topology, `delivery.${dest.name}`);
   const workingEvery = Math.max(250, Math.floor(deps.ackWaitMs / 3));
@@ -118,6 +132,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
     r: AttemptResult,
     outcome: DeliveryRecord["outcome"],
     atMs: number,
+    redrive: string,
   ): void {
     const rec: DeliveryRecord = {
       event_id: ev.facts.eventId,
@@ -135,7 +150,8 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
     };
     deps.records
       .publish(recordSubject, utf8.encode(JSON.stringify(rec)), {
-        msgID: `${dest.name}:${ev.facts.provider}:${ev.facts.eventId}:${attempt}`,
+        // a redrive counts its attempts from 1 again: its records need their own ids
+        msgID: `${dest.name}:${ev.facts.provider}:${ev.facts.eventId}:${redrive}${attempt}`,
         headers: natsHeaders(),
         timeout: RECORD_ACK_MS,
       })
@@ -144,17 +160,19 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       );
   }
 
-  async function work(msg: JsMsg, partition: number | null): Promise<void> {
-    const ev = readEvent(topology, msg, dest.source);
+  async function work(msg: JsMsg, partition: number | null, redriven: boolean): Promise<void> {
+    const ev = redriven ? readRedriven(topology, msg, dest.source) : readEvent(topology, msg, dest.source);
     if (partition !== null && partitionOf(ev.resource() ?? ev.facts.eventId, partitions) !== partition) {
       msg.ack();
       return;
     }
-    if (!matchesFilter(dest.filter, ev.facts, ev.json)) {
+    // a redriven dead letter was routed here once, and an operator sent it back here
+    if (!redriven && !matchesFilter(dest.filter, ev.facts, ev.json)) {
       msg.ack();
       return;
     }
     const attempt = msg.info.deliveryCount;
+    const redrive = redriven ? `redrive-${msg.seq}:` : "";
     working.add(msg);
     try {
       await breaker.admit(dest.name, () => msg.working());
@@ -171,7 +189,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       if (r.ok) {
         deps.metrics.attempt(dest.name, "delivered", r.latencyMs);
         await settle(() => {
-          record(ev, attempt, r, "delivered", startedAt);
+          record(ev, attempt, r, "delivered", startedAt, redrive);
           msg.ack();
         });
         // no write while the breaker is closed and clean (the usual case)
@@ -189,22 +207,28 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       if (decision.kind === "retry") {
         deps.metrics.attempt(dest.name, "failed", r.latencyMs);
         await settle(() => {
-          record(ev, attempt, r, "failed", startedAt);
+          record(ev, attempt, r, "failed", startedAt, redrive);
           msg.nak(decision.delayMs);
         });
         log.warn({ error: r.error, delayMs: decision.delayMs }, "delivery failed; retrying");
         return;
       }
       deps.metrics.attempt(dest.name, "dead", r.latencyMs);
-      record(ev, attempt, r, "dead", startedAt);
+      record(ev, attempt, r, "dead", startedAt, redrive);
+      const original = redriven ? originalOf(msg) : null;
       await deadLetter(js, topology, {
-        handler: `delivery.${dest.name}`,
+        handler: destinationDlqHandler(dest.name),
         eventId: ev.facts.eventId,
         eventType: ev.facts.eventType,
         data: msg.data,
         headers: msg.headers,
-        originalSubject: msg.subject,
-        originalSeq: msg.seq,
+        // a redriven event dies again under its first subject, so a later redrive finds it
+        originalSubject: original?.subject ?? msg.subject,
+        originalSeq: original?.seq ?? msg.seq,
+        // one dead letter per redrive: the first one's id would be dropped as a duplicate
+        ...(redriven
+          ? { msgId: `${destinationDlqHandler(dest.name)}:${ev.facts.eventId}:dlq:${msg.subject}:${msg.seq}` }
+          : {}),
         attempts: attempt,
         error: `${decision.reason}; last: ${r.error}`,
         at: new Date(now()),
@@ -230,7 +254,9 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
   const loops: Loop[] = [];
   for (const d of deps.durables) {
     const inFlight = new Set<Promise<void>>();
-    const ordered = d.partition !== null;
+    const redriven = d.redrive === true;
+    // an ordered destination's redrive durable holds one message at a time too
+    const ordered = d.partition !== null || (redriven && dest.ordering === "resource");
     loops.push(
       consumeLoop({
         js,
@@ -240,7 +266,9 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
         maxMessages: ordered ? 1 : Math.min(d.maxAckPending, 256),
         logger: logger.child({ consumer: d.durable }),
         onMessage(msg) {
-          const p = work(msg, d.partition).catch((err) => logger.error({ err }, "unexpected delivery error"));
+          const p = work(msg, d.partition, redriven).catch((err) =>
+            logger.error({ err }, "unexpected delivery error"),
+          );
           if (ordered) return p;
           inFlight.add(p);
           void p.finally(() => inFlight.delete(p));
