@@ -17,6 +17,9 @@ import {
   DlqList,
   DlqRedriveResult,
   dlqSubject,
+  NotificationHeader,
+  ReplayHeader,
+  replaySubject,
 } from "@hookstream/contracts";
 import { deliveryEnv, startDelivery } from "@hookstream/delivery";
 import { publishNotification } from "@hookstream/handler-kit";
@@ -217,6 +220,26 @@ describe("redriving a destination's dead letters", () => {
     const dead2 = (await records(id)).find((r) => r.outcome === "dead");
     expect(got?.headers["webhook-id"]).toBe(dead2?.webhook_id);
     expect((await dlq()).some((e) => e.event_id === id)).toBe(false);
+  });
+
+  it("delivers what a redrive before this fix left on replay.delivery.<name>.<type> (nothing consumed it then)", async () => {
+    // as the old admin published it: the original headers without Nats-Msg-Id, and Replay-*
+    const id = "evt_redriven_before_the_fix";
+    const h = natsHeaders();
+    h.set(NotificationHeader.EventId, id);
+    h.set(NotificationHeader.EventType, "batch.failed");
+    h.set(ReplayHeader.Target, "delivery.flaky");
+    h.set(ReplayHeader.Force, "false");
+    await js.publish(
+      replaySubject(topology, "delivery.flaky", "batch.failed"),
+      JSON.stringify({ event_id: id, event_type: "batch.failed" }),
+      { headers: h },
+    );
+    const [got] = await eventually(() => deliveredTo("/flaky", id).length > 0 && deliveredTo("/flaky", id), {
+      message: "the old redrive delivered to flaky",
+    });
+    expect(got?.headers["idempotency-key"]).toBe(id);
+    expect(deliveredTo("/steady", id)).toHaveLength(0);
   });
 
   it("leaves a dead letter nothing would take back in the DLQ, and says so (both routes, and the CLI exits 1)", async () => {

@@ -44,7 +44,7 @@ export const COMMANDS: CommandEntry[] = [
   },
   {
     name: "dlq replay",
-    summary: "redrive dead letters to their handler (filters: --handler, --type, --since)",
+    summary: "redrive dead letters to their handler or destination (filters: --handler, --type, --since)",
     load: () => import("./dlq").then((m) => m.dlqReplay),
   },
   {

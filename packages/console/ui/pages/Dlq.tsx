@@ -13,7 +13,15 @@ import { Link, navigate } from "../router";
 
 const LIMIT = 1_000;
 
-type Plan = { label: string; count: number; run: () => Promise<number> };
+type Plan = { label: string; count: number; run: () => Promise<DlqRedriveResult> };
+
+/** What a redrive did, including what it left in the DLQ (nothing would take it back) and why. */
+function redriveMessage(r: DlqRedriveResult, noun: (n: number) => string): string {
+  const moved = `Redrove ${noun(r.replayed)}: each goes back to its handler, or to its destination alone.`;
+  if (r.left.length === 0) return moved;
+  const reasons = [...new Set(r.left.map((m) => m.reason))].join("; ");
+  return `${moved} Left ${noun(r.left.length)} in the dead-letter queue: ${reasons}`;
+}
 
 /** A modal confirmation that says how many dead letters will move before anything does. */
 function Confirm({ plan, onDone }: { plan: Plan | null; onDone: (result: string | null) => void }) {
@@ -33,8 +41,7 @@ function Confirm({ plan, onDone }: { plan: Plan | null; onDone: (result: string 
             e.preventDefault();
             setBusy(true);
             try {
-              const n = await plan.run();
-              onDone(`Redrove ${noun(n)}: each goes back to its handler; watch their timelines.`);
+              onDone(redriveMessage(await plan.run(), noun));
             } catch (err) {
               onDone(`Redrive failed: ${describe(err)}`);
             } finally {
@@ -46,8 +53,9 @@ function Confirm({ plan, onDone }: { plan: Plan | null; onDone: (result: string 
             Redrive {noun(plan.count)}?
           </h2>
           <p>
-            {plan.label} Each is republished to its handler's replay stream and removed from the dead-letter
-            queue. The handler's inbox still skips work it already finished.
+            {plan.label} Each is republished to its handler, or to the one destination it died at, and removed
+            from the dead-letter queue; one that nothing would take back stays. The handler's inbox still
+            skips work it already finished.
           </p>
           <div class="dialog-actions">
             <button type="button" onClick={() => onDone(null)} disabled={busy}>
@@ -94,14 +102,12 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
     return () => abort.abort();
   }, [key, reload]);
 
-  const bySeq = (seqs: number[]) => async () =>
-    (
-      await call(DlqRedriveResult, "/admin/dlq/redrive", {
-        method: "POST",
-        body: { seqs },
-        request: DlqRedriveRequest,
-      })
-    ).replayed;
+  const bySeq = (seqs: number[]) => () =>
+    call(DlqRedriveResult, "/admin/dlq/redrive", {
+      method: "POST",
+      body: { seqs },
+      request: DlqRedriveRequest,
+    });
 
   const groups = new Map<string, DlqEntry[]>();
   for (const m of list ?? []) {
@@ -128,8 +134,9 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
     <section aria-labelledby="dlq-title">
       <h1 id="dlq-title">Dead letters</h1>
       <p class="lede">
-        Events a handler gave up on (a permanent error, or its last delivery failed). Fix the cause, then
-        redrive them.
+        Events a handler gave up on (a permanent error, or its last delivery failed), and events a
+        destination's retry policy gave up on (handler <code>delivery.&lt;name&gt;</code>). Fix the cause,
+        then redrive them.
       </p>
       <form
         class="filters"
@@ -196,14 +203,12 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
                 setPlan({
                   label: handler || type ? "Every one matching the filters." : "Every dead letter.",
                   count: list.length,
-                  run: async () =>
-                    (
-                      await call(DlqRedriveResult, "/admin/dlq/replay", {
-                        method: "POST",
-                        body: { ...filter, limit: LIMIT },
-                        request: DlqQuery,
-                      })
-                    ).replayed,
+                  run: () =>
+                    call(DlqRedriveResult, "/admin/dlq/replay", {
+                      method: "POST",
+                      body: { ...filter, limit: LIMIT },
+                      request: DlqQuery,
+                    }),
                 })
               }
             >
