@@ -293,7 +293,7 @@ for (const resourceId of [">", "*", "a.b", " ", "ftjob-1 >"]) {
     `${admin}/admin/erase`,
     400,
     {
-      resourceType: "fine_tuning.job",
+      resourceType: "fine_tuning_job",
       resourceId,
     },
   );
@@ -312,7 +312,8 @@ const bad: Array<[string, string]> = [
   ["the same through the console's proxy", `${admin}/api/jobs?cursor=WzFlMzA4LCJhIl0`],
   ["a DLQ window of 100000001 days", `${admin}/admin/dlq?since=100000001d`],
   ["a limit of 99999999999", `${admin}/admin/events?limit=99999999999`],
-  ["a date that is not one", `${admin}/admin/events/search?from=2026-13-45`],
+  ["a date that is not one", `${admin}/admin/events/search?since=2026-13-45`],
+  ["a parameter the route does not take", `${admin}/admin/events/search?from=2026-01-01`],
 ];
 for (const [what, url] of bad) await expectStatus("4", what, "GET", url, 400);
 
