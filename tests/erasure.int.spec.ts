@@ -169,6 +169,24 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
       error: "retryable: OpenAI 503",
       at: new Date(),
     });
+    // a destination's copies: its dead letter of the raw event, and that dead letter redriven
+    // (a destination no delivery instance has here, so the redrive waits on WEBHOOK_REPLAYS)
+    const first = await jsm.streams.getMessage(topology.streams.webhooks, { seq: seqs[0] ?? 0 });
+    await deadLetter(js, topology, {
+      handler: "delivery.gone",
+      eventId: "evt_era_1",
+      eventType: "fine_tuning.job.failed",
+      data: first?.data ?? new Uint8Array(),
+      headers: first?.header,
+      originalSubject: first?.subject ?? "",
+      originalSeq: seqs[0] ?? 0,
+      attempts: 12,
+      error: "all 12 attempts failed",
+      at: new Date(),
+    });
+    await js.publish(replaySubject(topology, "delivery.gone", "fine_tuning.job.failed"), first?.data ?? "", {
+      headers: first?.header,
+    });
 
     const dry = await cli(["erase", "--resource", "fine_tuning_job:ftjob-erase", "--dry-run", "--json"]);
     expect(dry.code, dry.err).toBe(0);
@@ -180,8 +198,8 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
       counts: {
         webhook_events: 2,
         webhooks: 2,
-        replays: 1,
-        dlq: 1,
+        replays: 2,
+        dlq: 2,
         fine_tuning: 2,
         inbox: { "fine-tuning": 2 },
         fine_tune_jobs: 1,
@@ -195,7 +213,7 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
     expect(counted.counts.webhook_attempts).toBeGreaterThanOrEqual(2);
     // a dry run removes nothing
     expect(await statusOf("evt_era_1")).toBe("processed");
-    expect((await streamText(topology.streams.dlq)).length).toBe(1);
+    expect((await streamText(topology.streams.dlq)).length).toBe(2);
 
     const erased = await cli(["erase", "--resource", "fine_tuning_job:ftjob-erase"]);
     expect(erased.code, erased.err).toBe(0);
@@ -230,7 +248,7 @@ describe("hookstream erase --resource fine_tuning_job:<id>", () => {
     expect(record).toMatchObject({
       target: { resource_type: "fine_tuning_job", resource_id: "ftjob-erase" },
       event_ids: ERASED,
-      counts: { webhook_events: 2, webhooks: 2, replays: 1, dlq: 1, outcomes: 3, fine_tuning: 2 },
+      counts: { webhook_events: 2, webhooks: 2, replays: 2, dlq: 2, outcomes: 3, fine_tuning: 2 },
       actor: "admin",
     });
     expect(record.erased_at).toBeInstanceOf(Date);

@@ -230,14 +230,21 @@ export async function eraseEverywhere(
   }
 
   const scanAll = async (stream: string, subjects: string[], match: (m: JsMsg) => boolean, since?: Date) => {
-    const seqs: number[] = [];
-    for (const subject of subjects) seqs.push(...(await scan(stream, subject, match, since)).seqs);
-    return seqs;
+    // two filters may both take a subject (a destination named like a type's first token)
+    const seqs = new Set<number>();
+    for (const subject of subjects)
+      for (const seq of (await scan(stream, subject, match, since)).seqs) seqs.add(seq);
+    return [...seqs];
   };
   // without an audit row the types are unknown: the whole DLQ / replay stream is read;
-  // with no OpenAI event to look for, none is
+  // with no OpenAI event to look for, none is. A handler's copies are on `<prefix>.<handler>.<type>`,
+  // a destination's (its dead letters, their redrives) on `<prefix>.delivery.<name>.<type>`.
   const bySubjectType = (prefix: string) =>
-    eventIds.size === 0 ? [] : types.length > 0 ? types.map((t) => `${prefix}.*.${t}`) : [`${prefix}.>`];
+    eventIds.size === 0
+      ? []
+      : types.length > 0
+        ? types.flatMap((t) => [`${prefix}.*.${t}`, `${prefix}.delivery.*.${t}`])
+        : [`${prefix}.>`];
   const everything = (prefix: string) => (eventIds.size === 0 ? [] : [`${prefix}.>`]);
   const replaySeqs = await scanAll(
     topology.streams.replays,
