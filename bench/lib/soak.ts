@@ -316,7 +316,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const services = [...system.services.keys(), "nats-server"];
     const rssJson: SoakJson["rss_mib"] = {};
     for (const s of services) {
-      const warm = warmRss[s] ?? null;
+      // a service that was down when the warm-up ended (killed at that minute) takes its
+      // first reading after the warm-up instead of none
+      const warm =
+        warmRss[s] ??
+        memory.find((m) => m.atMin * 60_000 >= warmupMs && typeof m.rss[s] === "number")?.rss[s] ??
+        null;
       const end = endRss[s] ?? null;
       rssJson[s] = {
         warm: warm ?? Number.NaN,
