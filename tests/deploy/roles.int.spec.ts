@@ -81,7 +81,8 @@ async function start(service: ServiceName): Promise<ServiceProcess> {
   const env = await envOf(service);
   const p = new ServiceProcess({ service, port: Number(env[SERVICES[service].portVar]), env });
   running.set(service, p);
-  await p.ready(90_000);
+  // generous: eight services transpiled by tsx at once on a busy two-core machine
+  await p.ready(240_000);
   return p;
 }
 
@@ -164,7 +165,7 @@ beforeAll(async () => {
   flows.push(
     `every service started as its own role, STREAM_PROVISIONING=verify: ${SERVICE_NAMES.map((s) => `${s} (${SERVICES[s].nats.user})`).join(", ")}`,
   );
-}, 180_000);
+}, 420_000);
 
 afterAll(async () => {
   for (const p of running.values()) p.kill("SIGKILL");
