@@ -2,7 +2,15 @@
  * Unsafe configuration refuses to start, through the running services (their exit code
  * and what they print), as an operator would see it (issue 21, item 7; docs/security.md).
  */
-import { freePort, ServiceProcess, TEST_SECRET, uniqueNamespace } from "@hookstream/testing";
+import {
+  deleteNamespaceStreams,
+  freePort,
+  ServiceProcess,
+  TEST_SECRET,
+  uniqueNamespace,
+} from "@hookstream/testing";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { describe, expect, inject, it } from "vitest";
 
 const natsUrl = inject("natsUrl");
@@ -15,13 +23,14 @@ async function run(
 ): Promise<{ code: number | null; output: string; messages: string; ready: boolean }> {
   const port = await freePort();
   const portVar = service === "gateway" ? "GATEWAY_PORT" : "AUDIT_PORT";
+  const namespace = uniqueNamespace("unsafe");
   const proc = new ServiceProcess({
     service,
     port,
     env: {
       NATS_URL: natsUrl,
       DATABASE_URL: databaseUrl,
-      HOOKSTREAM_NAMESPACE: uniqueNamespace("unsafe"),
+      HOOKSTREAM_NAMESPACE: namespace,
       HTTP_HOST: "127.0.0.1",
       [portVar]: String(port),
       // nothing inherited from the shell running the tests
@@ -42,6 +51,15 @@ async function run(
     // exited before ready: the refusal under test
   }
   const { code } = await proc.exit;
+  // a service that started made its namespace's streams: delete them (the shared server keeps nothing of a test)
+  if (ready) {
+    const nc = await connect({ servers: natsUrl.split(",") });
+    try {
+      await deleteNamespaceStreams(await jetstreamManager(nc), namespace);
+    } finally {
+      await nc.close();
+    }
+  }
   // the log lines' messages, unescaped (the raw output is checked for what must never show)
   const messages = proc.output
     .map((line) => {
