@@ -24,15 +24,16 @@ import net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { DEV_WEBHOOK_SECRET, findDevEnvFile, readDevEnv } from "@hookstream/config";
+import { withDevEnv } from "@hookstream/cli";
+import { DEV_WEBHOOK_SECRET } from "@hookstream/config";
 import { eventBody, signWebhook } from "@hookstream/contracts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { out: { type: "string" } } });
 
-const file = process.env.HOOKSTREAM_DEV_ENV_FILE?.trim() || findDevEnvFile(process.cwd());
-const dev = file && file !== "none" ? readDevEnv(file) : {};
-const env = (name: string): string | undefined => process.env[name]?.trim() || dev[name];
+// the shell's variables first, then .hookstream/dev.env, as the CLI reads them
+const merged = withDevEnv(process.env, process.cwd());
+const env = (name: string): string | undefined => merged[name]?.trim() || undefined;
 const required = (name: string): string => {
   const v = env(name);
   if (!v) {
