@@ -195,7 +195,8 @@ export function soakSvg(r: SoakReport): string {
     top2,
   );
 
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" role="img">
+<title>hookstream soak: p99 latency and RSS per service over time</title>
 <rect width="${W}" height="${H}" fill="#fff"/>
 ${parts.join("\n")}
 </svg>
