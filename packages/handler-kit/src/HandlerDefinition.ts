@@ -27,8 +27,16 @@ export interface HandlerContext {
    * 408, network) or PermanentError (other 4xx; 401/403 say "check project <name>'s key")
    */
   callOpenAI<T>(what: string, fn: (client: OpenAI) => Promise<T>): Promise<T>;
-  /** runs a side effect once per event: skipped when an earlier attempt finished it (unless forced) */
-  once(step: string, fn: () => Promise<void>): Promise<void>;
+  /**
+   * Runs a side effect once per event: skipped when an earlier attempt finished it
+   * (unless forced). The step is recorded in the inbox as soon as it is done, unless
+   * `keyed`: the effect is a JetStream publish whose `Nats-Msg-Id` is the event id, so a
+   * second copy within the stream's duplicate window is dropped by the server. A keyed
+   * step is recorded with the event's completion (or the release of a failed attempt),
+   * one inbox write fewer per step; after a crash between the two the redelivery,
+   * which comes within the ack wait, publishes again and JetStream drops the copy.
+   */
+  once(step: string, fn: () => Promise<void>, opts?: { keyed?: boolean }): Promise<void>;
   /**
    * Publishes the notification on `notifications.<handler>.<type>`, once per event
    * (keyed by the event id); the delivery service sends it to the destinations whose

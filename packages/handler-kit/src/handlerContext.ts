@@ -50,22 +50,32 @@ export function createHandlerContext(deps: HandlerContextDeps): HandlerContext {
         throw classifyOpenAIError(err, what, { project, keySource });
       }
     },
-    async once(step, fn) {
+    async once(step, fn, opts) {
       if (state.steps.has(step)) {
         logger.debug({ step }, "step already done");
         return;
       }
       // the fence: a delivery whose lease was taken over (paused or slow past it) stops
-      // here, before the effect, and hands its message back; the check extends the lease
-      if (!(await inbox.renew(state.lease, deps.leaseMs)))
-        throw new LeaseLostError(state.lease, `step ${step}`);
+      // here, before the effect, and hands its message back. Nobody can take a lease over
+      // before it expires, so one taken or extended less than half a lease ago (by this
+      // process's monotonic clock, read before the claim was sent) needs no round trip;
+      // an older one is checked, and the check extends it
+      if (!state.lease.freshUntil || performance.now() >= state.lease.freshUntil) {
+        if (!(await inbox.renew(state.lease, deps.leaseMs)))
+          throw new LeaseLostError(state.lease, `step ${step}`);
+      }
       await fn();
-      await inbox.markStep(state.lease, step);
+      // a forced replay publishes under a fresh key, which the duplicate window cannot drop
+      if (opts?.keyed && !deps.force) state.pending.push(step);
+      else await inbox.markStep(state.lease, step);
       state.steps.add(step);
     },
     async notify(notification) {
-      await ctx.once("notify", () =>
-        publishNotification(deps, { handler: deps.handler, event, body: notification, force: deps.force }),
+      await ctx.once(
+        "notify",
+        () =>
+          publishNotification(deps, { handler: deps.handler, event, body: notification, force: deps.force }),
+        { keyed: true },
       );
     },
   };

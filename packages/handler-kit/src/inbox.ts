@@ -59,6 +59,11 @@ export interface Lease {
   eventId: string;
   holder: string;
   generation: number;
+  /**
+   * `performance.now()` until which the lease surely holds: half a lease after the
+   * claim or renewal that set it was sent (nobody takes a lease over before it expires)
+   */
+  freshUntil?: number;
 }
 
 /**
@@ -85,6 +90,8 @@ export interface InboxState {
 /** The state a claim resumes from, with the lease it holds. */
 export interface ClaimedState extends InboxState {
   lease: Lease;
+  /** keyed steps done but not yet written: recorded with the completion or the release */
+  pending: string[];
 }
 
 /**
@@ -143,6 +150,7 @@ export class Inbox {
     leaseMs: number,
     force: boolean,
   ): Promise<ClaimedState | "completed" | "busy"> {
+    const sentAt = performance.now();
     const rows = await this.run("claim", () =>
       this.orm.em.getConnection().execute<Array<{ steps: string[]; lease_generation: string | number }>>(
         `INSERT INTO ${this.table} (event_id, event_type, claimed_until, holder, lease_generation)
@@ -157,8 +165,13 @@ export class Inbox {
     );
     const row = rows[0];
     if (row) {
-      const lease = { eventId, holder: this.holder, generation: Number(row.lease_generation) };
-      return { steps: new Set(force ? [] : row.steps), completed: false, lease };
+      const lease: Lease = {
+        eventId,
+        holder: this.holder,
+        generation: Number(row.lease_generation),
+        freshUntil: sentAt + leaseMs / 2,
+      };
+      return { steps: new Set(force ? [] : row.steps), completed: false, lease, pending: [] };
     }
     return (await this.load(eventId)).completed && !force ? "completed" : "busy";
   }
@@ -178,6 +191,7 @@ export class Inbox {
    */
   async renew(lease: Lease, leaseMs: number): Promise<boolean> {
     const f = this.fence(lease);
+    const sentAt = performance.now();
     const rows = await this.run("renew", () =>
       this.orm.em
         .getConnection()
@@ -186,16 +200,24 @@ export class Inbox {
           [leaseMs, ...f.params],
         ),
     );
-    return rows.length > 0;
+    if (rows.length === 0) {
+      lease.freshUntil = undefined;
+      return false;
+    }
+    lease.freshUntil = sentAt + leaseMs / 2;
+    return true;
   }
 
   /** Gives the lease back after a failed attempt, so the retry need not wait for it to expire; never another's. */
-  async release(lease: Lease): Promise<void> {
+  async release(lease: Lease, pending: string[] = []): Promise<void> {
     const f = this.fence(lease);
     await this.run("release", () =>
       this.orm.em
         .getConnection()
-        .execute(`UPDATE ${this.table} SET claimed_until = NULL WHERE ${f.where}`, f.params),
+        .execute(
+          `UPDATE ${this.table} SET claimed_until = NULL, steps = steps || ?::jsonb WHERE ${f.where}`,
+          [JSON.stringify(pending), ...f.params],
+        ),
     );
   }
 
@@ -213,15 +235,18 @@ export class Inbox {
     if (rows.length === 0) throw new LeaseLostError(lease, `recording step ${step}`);
   }
 
-  /** Marks the event handled and ends the lease; throws LeaseLostError when it is no longer this claim's. */
-  async complete(lease: Lease, attempt: number): Promise<void> {
+  /**
+   * Marks the event handled, with the keyed steps not yet written, and ends the lease;
+   * throws LeaseLostError when it is no longer this claim's.
+   */
+  async complete(lease: Lease, attempt: number, pending: string[] = []): Promise<void> {
     const f = this.fence(lease);
     const rows = await this.run("write", () =>
       this.orm.em
         .getConnection()
         .execute<unknown[]>(
-          `UPDATE ${this.table} SET attempt = ?, completed_at = now(), claimed_until = NULL, updated_at = now() WHERE ${f.where} RETURNING 1`,
-          [attempt, ...f.params],
+          `UPDATE ${this.table} SET attempt = ?, completed_at = now(), claimed_until = NULL, steps = steps || ?::jsonb, updated_at = now() WHERE ${f.where} RETURNING 1`,
+          [attempt, JSON.stringify(pending), ...f.params],
         ),
     );
     if (rows.length === 0) throw new LeaseLostError(lease, "completing");

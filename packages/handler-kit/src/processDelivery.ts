@@ -165,7 +165,7 @@ export async function processWithLease(
     await deps.definition.process(ctx);
   } catch (err) {
     // fenced: gives back this claim's lease only, never the one another delivery took since
-    await deps.inbox.release(state.lease).catch(() => undefined);
+    await deps.inbox.release(state.lease, state.pending).catch(() => undefined);
     throw err;
   } finally {
     clearInterval(renew);
@@ -209,7 +209,7 @@ export async function processDelivery(
   const started = performance.now();
   try {
     await processWithLease(deps, event, claimed, attempt, force, logger, openai);
-    await deps.inbox.complete(claimed.lease, attempt);
+    await deps.inbox.complete(claimed.lease, attempt, claimed.pending);
   } catch (err) {
     if (err instanceof LeaseLostError)
       logger.warn({ reason: err.message }, "lease lost; handing the message back");

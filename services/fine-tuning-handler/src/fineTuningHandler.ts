@@ -39,16 +39,20 @@ export const fineTuningHandler: HandlerDefinition = {
       // the projection keeps the job's project (fine_tune_jobs.project)
       ...(ctx.project !== null ? { project: ctx.project } : {}),
     };
-    await ctx.once("snapshot", async () => {
-      // msgID = event id: JetStream drops a second copy; the projection folds by event id anyway
-      // traceparent: the projection's batch span links to this event's trace
-      const headers = natsHeaders();
-      injectTraceContext(headers);
-      await ctx.js.publish(jobSubject(ctx.topology, job.id), JSON.stringify(snapshot), {
-        msgID: event.id,
-        headers,
-      });
-    });
+    await ctx.once(
+      "snapshot",
+      async () => {
+        // msgID = event id: JetStream drops a second copy; the projection folds by event id anyway
+        // traceparent: the projection's batch span links to this event's trace
+        const headers = natsHeaders();
+        injectTraceContext(headers);
+        await ctx.js.publish(jobSubject(ctx.topology, job.id), JSON.stringify(snapshot), {
+          msgID: event.id,
+          headers,
+        });
+      },
+      { keyed: true },
+    );
 
     await ctx.notify(fineTuningNotification(event, job));
   },
