@@ -146,8 +146,11 @@ export class RunningSystem {
 
   private spawn(name: string): ServiceState {
     const flags = this.opts.flags === "npm-start" ? serviceNodeFlags(this.env) : productionNodeFlags(name);
+    // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles every service
+    const extra = (process.env.BENCH_SERVICE_NODE_ARGS ?? "").split(" ").filter(Boolean);
     const [cmd, args] = pinned(this.opts.cpu ?? null, process.execPath, [
       ...flags,
+      ...extra,
       join(ROOT, "services", name, "dist", "main.js"),
     ]);
     const proc = spawn(cmd, args, { cwd: ROOT, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
