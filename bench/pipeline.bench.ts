@@ -27,7 +27,7 @@ const DATABASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:
 const SECONDS = Number(process.env.BENCH_PIPELINE_SECONDS || 60);
 const PROBE_SECONDS = Number(process.env.BENCH_PIPELINE_PROBE_SECONDS || 10);
 const RUNS = Number(process.env.BENCH_PIPELINE_RUNS || 3);
-const LADDER = (process.env.BENCH_PIPELINE_RATES || "100,200,300,400,600,800,1000,1200,1500,2000,2500,3000")
+const LADDER = (process.env.BENCH_PIPELINE_RATES || "25,50,75,100,150,200,300,400,600,800,1000,1500,2000")
   .split(",")
   .map(Number);
 const P99_ROW_MS = 50;
