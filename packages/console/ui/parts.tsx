@@ -62,6 +62,37 @@ export function Empty({ children }: { children: ComponentChildren }) {
   return <div class="notice notice-empty">{children}</div>;
 }
 
+/**
+ * One column of a table: its heading, and how it shows — `num` right-aligned (figures),
+ * `wide` only on wide screens, `hidden` read by screen readers alone (a column of
+ * checkboxes or buttons).
+ */
+export interface Column {
+  label: string;
+  num?: boolean;
+  wide?: boolean;
+  hidden?: boolean;
+}
+
+/** A table's heading row, the same markup on every page. */
+export function TableHead({ columns }: { columns: Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th
+            key={c.label}
+            scope="col"
+            class={[c.wide ? "wide-only" : "", c.num ? "num" : ""].filter(Boolean).join(" ") || undefined}
+          >
+            {c.hidden ? <span class="sr-only">{c.label}</span> : c.label}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 /** above this many characters a body shows its start only, until asked */
 const PREVIEW_CHARS = 20_000;
 

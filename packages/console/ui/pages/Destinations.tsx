@@ -6,7 +6,7 @@ import {
 } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { call, describe } from "../api";
-import { Age, Empty, ErrorBox, Loading, Status, Time } from "../parts";
+import { Age, Empty, ErrorBox, Loading, Status, TableHead, Time } from "../parts";
 
 const REFRESH_MS = 5_000;
 
@@ -150,25 +150,17 @@ export function DestinationsPage() {
       {list !== null && list.length > 0 && (
         <div class="table-wrap">
           <table class="destinations">
-            <thead>
-              <tr>
-                <th scope="col">Destination</th>
-                <th scope="col">State</th>
-                <th scope="col" class="num">
-                  Pending
-                </th>
-                <th scope="col" class="num">
-                  Success
-                </th>
-                <th scope="col" class="num">
-                  p99
-                </th>
-                <th scope="col">Last error</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                { label: "Destination" },
+                { label: "State" },
+                { label: "Pending", num: true },
+                { label: "Success", num: true },
+                { label: "p99", num: true },
+                { label: "Last error" },
+                { label: "Actions", hidden: true },
+              ]}
+            />
             <tbody>
               {list.map((d) => (
                 <tr key={d.name}>

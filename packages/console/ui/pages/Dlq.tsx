@@ -8,7 +8,7 @@ import {
 } from "@hookstream/contracts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, describe } from "../api";
-import { Age, Empty, ErrorBox, Loading } from "../parts";
+import { Age, Empty, ErrorBox, Loading, TableHead } from "../parts";
 import { Link, navigate } from "../router";
 
 const LIMIT = 1_000;
@@ -226,22 +226,16 @@ export function DlqPage({ query }: { query: URLSearchParams }) {
               </h2>
               <div class="table-wrap">
                 <table class="dlq">
-                  <thead>
-                    <tr>
-                      <th scope="col">
-                        <span class="sr-only">Select</span>
-                      </th>
-                      <th scope="col">Event id</th>
-                      <th scope="col" class="num">
-                        Attempts
-                      </th>
-                      <th scope="col">Error</th>
-                      <th scope="col">Age</th>
-                      <th scope="col">
-                        <span class="sr-only">Action</span>
-                      </th>
-                    </tr>
-                  </thead>
+                  <TableHead
+                    columns={[
+                      { label: "Select", hidden: true },
+                      { label: "Event id" },
+                      { label: "Attempts", num: true },
+                      { label: "Error" },
+                      { label: "Age" },
+                      { label: "Action", hidden: true },
+                    ]}
+                  />
                   <tbody>
                     {entries.map((m) => (
                       <tr key={m.seq}>

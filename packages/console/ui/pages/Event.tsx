@@ -2,7 +2,7 @@ import { type EventDelivery, EventDetail } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, describe } from "../api";
 import { followLive } from "../live";
-import { Empty, ErrorBox, JsonView, Loading, Status, Time } from "../parts";
+import { Empty, ErrorBox, JsonView, Loading, Status, TableHead, Time } from "../parts";
 import { Link } from "../router";
 
 function Field({ name, children }: { name: string; children: preact.ComponentChildren }) {
@@ -83,16 +83,16 @@ function Deliveries({ event }: { event: EventDetail }) {
             </h3>
             <div class="table-wrap">
               <table aria-label={`Deliveries to ${name}`}>
-                <thead>
-                  <tr>
-                    <th scope="col">Time</th>
-                    <th scope="col">Attempt</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Latency</th>
-                    <th scope="col">Error</th>
-                  </tr>
-                </thead>
+                <TableHead
+                  columns={[
+                    { label: "Time" },
+                    { label: "Attempt" },
+                    { label: "Result" },
+                    { label: "Status" },
+                    { label: "Latency" },
+                    { label: "Error" },
+                  ]}
+                />
                 <tbody>
                   {attempts.map((d) => (
                     <tr key={`${d.handler}-${d.url}-${d.attempt}-${d.outcome}-${d.at}`}>

@@ -2,7 +2,7 @@ import { AUDIT_EVENT_STATUSES, EventPage, EventSearchQuery, type EventSummary } 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, describe } from "../api";
 import { followLive, type LiveState } from "../live";
-import { Empty, ErrorBox, Loading, Status, TextFilter, Time } from "../parts";
+import { Empty, ErrorBox, Loading, Status, TableHead, TextFilter, Time } from "../parts";
 import { Link, navigate } from "../router";
 import { eventHref } from "./Event";
 
@@ -223,23 +223,17 @@ export function EventsPage({ query }: { query: URLSearchParams }) {
         <div class="table-wrap">
           <table class="events">
             <caption class="sr-only">Events, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Event id</th>
-                <th scope="col">Type</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="wide-only">
-                  Project
-                </th>
-                <th scope="col" class="wide-only">
-                  Resource
-                </th>
-                <th scope="col">Received</th>
-                <th scope="col" class="wide-only num">
-                  Retries
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                { label: "Event id" },
+                { label: "Type" },
+                { label: "Status" },
+                { label: "Project", wide: true },
+                { label: "Resource", wide: true },
+                { label: "Received" },
+                { label: "Retries", num: true, wide: true },
+              ]}
+            />
             <tbody>
               {rows.map((e) => (
                 <tr key={`${e.provider} ${e.event_id}`} class={fresh.has(e.event_id) ? "fresh" : undefined}>

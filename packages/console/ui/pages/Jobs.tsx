@@ -7,7 +7,7 @@ import {
 } from "@hookstream/contracts";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, describe } from "../api";
-import { Empty, ErrorBox, Loading, Status, TextFilter, Time } from "../parts";
+import { Empty, ErrorBox, Loading, Status, TableHead, TextFilter, Time } from "../parts";
 import { Link, navigate } from "../router";
 
 export function JobsPage({ query }: { query: URLSearchParams }) {
@@ -107,23 +107,17 @@ export function JobsPage({ query }: { query: URLSearchParams }) {
       {jobs !== null && jobs.length > 0 && (
         <div class="table-wrap">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Job id</th>
-                <th scope="col">Status</th>
-                <th scope="col">Model</th>
-                <th scope="col" class="wide-only">
-                  Project
-                </th>
-                <th scope="col" class="wide-only">
-                  Fine-tuned model
-                </th>
-                <th scope="col">Created</th>
-                <th scope="col" class="wide-only">
-                  Finished
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                { label: "Job id" },
+                { label: "Status" },
+                { label: "Model" },
+                { label: "Project", wide: true },
+                { label: "Fine-tuned model", wide: true },
+                { label: "Created" },
+                { label: "Finished", wide: true },
+              ]}
+            />
             <tbody>
               {jobs.map((j) => (
                 <tr key={j.id}>
@@ -269,22 +263,16 @@ export function JobPage({ id }: { id: string }) {
       ) : (
         <div class="table-wrap">
           <table aria-label="Job history">
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  Seq
-                </th>
-                <th scope="col">Status</th>
-                <th scope="col">Event</th>
-                <th scope="col" class="wide-only">
-                  Type
-                </th>
-                <th scope="col">Event time</th>
-                <th scope="col" class="wide-only">
-                  Source
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={[
+                { label: "Seq", num: true },
+                { label: "Status" },
+                { label: "Event" },
+                { label: "Type", wide: true },
+                { label: "Event time" },
+                { label: "Source", wide: true },
+              ]}
+            />
             <tbody>
               {job.history.map((h) => (
                 <tr key={h.seq}>
