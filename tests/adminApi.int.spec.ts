@@ -18,50 +18,30 @@ import {
   UNHANDLED_EVENT_TYPE,
 } from "@hookstream/contracts";
 import { createLogger, createRegistry } from "@hookstream/observability";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventBody,
-  eventually,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { eventBody, eventually, publishEvent, testInfra } from "@hookstream/testing";
 import { Kvm } from "@nats-io/kv";
-import { connect, headers as natsHeaders } from "@nats-io/transport-node";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TOKEN = "test-admin-token";
-const topology = testTopology("adminapi");
-const db = await createTestDatabase(inject("databaseUrl"), "adminapi");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(",") });
-const js = jetstream(nc);
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra(
+  "adminapi",
+  { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") },
+  { ADMIN_TOKEN: TOKEN },
+);
+const { topology, js, jsm } = infra;
 const logger = createLogger({ name: "audit-test", level: "silent" });
 let audit: Audit;
 let admin: Admin;
 
 beforeAll(async () => {
-  const env = {
-    NATS_URL: natsUrl,
-    DATABASE_URL: db.url,
-    HOOKSTREAM_NAMESPACE: topology.namespace,
-    ADMIN_TOKEN: TOKEN,
-    LOG_LEVEL: "silent",
-    DB_POOL_MAX: "4",
-  };
-  audit = await startAudit(parseConfig(AuditConfigSchema, { ...env, AUDIT_MAX_NAK_DELAY_MS: "400" }), logger);
-  admin = await startAdmin(parseConfig(AdminConfigSchema, env), logger);
+  audit = infra.track(
+    await startAudit(parseConfig(AuditConfigSchema, { ...infra.env, AUDIT_MAX_NAK_DELAY_MS: "400" }), logger),
+  );
+  admin = infra.track(await startAdmin(parseConfig(AdminConfigSchema, infra.env), logger));
 });
 
-afterAll(async () => {
-  for (const step of admin.steps) await step.close();
-  for (const step of audit.steps) await step.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 // undefined, not null, while missing: eventually() waits for a value that is not undefined
 const rowOf = async (eventId: string) =>

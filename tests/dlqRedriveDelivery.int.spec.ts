@@ -25,29 +25,21 @@ import { deliveryEnv, startDelivery } from "@hookstream/delivery";
 import { publishNotification } from "@hookstream/handler-kit";
 import { createLogger } from "@hookstream/observability";
 import { serviceConfigSchema } from "@hookstream/runtime";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventBody,
-  eventually,
-  NotificationReceiver,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, headers as natsHeaders } from "@nats-io/transport-node";
+import { eventBody, eventually, NotificationReceiver, publishEvent, testInfra } from "@hookstream/testing";
+import { headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const TOKEN = "dlq-redrive-admin-token";
 const auth = { authorization: `Bearer ${TOKEN}` };
 const logger = createLogger({ name: "dlq-redrive-test", level: "silent" });
-const topology = testTopology("dlqredrive");
-const natsUrl = inject("natsUrl");
-const db = await createTestDatabase(inject("databaseUrl"), "dlqredrive");
-const nc = await connect({ servers: natsUrl.split(",") });
-const js = jetstream(nc);
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra(
+  "dlqredrive",
+  { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") },
+  { ADMIN_TOKEN: TOKEN, DB_POOL_MAX: "2" },
+);
+const { topology, js, jsm } = infra;
 const receiver = await NotificationReceiver.start();
+infra.defer(() => receiver.close());
 
 // the receivers that fail every request for now (503: a failed attempt, never a pause)
 const failing = new Set<string>();
@@ -69,34 +61,22 @@ const destinations = [
   },
 ];
 
-const env = {
-  NATS_URL: natsUrl,
-  DATABASE_URL: db.url,
-  HOOKSTREAM_NAMESPACE: topology.namespace,
-  ADMIN_TOKEN: TOKEN,
-  LOG_LEVEL: "silent",
-  DB_POOL_MAX: "2",
-};
-const admin = await startAdmin(parseConfig(AdminConfigSchema, env), logger);
-const delivery = await startDelivery(
-  parseConfig(serviceConfigSchema("delivery", deliveryEnv), {
-    ...env,
-    DESTINATIONS: JSON.stringify(destinations),
-    // a failing receiver spends attempts instead of pausing
-    DELIVERY_BREAKER_FAILURES: "1000",
-    DELIVERY_PARTITIONS: "2",
-  }) as Parameters<typeof startDelivery>[0],
-  logger,
+const env = infra.env;
+const admin = infra.track(await startAdmin(parseConfig(AdminConfigSchema, env), logger));
+infra.track(
+  await startDelivery(
+    parseConfig(serviceConfigSchema("delivery", deliveryEnv), {
+      ...env,
+      DESTINATIONS: JSON.stringify(destinations),
+      // a failing receiver spends attempts instead of pausing
+      DELIVERY_BREAKER_FAILURES: "1000",
+      DELIVERY_PARTITIONS: "2",
+    }) as Parameters<typeof startDelivery>[0],
+    logger,
+  ),
 );
 
-afterAll(async () => {
-  await delivery.stop();
-  for (const step of admin.steps) await step.close();
-  await receiver.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 async function dlq(): Promise<DlqEntry[]> {
   const res = await admin.app.inject({ method: "GET", url: "/admin/dlq", headers: auth });

@@ -5,59 +5,37 @@
  * afterwards does not bring it back.
  */
 import { type Admin, AdminConfigSchema, eraseEverywhere, startAdmin } from "@hookstream/admin";
-import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { DlqHeader, dlqSubject, type ErasureResult, eventBody, replaySubject } from "@hookstream/contracts";
-import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/delivery";
+import { deliveryConfig, startDelivery } from "@hookstream/delivery";
 import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
 import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
-import {
-  type HandlerConfig,
-  handlerConfigSchema,
-  type RunningHandler,
-  startHandler,
-} from "@hookstream/handler-kit";
+import { type HandlerConfig, handlerConfigSchema, startHandler } from "@hookstream/handler-kit";
 import { deadLetter } from "@hookstream/messaging";
-import type { RunningService } from "@hookstream/runtime";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventually,
-  NotificationReceiver,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventually, NotificationReceiver, publishEvent, testInfra } from "@hookstream/testing";
+import { DeliverPolicy, JetStreamApiError } from "@nats-io/jetstream";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TOKEN = "erasure-test-token";
 const logger = pino({ level: "silent" });
-const topology = testTopology("era");
-const db = await createTestDatabase(inject("databaseUrl"), "era");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(",") });
-const js = jetstream(nc);
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra(
+  "era",
+  { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") },
+  { ADMIN_TOKEN: TOKEN },
+);
+const { topology, db, js, jsm } = infra;
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
-const common = {
-  NATS_URL: natsUrl,
-  DATABASE_URL: db.url,
-  HOOKSTREAM_NAMESPACE: topology.namespace,
-  LOG_LEVEL: "silent",
-  DB_POOL_MAX: "4",
-};
-let audit: Audit;
+infra.defer(() => sql.end());
 let admin: Admin;
-let handler: RunningHandler;
 let fineTune: FineTuneService;
-let delivery: RunningService<DeliveryConfig>;
 let env: Record<string, string>;
 // the handler notifies here: the delivery log (rows and WEBHOOK_DELIVERIES) must be erased too
 const receiver = await NotificationReceiver.start();
+infra.defer(() => receiver.close());
 
 // a value only the erased job's payloads hold: found nowhere afterwards
 const SECRET_MODEL = "gpt-4o-mini:acme-private-7f3a";
@@ -65,37 +43,29 @@ const ERASED = ["evt_era_1", "evt_era_2"];
 const KEPT = "evt_keep_1";
 
 beforeAll(async () => {
-  audit = await startAudit(
-    parseConfig(AuditConfigSchema, { ...common, ADMIN_TOKEN: TOKEN, AUDIT_MAX_NAK_DELAY_MS: "400" }),
-    logger,
+  infra.track(
+    await startAudit(parseConfig(AuditConfigSchema, { ...infra.env, AUDIT_MAX_NAK_DELAY_MS: "400" }), logger),
   );
-  admin = await startAdmin(parseConfig(AdminConfigSchema, { ...common, ADMIN_TOKEN: TOKEN }), logger);
-  handler = await startHandler(
-    fineTuningHandler,
-    parseConfig(handlerConfigSchema("FINE_TUNING_HANDLER_PORT", 3002), {
-      ...common,
-      HANDLER_ACK_WAIT_MS: "3000",
-    }) as HandlerConfig,
-    logger,
+  admin = infra.track(await startAdmin(parseConfig(AdminConfigSchema, infra.env), logger));
+  infra.track(
+    await startHandler(
+      fineTuningHandler,
+      parseConfig(handlerConfigSchema("FINE_TUNING_HANDLER_PORT", 3002), {
+        ...infra.env,
+        HANDLER_ACK_WAIT_MS: "3000",
+      }) as HandlerConfig,
+      logger,
+    ),
   );
-  delivery = await startDelivery(deliveryConfig({ ...common, NOTIFY_URLS: receiver.url("/notify") }), logger);
-  fineTune = await startFineTune(
-    parseConfig(FineTuneConfigSchema, { ...common, ADMIN_TOKEN: TOKEN }),
-    logger,
+  infra.track(
+    await startDelivery(deliveryConfig({ ...infra.env, NOTIFY_URLS: receiver.url("/notify") }), logger),
   );
+  fineTune = infra.track(await startFineTune(parseConfig(FineTuneConfigSchema, infra.env), logger));
   const address = await admin.app.listen({ port: 0, host: "127.0.0.1" });
   env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
 });
 
-afterAll(async () => {
-  await delivery?.stop();
-  for (const s of [handler, fineTune, admin, audit]) for (const step of s?.steps ?? []) await step.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await sql.end();
-  await receiver.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 const cli = (argv: string[]) => runCli(argv, env);
 

@@ -14,17 +14,7 @@ import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/
 import { FineTuneConfigSchema, type FineTuneService, startFineTune } from "@hookstream/fine-tune";
 import { type Gateway, GatewayConfig, startGateway } from "@hookstream/gateway";
 import { OPENAPI_PATH, type RunningService, registeredRoutes } from "@hookstream/runtime";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventBody,
-  eventually,
-  gatewayHeaders,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventBody, eventually, gatewayHeaders, publishEvent, testInfra } from "@hookstream/testing";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { pino } from "pino";
@@ -32,21 +22,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TOKEN = "input-validation-token";
 const logger = pino({ level: "silent" });
-const topology = testTopology("inval");
-const db = await createTestDatabase(inject("databaseUrl"), "inval");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(",") });
-const js = jetstream(nc);
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra(
+  "inval",
+  { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") },
+  { ADMIN_TOKEN: TOKEN },
+);
+const { topology, db, js, jsm } = infra;
+const common = infra.env;
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
-const common = {
-  NATS_URL: natsUrl,
-  DATABASE_URL: db.url,
-  HOOKSTREAM_NAMESPACE: topology.namespace,
-  ADMIN_TOKEN: TOKEN,
-  LOG_LEVEL: "silent",
-  DB_POOL_MAX: "4",
-};
+infra.defer(() => sql.end());
 let audit: Audit;
 let admin: Admin;
 let fineTune: FineTuneService;
@@ -56,12 +40,11 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 const SHARED = "evt_shared_inval";
 
 beforeAll(async () => {
-  audit = await startAudit(
-    parseConfig(AuditConfigSchema, { ...common, AUDIT_MAX_NAK_DELAY_MS: "400" }),
-    logger,
+  audit = infra.track(
+    await startAudit(parseConfig(AuditConfigSchema, { ...common, AUDIT_MAX_NAK_DELAY_MS: "400" }), logger),
   );
-  admin = await startAdmin(parseConfig(AdminConfigSchema, common), logger);
-  fineTune = await startFineTune(parseConfig(FineTuneConfigSchema, common), logger);
+  admin = infra.track(await startAdmin(parseConfig(AdminConfigSchema, common), logger));
+  fineTune = infra.track(await startFineTune(parseConfig(FineTuneConfigSchema, common), logger));
   delivery = await startDelivery(
     deliveryConfig({
       ...common,
@@ -75,6 +58,7 @@ beforeAll(async () => {
     }),
     logger,
   );
+  infra.track(delivery);
   gateway = await startGateway(
     parseConfig(GatewayConfig, {
       ...common,
@@ -84,6 +68,7 @@ beforeAll(async () => {
     }),
     logger,
   );
+  infra.track(gateway.service);
   // two senders' events with one id, and a dead letter (the DLQ is not empty)
   const acme = JSON.stringify({ type: "invoice.paid", timestamp: new Date().toISOString(), data: {} });
   await js.publish(providerEventSubject(topology, "acme", "invoice.paid"), acme, {
@@ -100,15 +85,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await delivery?.stop();
-  await gateway?.service.stop();
-  for (const s of [fineTune, admin, audit]) for (const step of s?.steps ?? []) await step.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await sql.end();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 function expectClean400(res: { statusCode: number; body: string }, code: string, what: string) {
   expect(res.statusCode, `${what}: ${res.body}`).toBe(400);

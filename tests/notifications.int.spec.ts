@@ -16,29 +16,16 @@ import {
   handlerConfigSchema,
   startHandler,
 } from "@hookstream/handler-kit";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventBody,
-  eventually,
-  NotificationReceiver,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventBody, eventually, NotificationReceiver, publishEvent, testInfra } from "@hookstream/testing";
 import { pino } from "pino";
 import { Webhook } from "standardwebhooks";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const logger = pino({ level: "silent" });
-const topology = testTopology("ntf");
-const natsUrl = inject("natsUrl");
-const db = await createTestDatabase(inject("databaseUrl"), "ntf");
-const nc = await connect({ servers: natsUrl.split(",") });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
+const infra = await testInfra("ntf", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, js } = infra;
 const receiver = await NotificationReceiver.start();
+infra.defer(() => receiver.close());
 const ADMIN_TOKEN = "notify-admin-token";
 const SIGNING_SECRET = `whsec_${Buffer.from("hookstream-notify-test-secret-32").toString("base64")}`;
 const URL_NOTIFY = receiver.url("/notify");
@@ -51,37 +38,27 @@ const notifying: HandlerDefinition = {
   },
 };
 
-const common = {
-  NATS_URL: natsUrl,
-  DATABASE_URL: db.url,
-  HOOKSTREAM_NAMESPACE: topology.namespace,
-  LOG_LEVEL: "silent",
-};
-const audit = await startAudit(
-  parseConfig(AuditConfigSchema, { ...common, ADMIN_TOKEN, AUDIT_MAX_NAK_DELAY_MS: "400" }),
-  logger,
+const common = infra.env;
+infra.track(
+  await startAudit(
+    parseConfig(AuditConfigSchema, { ...common, ADMIN_TOKEN, AUDIT_MAX_NAK_DELAY_MS: "400" }),
+    logger,
+  ),
 );
-const admin = await startAdmin(parseConfig(AdminConfigSchema, { ...common, ADMIN_TOKEN }), logger);
-const handler = await startHandler(
-  notifying,
-  parseConfig(handlerConfigSchema("batch"), common) as HandlerConfig,
-  logger,
+const admin = infra.track(
+  await startAdmin(parseConfig(AdminConfigSchema, { ...common, ADMIN_TOKEN }), logger),
 );
-const delivery = await startDelivery(
-  deliveryConfig({ ...common, NOTIFY_URLS: URL_NOTIFY, NOTIFY_SIGNING_SECRET: SIGNING_SECRET }),
-  logger,
+infra.track(
+  await startHandler(notifying, parseConfig(handlerConfigSchema("batch"), common) as HandlerConfig, logger),
+);
+infra.track(
+  await startDelivery(
+    deliveryConfig({ ...common, NOTIFY_URLS: URL_NOTIFY, NOTIFY_SIGNING_SECRET: SIGNING_SECRET }),
+    logger,
+  ),
 );
 
-afterAll(async () => {
-  await delivery.stop();
-  await handler.service.stop();
-  await admin.service.stop();
-  await audit.service.stop();
-  await receiver.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

@@ -29,14 +29,8 @@ import {
 import { FineTuneConfigSchema, startFineTune } from "@hookstream/fine-tune";
 import { fineTuningHandler } from "@hookstream/fine-tuning-handler";
 import { type Gateway, GatewayConfig, startGateway } from "@hookstream/gateway";
+import { type HandlerConfig, handlerConfigSchema, startHandler } from "@hookstream/handler-kit";
 import {
-  type HandlerConfig,
-  handlerConfigSchema,
-  type RunningHandler,
-  startHandler,
-} from "@hookstream/handler-kit";
-import {
-  createTestDatabase,
   deleteStreams,
   eventBody,
   eventually,
@@ -44,20 +38,17 @@ import {
   publishEvent,
   ServiceProcess,
   signWebhook,
+  testInfra,
   testTopology,
 } from "@hookstream/testing";
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const logger = pino({ level: "silent" });
-const natsUrl = inject("natsUrl");
-const topology = testTopology("oaip");
-const db = await createTestDatabase(inject("databaseUrl"), "oaip");
-const nc = await connect({ servers: natsUrl.split(",") });
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra("oaip", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, db, natsUrl, jsm } = infra;
 const ADMIN_TOKEN = "projects-admin-token";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -69,9 +60,14 @@ const GAMMA = secret("gamma");
 
 // one fake API, like OpenAI's: the key decides the project, a project sees only its own jobs
 const fake = await FakeOpenAI.start();
+infra.defer(() => fake.close());
 fake.project("alpha", "sk-alpha");
 fake.project("beta", "sk-beta");
 const dir = mkdtempSync(join(tmpdir(), "hs-oaip-"));
+infra.defer(() => {
+  rmSync(dir, { recursive: true, force: true });
+  delete process.env.H24_TEST_OPENAI_KEY_ALPHA;
+});
 writeFileSync(join(dir, "beta-key"), "sk-beta\n");
 // alpha's key comes from the variable its entry names (the handler reads it at start)
 process.env.H24_TEST_OPENAI_KEY_ALPHA = "sk-alpha";
@@ -103,52 +99,40 @@ function handlerConfig(t: Topology, env: Record<string, string>): HandlerConfig 
   }) as HandlerConfig;
 }
 
-const gateway = await gatewayWith(PROJECTS);
+const gateway = infra.track(await gatewayWith(PROJECTS));
 await gateway.app.listen({ host: "127.0.0.1", port: 0 });
 const gatewayUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
-const audit = await startAudit(
-  parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
-  logger,
+infra.track(
+  await startAudit(parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }), logger),
 );
-const admin = await startAdmin(
-  parseConfig(AdminConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
-  logger,
+const admin = infra.track(
+  await startAdmin(parseConfig(AdminConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }), logger),
 );
-const handler = await startHandler(
-  fineTuningHandler,
-  // OPENAI_BASE_URL is beta's (it names none of its own); alpha names its own
-  handlerConfig(topology, { OPENAI_PROJECTS: JSON.stringify(PROJECTS), OPENAI_BASE_URL: fake.baseURL }),
-  logger,
+infra.track(
+  await startHandler(
+    fineTuningHandler,
+    // OPENAI_BASE_URL is beta's (it names none of its own); alpha names its own
+    handlerConfig(topology, { OPENAI_PROJECTS: JSON.stringify(PROJECTS), OPENAI_BASE_URL: fake.baseURL }),
+    logger,
+  ),
 );
-const fineTune = await startFineTune(
-  parseConfig(FineTuneConfigSchema, {
-    ...common,
-    DATABASE_URL: db.url,
-    ADMIN_TOKEN,
-    FINE_TUNE_BATCH_SIZE: "10",
-  }),
-  logger,
+const fineTune = infra.track(
+  await startFineTune(
+    parseConfig(FineTuneConfigSchema, {
+      ...common,
+      DATABASE_URL: db.url,
+      ADMIN_TOKEN,
+      FINE_TUNE_BATCH_SIZE: "10",
+    }),
+    logger,
+  ),
 );
 await fineTune.app.listen({ host: "127.0.0.1", port: 0 });
 const fineTuneUrl = `http://127.0.0.1:${(fineTune.app.server.address() as AddressInfo).port}`;
-const handlers: RunningHandler[] = [handler];
-const topologies: Topology[] = [topology];
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+infra.defer(() => sql.end());
 
-afterAll(async () => {
-  await gateway.service.stop();
-  for (const h of handlers) await h.service.stop();
-  await fineTune.service.stop();
-  await admin.service.stop();
-  await audit.service.stop();
-  await sql.end();
-  await fake.close();
-  for (const t of topologies) await deleteStreams(jsm, t);
-  await nc.close();
-  await db.drop();
-  rmSync(dir, { recursive: true, force: true });
-  delete process.env.H24_TEST_OPENAI_KEY_ALPHA;
-});
+afterAll(() => infra.close());
 
 function post(path: string, body: string, signingSecret: string) {
   return gateway.app.inject({
@@ -368,13 +352,14 @@ describe("enrichment with each project's key", () => {
     // the configuration of before: one OPENAI_API_KEY (alpha's), no projects, and events
     // without a project header (what the gateway published then): they are `default`'s
     const before = testTopology("oaipold");
-    topologies.push(before);
-    const single = await startHandler(
-      fineTuningHandler,
-      handlerConfig(before, { OPENAI_API_KEY: "sk-alpha", OPENAI_BASE_URL: fake.baseURL }),
-      logger,
+    infra.defer(() => deleteStreams(jsm, before));
+    const single = infra.track(
+      await startHandler(
+        fineTuningHandler,
+        handlerConfig(before, { OPENAI_API_KEY: "sk-alpha", OPENAI_BASE_URL: fake.baseURL }),
+        logger,
+      ),
     );
-    handlers.push(single);
     fake.fineTuningJob("ftjob-beta-2", { status: "succeeded" }, "beta");
     fake.fineTuningJob("ftjob-alpha-2", { status: "succeeded" }, "alpha");
     const beta = eventBody("fine_tuning.job.succeeded", { data: { id: "ftjob-beta-2" } });

@@ -13,28 +13,21 @@ import { parseConfig } from "@hookstream/config";
 import { EventDetail, MessageHeader } from "@hookstream/contracts";
 import { GatewayConfig, startGateway } from "@hookstream/gateway";
 import {
-  createTestDatabase,
-  deleteStreams,
   eventBody,
   eventually,
   ServiceProcess,
   signWebhook,
   TEST_SECRET,
-  testTopology,
+  testInfra,
 } from "@hookstream/testing";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { pino } from "pino";
 import { Webhook } from "standardwebhooks";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const logger = pino({ level: "silent" });
-const topology = testTopology("prov");
-const natsUrl = inject("natsUrl");
-const db = await createTestDatabase(inject("databaseUrl"), "prov");
-const nc = await connect({ servers: natsUrl.split(",") });
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra("prov", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, db, natsUrl, jsm } = infra;
 const ADMIN_TOKEN = "providers-admin-token";
 
 // a Standard Webhooks secret as such senders hand it out: whsec_ + base64 of random bytes
@@ -45,35 +38,28 @@ const PROVIDERS = [
 ];
 const common = { NATS_URL: natsUrl, HOOKSTREAM_NAMESPACE: topology.namespace, LOG_LEVEL: "silent" };
 
-const gateway = await startGateway(
-  parseConfig(GatewayConfig, {
-    ...common,
-    OPENAI_WEBHOOK_SECRET: TEST_SECRET,
-    WEBHOOK_PROVIDERS: JSON.stringify(PROVIDERS),
-  }),
-  logger,
+const gateway = infra.track(
+  await startGateway(
+    parseConfig(GatewayConfig, {
+      ...common,
+      OPENAI_WEBHOOK_SECRET: TEST_SECRET,
+      WEBHOOK_PROVIDERS: JSON.stringify(PROVIDERS),
+    }),
+    logger,
+  ),
 );
 await gateway.app.listen({ host: "127.0.0.1", port: 0 });
 const gatewayUrl = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
-const audit = await startAudit(
-  parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
-  logger,
+infra.track(
+  await startAudit(parseConfig(AuditConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }), logger),
 );
-const admin = await startAdmin(
-  parseConfig(AdminConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }),
-  logger,
+const admin = infra.track(
+  await startAdmin(parseConfig(AdminConfigSchema, { ...common, DATABASE_URL: db.url, ADMIN_TOKEN }), logger),
 );
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+infra.defer(() => sql.end());
 
-afterAll(async () => {
-  await gateway.service.stop();
-  await admin.service.stop();
-  await audit.service.stop();
-  await sql.end();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 /** A body and headers as the `standardwebhooks` library signs them. */
 function standardSigned(type: string, data: Record<string, unknown>, opts: { at?: Date; id?: string } = {}) {

@@ -5,114 +5,68 @@
  */
 import http from "node:http";
 import { type Admin, AdminConfigSchema, startAdmin } from "@hookstream/admin";
-import { type Audit, AuditConfigSchema, startAudit } from "@hookstream/audit";
+import { AuditConfigSchema, startAudit } from "@hookstream/audit";
 import { batchHandler } from "@hookstream/batch-handler";
 import { runCli } from "@hookstream/cli";
 import { parseConfig } from "@hookstream/config";
 import { eventBody, MAX_REPLAY_RATE } from "@hookstream/contracts";
-import { type DeliveryConfig, deliveryConfig, startDelivery } from "@hookstream/delivery";
-import {
-  type HandlerConfig,
-  handlerConfigSchema,
-  type RunningHandler,
-  startHandler,
-} from "@hookstream/handler-kit";
-import type { RunningService } from "@hookstream/runtime";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventually,
-  NotificationReceiver,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { deliveryConfig, startDelivery } from "@hookstream/delivery";
+import { type HandlerConfig, handlerConfigSchema, startHandler } from "@hookstream/handler-kit";
+import { eventually, NotificationReceiver, publishEvent, testInfra } from "@hookstream/testing";
 import { Kvm } from "@nats-io/kv";
-import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TOKEN = "replay-test-token";
 const logger = pino({ level: "silent" });
-const topology = testTopology("rpl");
-const db = await createTestDatabase(inject("databaseUrl"), "rpl");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(",") });
-const js = (await import("@nats-io/jetstream")).jetstream(nc);
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra(
+  "rpl",
+  { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") },
+  { ADMIN_TOKEN: TOKEN },
+);
+const { topology, db, js, jsm } = infra;
 const receiver = await NotificationReceiver.start();
+infra.defer(() => receiver.close());
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
-let audit: Audit;
+infra.defer(() => sql.end());
 let admin: Admin;
-let handler: RunningHandler;
-let delivery: RunningService<DeliveryConfig>;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  audit = await startAudit(
-    parseConfig(AuditConfigSchema, {
-      NATS_URL: natsUrl,
-      DATABASE_URL: db.url,
-      HOOKSTREAM_NAMESPACE: topology.namespace,
-      ADMIN_TOKEN: TOKEN,
-      AUDIT_MAX_NAK_DELAY_MS: "400",
-      LOG_LEVEL: "silent",
-      DB_POOL_MAX: "4",
-    }),
-    logger,
+  infra.track(
+    await startAudit(parseConfig(AuditConfigSchema, { ...infra.env, AUDIT_MAX_NAK_DELAY_MS: "400" }), logger),
   );
-  admin = await startAdmin(
-    parseConfig(AdminConfigSchema, {
-      NATS_URL: natsUrl,
-      DATABASE_URL: db.url,
-      HOOKSTREAM_NAMESPACE: topology.namespace,
-      ADMIN_TOKEN: TOKEN,
-      LOG_LEVEL: "silent",
-      DB_POOL_MAX: "4",
-      // the bucket this admin creates: a dead instance's bulk-replay lock ends 3 s after its last renewal
-      REPLAY_LOCK_TTL_MS: "3000",
-    }),
-    logger,
+  admin = infra.track(
+    await startAdmin(
+      parseConfig(AdminConfigSchema, {
+        ...infra.env,
+        // the bucket this admin creates: a dead instance's bulk-replay lock ends 3 s after its last renewal
+        REPLAY_LOCK_TTL_MS: "3000",
+      }),
+      logger,
+    ),
   );
-  handler = await startHandler(
-    batchHandler,
-    parseConfig(handlerConfigSchema("BATCH_HANDLER_PORT", 3003), {
-      NATS_URL: natsUrl,
-      DATABASE_URL: db.url,
-      HOOKSTREAM_NAMESPACE: topology.namespace,
-      HANDLER_ACK_WAIT_MS: "3000",
-      HANDLER_BASE_DELAY_MS: "100",
-      HANDLER_MAX_DELAY_MS: "1000",
-      LOG_LEVEL: "silent",
-      DB_POOL_MAX: "4",
-    }) as HandlerConfig,
-    logger,
+  infra.track(
+    await startHandler(
+      batchHandler,
+      parseConfig(handlerConfigSchema("BATCH_HANDLER_PORT", 3003), {
+        ...infra.env,
+        HANDLER_ACK_WAIT_MS: "3000",
+        HANDLER_BASE_DELAY_MS: "100",
+        HANDLER_MAX_DELAY_MS: "1000",
+      }) as HandlerConfig,
+      logger,
+    ),
   );
-  delivery = await startDelivery(
-    deliveryConfig({
-      NATS_URL: natsUrl,
-      HOOKSTREAM_NAMESPACE: topology.namespace,
-      NOTIFY_URLS: receiver.url("/notify"),
-      LOG_LEVEL: "silent",
-    }),
-    logger,
+  infra.track(
+    await startDelivery(deliveryConfig({ ...infra.env, NOTIFY_URLS: receiver.url("/notify") }), logger),
   );
   const address = await admin.app.listen({ port: 0, host: "127.0.0.1" });
   env = { HOOKSTREAM_ADMIN_URL: address, ADMIN_TOKEN: TOKEN };
 });
 
-afterAll(async () => {
-  await delivery?.stop();
-  for (const step of handler?.steps ?? []) await step.close();
-  for (const step of admin?.steps ?? []) await step.close();
-  for (const step of audit?.steps ?? []) await step.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await sql.end();
-  await db.drop();
-  await receiver.close();
-});
+afterAll(() => infra.close());
 
 const cli = (argv: string[]) => runCli(argv, env);
 
@@ -311,15 +265,7 @@ describe("issue 13: bulk replay by filter", () => {
 });
 
 describe("issue 21, item 13: one bulk replay per handler at a time, across instances", () => {
-  const adminEnv = {
-    NATS_URL: natsUrl,
-    DATABASE_URL: db.url,
-    HOOKSTREAM_NAMESPACE: topology.namespace,
-    ADMIN_TOKEN: TOKEN,
-    LOG_LEVEL: "silent",
-    DB_POOL_MAX: "4",
-    REPLAY_LOCK_TTL_MS: "3000",
-  };
+  const adminEnv = { ...infra.env, REPLAY_LOCK_TTL_MS: "3000" };
   let second: Admin | undefined;
   afterAll(async () => {
     for (const step of second?.steps ?? []) await step.close();

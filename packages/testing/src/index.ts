@@ -7,3 +7,4 @@ export * from "./serviceProcess";
 export * from "./signWebhook";
 export * from "./streamCheck";
 export * from "./testEnv";
+export * from "./testInfra";

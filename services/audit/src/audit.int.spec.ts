@@ -1,16 +1,7 @@
 import { applyOutcome, type OutcomeFields, WebhookEvent } from "@hookstream/audit-store";
 import { DURABLES, type Outcome, outcomeSubject, UNHANDLED_EVENT_TYPE } from "@hookstream/contracts";
 import { createLogger } from "@hookstream/observability";
-import {
-  createTestDatabase,
-  deleteStreams,
-  eventBody,
-  eventually,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventBody, eventually, publishEvent, testInfra } from "@hookstream/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { testAuditConfig } from "../testing/testAuditConfig";
@@ -18,28 +9,18 @@ import { recordOutcomes } from "./outcomes/recordOutcomes";
 import { type Audit, startAudit } from "./startAudit";
 
 const TOKEN = "test-admin-token";
-const topology = testTopology("audit");
-const db = await createTestDatabase(inject("databaseUrl"), "audit");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(",") });
-const js = jetstream(nc);
-const jsm = await jetstreamManager(nc);
+const infra = await testInfra("audit", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, db, natsUrl, js, jsm } = infra;
 const logger = createLogger({ name: "audit-test", level: "silent" });
 let audit: Audit;
 
 beforeAll(async () => {
-  audit = await startAudit(
-    testAuditConfig({ natsUrl, databaseUrl: db.url, topology, adminToken: TOKEN }),
-    logger,
+  audit = infra.track(
+    await startAudit(testAuditConfig({ natsUrl, databaseUrl: db.url, topology, adminToken: TOKEN }), logger),
   );
 });
 
-afterAll(async () => {
-  for (const step of audit.steps) await step.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 // undefined, not null, while missing: eventually() waits for a value that is not undefined
 const rowOf = async (eventId: string) =>
