@@ -6,12 +6,10 @@ type Connection = ReturnType<EntityManager["getConnection"]>;
 const COLUMNS = 9;
 
 /**
- * Writes one `webhook_attempts` row per outcome, in one statement, inside the
- * transaction that folds the same outcomes into `webhook_events`. A redelivered
- * outcome hits the unique key and adds nothing.
+ * The statement that writes one `webhook_attempts` row per outcome (MikroORM's `?`
+ * placeholders). A redelivered outcome hits the unique key and adds nothing.
  */
-export async function insertAttempts(conn: Connection, outcomes: Outcome[], ctx: unknown): Promise<void> {
-  if (outcomes.length === 0) return;
+export function attemptsInsertOf(outcomes: Outcome[]): { sql: string; params: unknown[] } {
   const values: string[] = [];
   const params: unknown[] = [];
   for (const o of outcomes) {
@@ -30,14 +28,22 @@ export async function insertAttempts(conn: Connection, outcomes: Outcome[], ctx:
       skipped,
     );
   }
-  await conn.execute(
-    `INSERT INTO webhook_attempts (event_id, event_type, handler, status, attempt, error, at, replay, skipped)
+  return {
+    sql: `INSERT INTO webhook_attempts (event_id, event_type, handler, status, attempt, error, at, replay, skipped)
      VALUES ${values.join(", ")}
      ON CONFLICT ON CONSTRAINT webhook_attempts_outcome_unique DO NOTHING`,
     params,
-    "run",
-    ctx as Parameters<Connection["execute"]>[3],
-  );
+  };
+}
+
+/**
+ * Writes the outcomes' `webhook_attempts` rows in one statement, inside the
+ * transaction that folds the same outcomes into `webhook_events`.
+ */
+export async function insertAttempts(conn: Connection, outcomes: Outcome[], ctx: unknown): Promise<void> {
+  if (outcomes.length === 0) return;
+  const { sql, params } = attemptsInsertOf(outcomes);
+  await conn.execute(sql, params, "run", ctx as Parameters<Connection["execute"]>[3]);
 }
 
 type AttemptRow = {

@@ -23,6 +23,12 @@ export const AUDIT_RETRY = {
 /** full batches of `audit` that may wait beside those being written */
 export const AUDIT_WAITING_BATCHES = 3;
 
+/**
+ * Batches of fewer events go by INSERT, one round trip, not COPY, two: at a steady rate
+ * of a few hundred events a second most batches hold one event
+ */
+export const AUDIT_COPY_MIN_ROWS = 16;
+
 export interface AuditConsumerOptions {
   js: JetStreamClient;
   orm: MikroORM;
@@ -69,6 +75,7 @@ export function startAuditConsumers(opts: AuditConsumerOptions): AuditConsumers 
     );
 
   const writer = createEventWriter({
+    copyMinRows: AUDIT_COPY_MIN_ROWS,
     // at most once per pause: a conflict (the usual reason) is expected, not a fault
     onCopyFailed: (err) =>
       logger.info(

@@ -415,6 +415,12 @@ export interface EventWriter {
 export interface EventWriterOptions {
   /** how long COPY is left aside after a batch it could not write (default 10 s) */
   copyPauseMs?: number;
+  /**
+   * the fewest rows a batch needs to go by COPY (default 1): COPY takes two round trips
+   * (the statement, then the data), the INSERT one, so below a few rows the round trip
+   * costs more than COPY saves per row
+   */
+  copyMinRows?: number;
   now?: () => number;
   /** told why COPY failed (the batch was then written by the INSERT) */
   onCopyFailed?: (err: unknown) => void;
@@ -437,6 +443,7 @@ export interface EventWriterOptions {
  */
 export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
   const pauseMs = opts.copyPauseMs ?? 10_000;
+  const copyMinRows = opts.copyMinRows ?? 1;
   const now = opts.now ?? Date.now;
   let copyPausedUntil = 0;
   const copying = () => now() >= copyPausedUntil;
@@ -444,7 +451,8 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
     copying,
     async write(em, rows, prepared) {
       const rowsNow = () => (typeof rows === "function" ? rows() : rows);
-      if (copying()) {
+      const size = prepared?.length ?? rowsNow().length;
+      if (copying() && size >= copyMinRows) {
         const ready = prepared?.every((p) => p !== undefined) ? (prepared as PreparedEvent[]) : null;
         const copy = ready ? preparedCopyOf(ready) : eventCopyOf(rowsNow());
         if (copy.rows === 0) return { inserted: 0, path: "copy" };
