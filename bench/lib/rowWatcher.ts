@@ -28,8 +28,13 @@ export class RowWatcher {
     this.client.on("error", () => undefined);
   }
 
+  /** the Postgres backend that answers the watcher's polls: the harness's, not the system's, CPU */
+  backendPid: number | null = null;
+
   async start(): Promise<void> {
     await this.client.connect();
+    const { rows } = await this.client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    this.backendPid = rows[0]?.pid ?? null;
     this.running = true;
     this.loop = this.poll();
   }

@@ -249,13 +249,21 @@ export class RunningSystem {
     }
   }
 
-  /** CPU time (ms) of every measured process, Postgres included (`postgres`: this database's backends and the server's own background processes). */
-  async cpuMs(pg: { query: (sql: string, args: unknown[]) => Promise<{ rows: Array<{ pid: number }> }> }) {
+  /**
+   * CPU time (ms) of every measured process, Postgres included (`postgres`: this
+   * database's backends and the server's own background processes), but for the
+   * backends of the harness's own connections (`harnessPids`: the client asking, the
+   * row watcher's polls), whose queries are the measurement's, not the system's.
+   */
+  async cpuMs(
+    pg: { query: (sql: string, args: unknown[]) => Promise<{ rows: Array<{ pid: number }> }> },
+    harnessPids: Array<number | null> = [],
+  ) {
     const out: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids())) out[name] = cpuMs(pid);
     const { rows } = await pg.query(
-      "SELECT pid FROM pg_stat_activity WHERE datname = $1 OR (datname IS NULL AND backend_type <> 'client backend')",
-      [this.db.name],
+      "SELECT pid FROM pg_stat_activity WHERE (datname = $1 OR (datname IS NULL AND backend_type <> 'client backend')) AND pid <> pg_backend_pid() AND NOT (pid = ANY($2::int[]))",
+      [this.db.name, harnessPids.filter((p): p is number => p !== null)],
     );
     out.postgres = rows.reduce((a, r) => a + (Number.isFinite(cpuMs(r.pid)) ? cpuMs(r.pid) : 0), 0);
     return out;
