@@ -1,8 +1,6 @@
 import { parseConfig } from "@hookstream/config";
 import { type JobSnapshot, jobSubject } from "@hookstream/contracts";
-import { createTestDatabase, deleteStreams, eventually, testTopology } from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventually, testInfra } from "@hookstream/testing";
 import fc from "fast-check";
 import pg from "pg";
 import { pino } from "pino";
@@ -17,13 +15,10 @@ import { rebuildProjection } from "./rebuildProjection";
 import { type FineTuneService, startFineTune } from "./startFineTune";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-const topology = testTopology("ftp");
-const db = await createTestDatabase(inject("databaseUrl"), "ftp");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(","), noAsyncTraces: true });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
+const infra = await testInfra("ftp", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, db, natsUrl, jsm, js } = infra;
 const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+infra.defer(() => sql.end());
 const config = parseConfig(FineTuneConfigSchema, {
   NATS_URL: natsUrl,
   DATABASE_URL: db.url,
@@ -34,17 +29,11 @@ const config = parseConfig(FineTuneConfigSchema, {
   LOG_LEVEL: "silent",
 });
 const services: FineTuneService[] = [
-  await startFineTune(config, logger),
-  await startFineTune(config, logger),
+  infra.track(await startFineTune(config, logger)),
+  infra.track(await startFineTune(config, logger)),
 ];
 
-afterAll(async () => {
-  for (const s of services) for (const step of s.steps) await step.close();
-  await sql.end();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 type Row = Record<string, unknown>;
 

@@ -1,8 +1,6 @@
 import { parseConfig } from "@hookstream/config";
 import { jobSubject } from "@hookstream/contracts";
-import { createTestDatabase, deleteStreams, eventually, testTopology } from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventually, testInfra } from "@hookstream/testing";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -13,12 +11,8 @@ import { type FineTuneService, startFineTune } from "./startFineTune";
 // issue 8, defect 4: two instances asked to rebuild at once both dropped and filled
 // fine_tune_jobs_rebuild, and one could swap in a partial table
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-const topology = testTopology("ftlock");
-const db = await createTestDatabase(inject("databaseUrl"), "ftlock");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(","), noAsyncTraces: true });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
+const infra = await testInfra("ftlock", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, db, natsUrl, js } = infra;
 const ADMIN_TOKEN = "rebuild-lock-token";
 const config = parseConfig(FineTuneConfigSchema, {
   NATS_URL: natsUrl,
@@ -28,19 +22,14 @@ const config = parseConfig(FineTuneConfigSchema, {
   LOG_LEVEL: "silent",
 });
 const services: FineTuneService[] = [
-  await startFineTune(config, logger),
-  await startFineTune(config, logger),
+  infra.track(await startFineTune(config, logger)),
+  infra.track(await startFineTune(config, logger)),
 ];
 const sql = new pg.Client({ connectionString: db.url });
 await sql.connect();
+infra.defer(() => sql.end());
 
-afterAll(async () => {
-  await sql.end();
-  for (const s of services) for (const step of s.steps) await step.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 const rebuild = (s: FineTuneService) =>
   s.app.inject({

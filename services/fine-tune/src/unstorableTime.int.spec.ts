@@ -1,8 +1,6 @@
 import { parseConfig } from "@hookstream/config";
 import { DURABLES, type JobSnapshot, jobSubject } from "@hookstream/contracts";
-import { createTestDatabase, deleteStreams, eventually, testTopology } from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { eventually, testInfra } from "@hookstream/testing";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -13,30 +11,23 @@ import { rebuildProjection } from "./rebuildProjection";
 import { type FineTuneService, startFineTune } from "./startFineTune";
 
 const logger = pino({ level: "silent" });
-const topology = testTopology("ftt");
-const db = await createTestDatabase(inject("databaseUrl"), "ftt");
-const natsUrl = inject("natsUrl");
-const nc = await connect({ servers: natsUrl.split(",") });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
+const infra = await testInfra("ftt", { natsUrl: inject("natsUrl"), databaseUrl: inject("databaseUrl") });
+const { topology, db, natsUrl, jsm, js } = infra;
 const sql = new pg.Pool({ connectionString: db.url, max: 1 });
-const service: FineTuneService = await startFineTune(
-  parseConfig(FineTuneConfigSchema, {
-    NATS_URL: natsUrl,
-    DATABASE_URL: db.url,
-    HOOKSTREAM_NAMESPACE: topology.namespace,
-    LOG_LEVEL: "silent",
-  }),
-  logger,
+infra.defer(() => sql.end());
+const service: FineTuneService = infra.track(
+  await startFineTune(
+    parseConfig(FineTuneConfigSchema, {
+      NATS_URL: natsUrl,
+      DATABASE_URL: db.url,
+      HOOKSTREAM_NAMESPACE: topology.namespace,
+      LOG_LEVEL: "silent",
+    }),
+    logger,
+  ),
 );
 
-afterAll(async () => {
-  for (const step of service.steps) await step.close();
-  await sql.end();
-  await deleteStreams(jsm, topology);
-  await nc.close();
-  await db.drop();
-});
+afterAll(() => infra.close());
 
 const snapshot = (jobId: string, eventId: string, job: Partial<JobSnapshot["job"]> = {}, eventAt?: number) =>
   jobSnapshot(jobId, eventId, { status: "succeeded", eventAt, job });
