@@ -25,7 +25,7 @@ import type { GroupResult } from "./types";
 
 const DATABASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 const SECONDS = Number(process.env.BENCH_PIPELINE_SECONDS || 60);
-const PROBE_SECONDS = Number(process.env.BENCH_PIPELINE_PROBE_SECONDS || 10);
+const PROBE_SECONDS = Number(process.env.BENCH_PIPELINE_PROBE_SECONDS || 30);
 const RUNS = Number(process.env.BENCH_PIPELINE_RUNS || 3);
 const LADDER = (process.env.BENCH_PIPELINE_RATES || "25,50,75,100,150,200,300,400,600,800,1000,1500,2000")
   .split(",")
