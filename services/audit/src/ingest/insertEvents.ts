@@ -450,7 +450,12 @@ export function createEventWriter(opts: EventWriterOptions = {}): EventWriter {
   return {
     copying,
     async write(em, rows, prepared) {
-      const rowsNow = () => (typeof rows === "function" ? rows() : rows);
+      // built at most once: the size below and the INSERT use the same rows
+      let built: EventInsertRow[] | null = null;
+      const rowsNow = () => {
+        built ??= typeof rows === "function" ? rows() : rows;
+        return built;
+      };
       const size = prepared?.length ?? rowsNow().length;
       if (copying() && size >= copyMinRows) {
         const ready = prepared?.every((p) => p !== undefined) ? (prepared as PreparedEvent[]) : null;
