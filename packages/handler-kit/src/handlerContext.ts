@@ -56,14 +56,9 @@ export function createHandlerContext(deps: HandlerContextDeps): HandlerContext {
         return;
       }
       // the fence: a delivery whose lease was taken over (paused or slow past it) stops
-      // here, before the effect, and hands its message back. Nobody can take a lease over
-      // before it expires, so one taken or extended less than half a lease ago (by this
-      // process's monotonic clock, read before the claim was sent) needs no round trip;
-      // an older one is checked, and the check extends it
-      if (!state.lease.freshUntil || performance.now() >= state.lease.freshUntil) {
-        if (!(await inbox.renew(state.lease, deps.leaseMs)))
-          throw new LeaseLostError(state.lease, `step ${step}`);
-      }
+      // here, before the effect, and hands its message back
+      if (!(await inbox.stillHeld(state.lease, deps.leaseMs)))
+        throw new LeaseLostError(state.lease, `step ${step}`);
       await fn();
       // a forced replay publishes under a fresh key, which the duplicate window cannot drop
       if (opts?.keyed && !deps.force) state.pending.push(step);

@@ -208,6 +208,17 @@ export class Inbox {
     return true;
   }
 
+  /**
+   * Whether the lease is still this claim's, before a side effect. Nobody can take a
+   * lease over before it expires, so one taken or extended less than half a lease ago
+   * (`freshUntil`, by this process's monotonic clock read before the claim was sent)
+   * needs no round trip; an older one is checked, and the check extends it.
+   */
+  async stillHeld(lease: Lease, leaseMs: number): Promise<boolean> {
+    if (lease.freshUntil !== undefined && performance.now() < lease.freshUntil) return true;
+    return this.renew(lease, leaseMs);
+  }
+
   /** Gives the lease back after a failed attempt, so the retry need not wait for it to expire; never another's. */
   async release(lease: Lease, pending: string[] = []): Promise<void> {
     const f = this.fence(lease);
