@@ -1,7 +1,7 @@
 import { type DlqEntry, DlqHeader, type HandlerName, type Topology } from "@hookstream/contracts";
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
-import { type RedriveOutcome, redriveDeadLetter, replayDurableCheck } from "./redriveDeadLetter";
+import { type RedriveOutcome, redriveEach } from "./redriveDeadLetter";
 
 export interface DlqFilter {
   handler?: HandlerName;
@@ -103,18 +103,10 @@ export async function redriveDlq(
   limit: number,
 ): Promise<RedriveOutcome[]> {
   const found = await readDlq(js, jsm, topology, filter, limit);
-  const durableExists = replayDurableCheck(jsm, topology);
-  const done: RedriveOutcome[] = [];
-  for (const { entry, msg } of found) {
-    done.push(
-      await redriveDeadLetter(
-        js,
-        jsm,
-        topology,
-        { entry, data: msg.data, headers: msg.headers },
-        durableExists,
-      ),
-    );
-  }
-  return done;
+  return redriveEach(
+    js,
+    jsm,
+    topology,
+    found.map(({ entry, msg }) => ({ entry, data: msg.data, headers: msg.headers })),
+  );
 }

@@ -90,6 +90,31 @@ export function replayDurableCheck(jsm: JetStreamManager, topology: Topology): D
 
 export type RedriveOutcome = { kind: "replayed"; entry: DlqEntry } | { kind: "left"; entry: DlqLeftEntry };
 
+/** A dead letter as read from WEBHOOK_DLQ: its entry, and the original data and headers it carries. */
+export interface DeadLetterMessage {
+  entry: DlqEntry;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+}
+
+/**
+ * Redrives dead letters one after the other (redriveDeadLetter), however they were
+ * picked (a filter, the operator's sequences), with one check of the redrive durables
+ * for them all.
+ */
+export async function redriveEach(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  topology: Topology,
+  letters: Iterable<DeadLetterMessage> | AsyncIterable<DeadLetterMessage>,
+): Promise<RedriveOutcome[]> {
+  const durableExists = replayDurableCheck(jsm, topology);
+  const done: RedriveOutcome[] = [];
+  for await (const dead of letters)
+    done.push(await redriveDeadLetter(js, jsm, topology, dead, durableExists));
+  return done;
+}
+
 /**
  * Redrives one dead letter: republishes it, original data and headers, to its way back,
  * and deletes it from the DLQ only once the replay stream acknowledged it (and, for a
@@ -101,7 +126,7 @@ export async function redriveDeadLetter(
   js: JetStreamClient,
   jsm: JetStreamManager,
   topology: Topology,
-  dead: { entry: DlqEntry; data: Uint8Array; headers: MsgHdrs | undefined },
+  dead: DeadLetterMessage,
   durableExists: DurableCheck,
 ): Promise<RedriveOutcome> {
   const { entry } = dead;

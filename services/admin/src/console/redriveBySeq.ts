@@ -1,7 +1,7 @@
 import type { Topology } from "@hookstream/contracts";
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { dlqEntryOf } from "../admin/dlq";
-import { type RedriveOutcome, redriveDeadLetter, replayDurableCheck } from "../admin/redriveDeadLetter";
+import { type DeadLetterMessage, type RedriveOutcome, redriveEach } from "../admin/redriveDeadLetter";
 
 /**
  * Redrives the dead letters the operator picked, by their DLQ sequence: the same
@@ -15,8 +15,15 @@ export async function redriveBySeq(
   topology: Topology,
   seqs: number[],
 ): Promise<RedriveOutcome[]> {
-  const durableExists = replayDurableCheck(jsm, topology);
-  const done: RedriveOutcome[] = [];
+  return redriveEach(js, jsm, topology, lettersBySeq(jsm, topology, seqs));
+}
+
+/** The dead letters still in the DLQ at these sequences, each read when its turn comes. */
+async function* lettersBySeq(
+  jsm: JetStreamManager,
+  topology: Topology,
+  seqs: number[],
+): AsyncGenerator<DeadLetterMessage> {
   for (const seq of new Set(seqs)) {
     const msg = await jsm.streams.getMessage(topology.streams.dlq, { seq }).catch((err: unknown) => {
       if (err instanceof JetStreamApiError && err.status === 404) return null;
@@ -29,15 +36,6 @@ export async function redriveBySeq(
       headers: msg.header,
       storedAt: msg.time,
     });
-    done.push(
-      await redriveDeadLetter(
-        js,
-        jsm,
-        topology,
-        { entry, data: msg.data, headers: msg.header },
-        durableExists,
-      ),
-    );
+    yield { entry, data: msg.data, headers: msg.header };
   }
-  return done;
 }
