@@ -23,3 +23,14 @@ export async function pendingWork(jsm: JetStreamManager): Promise<string[]> {
   }
   return out;
 }
+
+/**
+ * Messages held by the streams the system publishes to (KV buckets left out): each was
+ * published with a `Nats-Msg-Id`, which nats-server remembers for the duplicate window
+ * (BENCHMARKS.md, "nats-server memory").
+ */
+export async function storedWithIds(jsm: JetStreamManager): Promise<number> {
+  let n = 0;
+  for await (const s of jsm.streams.list()) if (!s.config.name.startsWith("KV_")) n += s.state.messages;
+  return n;
+}

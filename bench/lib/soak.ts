@@ -21,7 +21,7 @@ import { foldAll, parseSnapshot, readStream, type SequencedSnapshot } from "@hoo
 import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pg from "pg";
-import { maxLag, pendingWork } from "./consumers";
+import { maxLag, pendingWork, storedWithIds } from "./consumers";
 import { rssMiB } from "./proc";
 import { RowWatcher } from "./rowWatcher";
 import { percentile, round } from "./stats";
@@ -66,6 +66,8 @@ export interface SoakJson {
   crash_window: number;
   notifications: { expected: number; received: number; repeated: number };
   rss_mib: Record<string, { warm: number; end: number; drift: number }>;
+  /** messages the run's streams hold at the end, each published with a Nats-Msg-Id (nats-server's memory grows with them) */
+  nats_messages_with_ids: number;
   windows: SoakWindow[];
 }
 
@@ -310,6 +312,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     // the projection equals a fold of FINE_TUNING
     const projection = await projectionMatchesFold(nc, jsm, pgClient, topology.streams.fineTuning);
     const leftPending = await pendingWork(jsm);
+    const withIds = await storedWithIds(jsm);
 
     const lost = unaudited.length + notReceived.length;
     const doubled = doubledRows + doubledInStream + repeatsOutside.length;
@@ -368,6 +371,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       crash_window: crashWindow,
       notifications: { expected: handled.length, received: handled.length - notReceived.length, repeated },
       rss_mib: rssJson,
+      nats_messages_with_ids: withIds,
       windows,
     };
     const checks = [
