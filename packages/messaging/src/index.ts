@@ -4,6 +4,7 @@ export * from "./consumeLoop";
 export * from "./deadLetter";
 export * from "./decideAck";
 export * from "./errors";
+export * from "./inFlight";
 export * from "./maxDeliveriesAdvisory";
 export * from "./provision";
 export * from "./publishOutcome";

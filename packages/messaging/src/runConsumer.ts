@@ -4,6 +4,7 @@ import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { consumeLoop } from "./consumeLoop";
 import { type AckDecision, decideAck, nakDelayMs } from "./decideAck";
+import { InFlight } from "./inFlight";
 
 export interface MessageContext {
   /** the delivery count of this attempt, 1 for the first */
@@ -44,7 +45,7 @@ export function runConsumer(opts: RunConsumerOptions): ConsumerRunner {
   const { policy, logger } = opts;
   const concurrency = opts.concurrency ?? 8;
   const workingEvery = opts.workingIntervalMs ?? Math.max(250, Math.floor(policy.ackWaitMs / 3));
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new InFlight(concurrency);
 
   // one span per delivery, continuing the trace the gateway started (traceparent header);
   // the handler's logs, outbound calls and the outcome it records run inside it
@@ -94,16 +95,13 @@ export function runConsumer(opts: RunConsumerOptions): ConsumerRunner {
     durable: opts.durable,
     maxMessages: concurrency,
     logger,
-    async onMessage(msg) {
-      const p = work(msg).catch((err) => logger.error({ err }, "unexpected error settling a message"));
-      inFlight.add(p);
-      void p.finally(() => inFlight.delete(p));
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    onMessage(msg) {
+      return inFlight.add(
+        work(msg).catch((err) => logger.error({ err }, "unexpected error settling a message")),
+      );
     },
     // on stop, what was started finishes (commits and acks) before the buffered rest is handed back
-    async finishInFlight() {
-      await Promise.allSettled([...inFlight]);
-    },
+    finishInFlight: () => inFlight.drain(),
   });
 
   return { done: loop.done, stop: loop.stop };

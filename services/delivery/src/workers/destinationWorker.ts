@@ -8,7 +8,7 @@ import {
   type ResolvedDestination,
   type Topology,
 } from "@hookstream/contracts";
-import { consumeLoop, deadLetter, type EventPublisher, type Loop } from "@hookstream/messaging";
+import { consumeLoop, deadLetter, type EventPublisher, InFlight, type Loop } from "@hookstream/messaging";
 import { maskUrl } from "@hookstream/runtime";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/transport-node";
@@ -253,7 +253,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
 
   const loops: Loop[] = [];
   for (const d of deps.durables) {
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = new InFlight(d.maxAckPending);
     const redriven = d.redrive === true;
     // an ordered destination's redrive durable holds one message at a time too
     const ordered = d.partition !== null || (redriven && dest.ordering === "resource");
@@ -269,14 +269,9 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
           const p = work(msg, d.partition, redriven).catch((err) =>
             logger.error({ err }, "unexpected delivery error"),
           );
-          if (ordered) return p;
-          inFlight.add(p);
-          void p.finally(() => inFlight.delete(p));
-          return inFlight.size >= d.maxAckPending ? Promise.race(inFlight) : undefined;
+          return ordered ? p : inFlight.add(p);
         },
-        async finishInFlight() {
-          await Promise.allSettled([...inFlight]);
-        },
+        finishInFlight: () => inFlight.drain(),
       }),
     );
   }
