@@ -4,7 +4,6 @@
  * manual pause and resume, and the DLQ only once a destination's retry policy is spent.
  */
 import { runCli } from "@hookstream/cli";
-import { parseConfig } from "@hookstream/config";
 import {
   DeliveryRecord,
   DestinationList,
@@ -13,31 +12,15 @@ import {
   DlqHeader,
   providerEventSubject,
 } from "@hookstream/contracts";
-import { publishNotification } from "@hookstream/handler-kit";
-import { serviceConfigSchema } from "@hookstream/runtime";
-import {
-  deleteStreams,
-  eventBody,
-  eventually,
-  gatewayHeaders,
-  NotificationReceiver,
-  publishEvent,
-  testTopology,
-} from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { pino } from "pino";
+import { eventBody, eventually, gatewayHeaders, publishEvent } from "@hookstream/testing";
 import { Webhook } from "standardwebhooks";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type DeliveryConfig, deliveryEnv } from "./config";
-import { startDelivery } from "./startDelivery";
+import { deliveryKit } from "../testing/deliveryKit";
 
-const logger = pino({ level: "silent" });
-const topology = testTopology("dlv");
-const nc = await connect({ servers: inject("natsUrl").split(",") });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
-const receiver = await NotificationReceiver.start();
+const kit = await deliveryKit(inject("natsUrl"));
+const { js, jsm } = kit;
+const topology = kit.topology("dlv");
+const receiver = await kit.receiver();
 const SECRET = `whsec_${Buffer.from("delivery-test-secret-of-32-bytes").toString("base64")}`;
 const ADMIN_TOKEN = "delivery-admin-token";
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -70,32 +53,19 @@ const destinations = [
   },
 ];
 
-const config = parseConfig(serviceConfigSchema("delivery", deliveryEnv), {
-  NATS_URL: inject("natsUrl"),
-  HOOKSTREAM_NAMESPACE: topology.namespace,
-  LOG_LEVEL: "silent",
+const delivery = await kit.instance(topology, destinations, {
   ADMIN_TOKEN,
-  DESTINATIONS: JSON.stringify(destinations),
   DEPLOY_HOOK_URL: receiver.url("/deploy"),
   NOTIFY_SIGNING_SECRET: SECRET,
   DELIVERY_BREAKER_FAILURES: "100",
-}) as DeliveryConfig;
-const delivery = await startDelivery(config, logger);
-
-afterAll(async () => {
-  await delivery.stop();
-  await receiver.close();
-  await deleteStreams(jsm, topology);
-  await nc.close();
 });
+
+afterAll(() => kit.close());
 
 let n = 0;
 async function notify(handler: string, type: string, body: Record<string, unknown>) {
   const id = `evt_dlv_${Date.now().toString(36)}_${n++}`;
-  await publishNotification(
-    { js, topology },
-    { handler, event: { id, type }, body: { event_id: id, event_type: type, ...body }, force: false },
-  );
+  await kit.notify(topology, { handler, id, type, body: { event_id: id, event_type: type, ...body } });
   return id;
 }
 

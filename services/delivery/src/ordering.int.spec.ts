@@ -4,52 +4,19 @@
  * a receiver failing 20 % of requests at random; a destination answering after 10 s
  * beside one answering at once.
  */
-import { publishNotification } from "@hookstream/handler-kit";
-import type { RunningService } from "@hookstream/runtime";
-import { deleteStreams, eventually, NotificationReceiver, testTopology } from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { pino } from "pino";
+import type { Topology } from "@hookstream/contracts";
+import { eventually } from "@hookstream/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type DeliveryConfig, deliveryConfig } from "./config";
-import { startDelivery } from "./startDelivery";
+import { deliveryKit } from "../testing/deliveryKit";
 
-const logger = pino({ level: "silent" });
-const nc = await connect({ servers: inject("natsUrl").split(",") });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
-const receiver = await NotificationReceiver.start();
-const running: RunningService<DeliveryConfig>[] = [];
-const topologies: ReturnType<typeof testTopology>[] = [];
+const kit = await deliveryKit(inject("natsUrl"));
+const receiver = await kit.receiver();
 
-afterAll(async () => {
-  for (const r of running) await r.stop();
-  await receiver.close();
-  for (const t of topologies) await deleteStreams(jsm, t);
-  await nc.close();
-});
+afterAll(() => kit.close());
 
-function instance(
-  topology: ReturnType<typeof testTopology>,
-  destinations: unknown[],
-  env: Record<string, string> = {},
-) {
-  return startDelivery(
-    deliveryConfig({
-      NATS_URL: inject("natsUrl"),
-      HOOKSTREAM_NAMESPACE: topology.namespace,
-      LOG_LEVEL: "silent",
-      DESTINATIONS: JSON.stringify(destinations),
-      // random failures must not open the breaker: this test is about order
-      DELIVERY_BREAKER_FAILURES: "100000",
-      ...env,
-    }),
-    logger,
-  ).then((r) => {
-    running.push(r);
-    return r;
-  });
-}
+// random failures must not open the breaker: this test is about order
+const instance = (topology: Topology, destinations: unknown[]) =>
+  kit.instance(topology, destinations, { DELIVERY_BREAKER_FAILURES: "100000" });
 
 interface Note {
   event_id: string;
@@ -59,8 +26,7 @@ interface Note {
 
 describe('ordering: "resource"', () => {
   it("two instances, 50 resources × 20 events, 20 % failing at random: each resource's events arrive in stream order, each once; the unordered destination beside it gets them all", async () => {
-    const topology = testTopology("dord");
-    topologies.push(topology);
+    const topology = kit.topology("dord");
     receiver.answerWith((path) => (path === "/ordered" && Math.random() < 0.2 ? { status: 500 } : undefined));
     const destinations = [
       {
@@ -80,15 +46,12 @@ describe('ordering: "resource"', () => {
     for (let i = 0; i < EVENTS; i++) {
       for (let r = 0; r < RESOURCES; r++) {
         const id = `evt_ord_${r}_${i}`;
-        await publishNotification(
-          { js, topology },
-          {
-            handler: "batch",
-            event: { id, type: "batch.completed" },
-            body: { event_id: id, resource_type: "batch", resource_id: `batch_${r}`, seq: i },
-            force: false,
-          },
-        );
+        await kit.notify(topology, {
+          handler: "batch",
+          id,
+          type: "batch.completed",
+          body: { event_id: id, resource_type: "batch", resource_id: `batch_${r}`, seq: i },
+        });
       }
     }
     const total = RESOURCES * EVENTS;
@@ -117,8 +80,7 @@ describe('ordering: "resource"', () => {
 
 describe("isolation", () => {
   it("a destination answering after 10 s delays no other: every event reaches the fast one before the slow one has answered once", async () => {
-    const topology = testTopology("diso");
-    topologies.push(topology);
+    const topology = kit.topology("diso");
     receiver.answerWith((path) => (path === "/slow" ? { delayMs: 10_000 } : undefined));
     await instance(topology, [
       { name: "slow", url: receiver.url("/slow"), retry: { timeoutMs: 30_000 } },
@@ -129,10 +91,12 @@ describe("isolation", () => {
     for (let i = 0; i < N; i++) {
       const id = `evt_iso_${i}`;
       published.push(Date.now());
-      await publishNotification(
-        { js, topology },
-        { handler: "batch", event: { id, type: "batch.completed" }, body: { event_id: id, i }, force: false },
-      );
+      await kit.notify(topology, {
+        handler: "batch",
+        id,
+        type: "batch.completed",
+        body: { event_id: id, i },
+      });
     }
     await eventually(() => receiver.on("/fast").length >= N, {
       timeoutMs: 60_000,

@@ -4,73 +4,36 @@
  * every instance through the KV bucket, so one started after it opened does not hammer
  * the dead receiver.
  */
-import { DestinationList } from "@hookstream/contracts";
-import { publishNotification } from "@hookstream/handler-kit";
+import { DestinationList, type Topology } from "@hookstream/contracts";
 import type { RunningService } from "@hookstream/runtime";
-import { deleteStreams, eventually, NotificationReceiver, testTopology } from "@hookstream/testing";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { pino } from "pino";
+import { eventually } from "@hookstream/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { type DeliveryConfig, deliveryConfig } from "./config";
-import { startDelivery } from "./startDelivery";
+import { deliveryKit } from "../testing/deliveryKit";
+import type { DeliveryConfig } from "./config";
 
-const logger = pino({ level: "silent" });
-const nc = await connect({ servers: inject("natsUrl").split(",") });
-const jsm = await jetstreamManager(nc);
-const js = jetstream(nc);
-const running: RunningService<DeliveryConfig>[] = [];
-const topologies: ReturnType<typeof testTopology>[] = [];
-const receivers: NotificationReceiver[] = [];
+const kit = await deliveryKit(inject("natsUrl"));
+const { jsm } = kit;
 const ADMIN_TOKEN = "pause-test-admin-token";
 
-afterAll(async () => {
-  for (const r of running) await r.stop();
-  for (const r of receivers) await r.close();
-  for (const t of topologies) await deleteStreams(jsm, t);
-  await nc.close();
-});
+afterAll(() => kit.close());
 
-async function instance(
-  topology: ReturnType<typeof testTopology>,
-  destinations: unknown[],
-  env: Record<string, string>,
-) {
-  const r = await startDelivery(
-    deliveryConfig({
-      NATS_URL: inject("natsUrl"),
-      HOOKSTREAM_NAMESPACE: topology.namespace,
-      LOG_LEVEL: "silent",
-      ADMIN_TOKEN,
-      DESTINATIONS: JSON.stringify(destinations),
-      ...env,
-    }),
-    logger,
-  );
-  running.push(r);
-  return r;
-}
+const instance = (topology: Topology, destinations: unknown[], env: Record<string, string>) =>
+  kit.instance(topology, destinations, { ADMIN_TOKEN, ...env });
 
-async function notify(topology: ReturnType<typeof testTopology>, id: string, resource: string) {
-  await publishNotification(
-    { js, topology },
-    {
-      handler: "batch",
-      event: { id, type: "batch.completed" },
-      body: { event_id: id, resource_type: "batch", resource_id: resource },
-      force: false,
-    },
-  );
-}
+const notify = (topology: Topology, id: string, resource: string) =>
+  kit.notify(topology, {
+    handler: "batch",
+    id,
+    type: "batch.completed",
+    body: { event_id: id, resource_type: "batch", resource_id: resource },
+  });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("a receiver down for 30 s under load", () => {
   it("pauses its destinations: nothing dead-lettered, nothing lost, everything delivered after it returns (ordered ones in order)", async () => {
-    const topology = testTopology("dpause");
-    topologies.push(topology);
-    const receiver = await NotificationReceiver.start();
-    receivers.push(receiver);
+    const topology = kit.topology("dpause");
+    const receiver = await kit.receiver();
     await instance(
       topology,
       [
@@ -133,10 +96,8 @@ describe("a receiver down for 30 s under load", () => {
 
 describe("the breaker, shared by every instance", () => {
   it("keeps an instance started after it opened from hammering the dead receiver", async () => {
-    const topology = testTopology("dshare");
-    topologies.push(topology);
-    const receiver = await NotificationReceiver.start();
-    receivers.push(receiver);
+    const topology = kit.topology("dshare");
+    const receiver = await kit.receiver();
     receiver.answerWith(() => ({ status: 503 }));
     const destinations = [{ name: "dead", url: receiver.url("/dead") }];
     // a long pause: no probe within the test
