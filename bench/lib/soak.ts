@@ -143,6 +143,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     logLevel: "info",
     ...(opts.env ? { env: opts.env } : {}),
   });
+  // Ctrl-C stops what the soak started (services, its nats-server, its database) before it exits
+  let stopping: Promise<void> | null = null;
+  const interrupted = () => {
+    log("interrupted: stopping the system");
+    // the kill loop and the sender fail as their processes go: consequences, not findings
+    process.on("unhandledRejection", () => undefined);
+    stopping ??= system.stop();
+    void stopping.finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
   const topology = makeTopology("");
   let nc: NatsConnection | null = null;
   const pgClient = new pg.Client({ connectionString: system.db.url });
@@ -421,14 +431,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       },
     };
   } catch (err) {
+    // what failed because the system was being stopped is not a finding
+    if (stopping) await new Promise(() => undefined);
     for (const [name, s] of system.services) log(`${name} last lines:\n${s.tail.slice(-8).join("\n")}`);
     throw err;
   } finally {
+    process.off("SIGINT", interrupted);
     sending = false;
     await rows.stop().catch(() => undefined);
     await pgClient.end().catch(() => undefined);
     await nc?.close().catch(() => undefined);
-    await system.stop();
+    stopping ??= system.stop();
+    await stopping;
   }
 }
 
