@@ -15,11 +15,11 @@
  * - the same with a 1 s window (ids forgotten at once): the store and its cache alone.
  * The difference between the two growths, over the ids, is what one id costs.
  */
-import { readFileSync } from "node:fs";
 import { ackedPublisher, DEFAULT_STREAM_OPTIONS, streamSpecs } from "@hookstream/messaging";
 import { NatsServerProcess, testTopology } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";
+import { rssMiB } from "./lib/proc";
 import { round } from "./lib/stats";
 import type { GroupResult } from "./types";
 
@@ -29,10 +29,11 @@ const IN_FLIGHT = 256;
 
 const num = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 1 });
 
-function rssMiB(pid: number | undefined): number {
-  const m = pid ? /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8")) : null;
-  if (!m) throw new Error("bench: natsmemory: nats-server is not running");
-  return round(Number(m[1]) / 1024, 1);
+/** nats-server's resident memory now (bench/lib/proc.ts's reading). */
+function natsRss(server: NatsServerProcess): number {
+  const mib = rssMiB(server.pid);
+  if (mib === null) throw new Error("bench: natsmemory: nats-server is not running");
+  return mib;
 }
 
 /** A webhook-sized body (a batch.completed event as OpenAI sends it, ~600 bytes). */
@@ -102,10 +103,10 @@ async function growth(windowMs: number, label: string): Promise<Growth> {
   const s = await serverWith(windowMs);
   try {
     await settle();
-    const start = rssMiB(s.server.pid);
+    const start = natsRss(s.server);
     await publishAll(s, 0, MESSAGES);
     await settle();
-    return { window: label, start, end: rssMiB(s.server.pid) };
+    return { window: label, start, end: natsRss(s.server) };
   } finally {
     await s.close();
   }
