@@ -52,8 +52,10 @@ function handlerConfig(): HandlerConfig {
     OPENAI_BASE_URL: fake.baseURL,
     HANDLER_MAX_DELIVER: String(MAX_DELIVER),
     HANDLER_ACK_WAIT_MS: "3000",
-    HANDLER_BASE_DELAY_MS: "200",
-    HANDLER_MAX_DELAY_MS: "2000",
+    // nak delays of 750–1000 ms, then 1500–2000 ms: far enough apart that "growing delays"
+    // holds on a loaded machine (200 ms base, 150–200 then 300–400 ms, once did not)
+    HANDLER_BASE_DELAY_MS: "1000",
+    HANDLER_MAX_DELAY_MS: "4000",
     LOG_LEVEL: "silent",
   }) as HandlerConfig;
 }
