@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { PermanentError, RetryableError } from "@hookstream/messaging";
 import { maskUrl, postOutbound } from "@hookstream/runtime";
 import { afterAll, describe, expect, it } from "vitest";
@@ -89,6 +89,41 @@ describe("outbound POSTs (postJson, postOutbound)", () => {
     const res = await postOutbound({ url: `${endless}/x`, body: "{}", headers: {}, timeoutMs: 30_000 });
     expect(res).toMatchObject({ ok: true, status: 200, truncated: true });
     expect(res.ok && res.body.length).toBe(64 * 1024);
+  });
+
+  it("does not fail a request on a kept-alive connection the receiver has just closed", async () => {
+    // a receiver that keeps connections open without saying for how long, then closes
+    // each one 30 ms after its answer: requests come either side of that
+    let served = 0;
+    const server = net.createServer((socket) => {
+      let buffered = "";
+      socket.on("data", (chunk) => {
+        buffered += chunk.toString("latin1");
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const length = Number(/content-length: *(\d+)/i.exec(buffered.slice(0, end))?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        buffered = buffered.slice(end + 4 + length);
+        served++;
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok");
+        setTimeout(() => socket.end(), 30);
+      });
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+    const failures: string[] = [];
+    try {
+      for (let i = 0; i < 24; i++) {
+        const res = await postOutbound({ url, body: "{}", headers: {}, timeoutMs: 5_000 });
+        if (!res.ok) failures.push(res.message);
+        await new Promise((r) => setTimeout(r, 20 + (i % 4) * 8));
+      }
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    expect(failures).toEqual([]);
+    expect(served).toBe(24);
   });
 
   it("says so when no answer comes in time", async () => {
