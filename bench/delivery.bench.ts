@@ -2,10 +2,13 @@
  * The delivery service against its ceiling, measured in the same run: notifications
  * delivered per second to a local receiver that answers at once, beside a minimal loop
  * that POSTs the same bodies with the same number of requests in flight
- * (bench/servers/postLoop.ts: Node's http client with a keep-alive agent, nothing else).
+ * (bench/servers/postLoop.ts, nothing else), run with undici's pool and with Node's http
+ * client: the ceiling is the faster of the two in each run. Beside them the floor
+ * (bench/servers/consumeFloor.ts): the same bodies pulled from a JetStream durable, POSTed
+ * and acked, and nothing else — what any delivery service on this client pays at least.
  * - The delivery service runs as production runs it (compiled `dist/main.js`, its
  *   production node flags, LOG_LEVEL=info, tracing on without an exporter), the loop
- *   compiled and run the same way (startCompiled), both pinned to the server core; the
+ *   and the floor compiled and run the same way (startCompiled), all pinned to the server core; the
  *   receiver (bench/servers/receiver.ts, compiled) to the load core, beside this runner.
  * - Two destinations on their own handler's notifications: `bench` (unordered, signed,
  *   DELIVERY_CONCURRENCY requests in flight) and `ordered` (`ordering: "resource"`,
@@ -26,7 +29,14 @@ import { join } from "node:path";
 import { destinationDurables, type Topology } from "@hookstream/contracts";
 import { publishNotification } from "@hookstream/handler-kit";
 import { deleteStreams, freePort, testTopology, waitForPort } from "@hookstream/testing";
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import {
   cpuMs,
@@ -52,8 +62,6 @@ const CONCURRENCY = Number(process.env.BENCH_DELIVERY_CONCURRENCY || 32);
 const PARTITIONS = Number(process.env.BENCH_DELIVERY_PARTITIONS || 16);
 /** the longest one run may take to deliver everything */
 const TIMEOUT_MS = Number(process.env.BENCH_DELIVERY_TIMEOUT_SEC || 300) * 1000;
-/** "0" leaves out the fetch loop (a comparison, not the ceiling) */
-const WITH_FETCH = process.env.BENCH_DELIVERY_FETCH !== "0";
 const ADMIN_TOKEN = "bench-delivery-admin-token-0123456789";
 const SECRET = `whsec_${Buffer.from("bench-delivery-signing-secret-0123456789").toString("base64")}`;
 
@@ -160,7 +168,16 @@ export default async function run(): Promise<GroupResult> {
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const dir = mkdtempSync(join(tmpdir(), "hs-bench-delivery-"));
   const procs: Proc[] = [];
-  const rows = { service: [] as Measured[], ceiling: [] as Measured[], fetch: [] as Measured[] };
+  const rows = {
+    service: [] as Measured[],
+    ceiling: [] as Measured[],
+    http: [] as Measured[],
+    undici: [] as Measured[],
+    floor: [] as Measured[],
+  };
+  const floorTag = randomBytes(4).toString("hex");
+  const floorStream = `BENCH_FLOOR_${floorTag}`;
+  const floorSubject = `benchfloor.${floorTag}`;
   const ordered = { service: [] as Measured[], ceiling: [] as Measured[] };
   try {
     const receiverPort = await freePort();
@@ -172,8 +189,17 @@ export default async function run(): Promise<GroupResult> {
     const loopPort = await freePort();
     const loop = startCompiled(`${ROOT}/bench/servers/postLoop.ts`, { PORT: String(loopPort) }, SERVER_CPU);
     procs.push(loop);
+    const floorPort = await freePort();
+    const floor = startCompiled(
+      `${ROOT}/bench/servers/consumeFloor.ts`,
+      { PORT: String(floorPort), NATS_URL },
+      SERVER_CPU,
+    );
+    procs.push(floor);
     await waitForPort(receiverPort, 60_000);
     await waitForPort(loopPort, 60_000);
+    await waitForPort(floorPort, 60_000);
+    await jsm.streams.add({ name: floorStream, subjects: [`${floorSubject}.>`] });
 
     const destinations = [
       { name: "bench", url: `${receiver.base}/bench`, filter: { handlers: ["batch"] }, secret: SECRET },
@@ -267,7 +293,7 @@ export default async function run(): Promise<GroupResult> {
     /** the loop over the same bodies, to a path of its own */
     const measureLoop = async (
       bodies: string[],
-      client: "http" | "fetch",
+      client: "http" | "undici",
       concurrency: number,
       path: string,
     ) => {
@@ -289,12 +315,48 @@ export default async function run(): Promise<GroupResult> {
       return { rate: rateOf(seen), count: seen.count, cpuUsPerEvent: round((cpu * 1000) / bodies.length, 0) };
     };
 
+    /** the floor over the same bodies: published to a stream of its own, pulled from a new durable, POSTed, acked */
+    let floorRuns = 0;
+    const measureFloor = async (bodies: string[], path: string): Promise<Measured> => {
+      const durable = `floor${floorRuns++}`;
+      await jsm.consumers.add(floorStream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        max_ack_pending: 256,
+      });
+      for (let i = 0; i < bodies.length; i += 256)
+        await Promise.all(bodies.slice(i, i + 256).map((b, k) => js.publish(`${floorSubject}.${i + k}`, b)));
+      await reset();
+      settle();
+      const before = cpuMs(floor.child.pid);
+      const res = await fetch(`http://127.0.0.1:${floorPort}/run`, {
+        method: "POST",
+        body: JSON.stringify({
+          stream: floorStream,
+          durable,
+          url: `${receiver.base}${path}`,
+          count: bodies.length,
+          concurrency: CONCURRENCY,
+        }),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      const out = (await res.json()) as { ms: number; ok: number; failed: number };
+      const cpu = cpuMs(floor.child.pid) - before;
+      await jsm.consumers.delete(floorStream, durable);
+      await jsm.streams.purge(floorStream);
+      if (out.failed > 0) throw new Error(`bench: delivery: the floor saw ${out.failed} failed POSTs`);
+      const seen = await receiverStats(receiver, path);
+      return { rate: rateOf(seen), count: seen.count, cpuUsPerEvent: round((cpu * 1000) / bodies.length, 0) };
+    };
+
     // warm-up: JIT, connections, the streams' first blocks (not recorded)
     const hex = () => randomBytes(3).toString("hex");
     const warm = notifications("batch", Math.min(2_000, EVENTS), `w${hex()}`);
     await measureService("bench", warm);
     await measureLoop(bodiesOf(warm), "http", CONCURRENCY, "/warm-http");
-    if (WITH_FETCH) await measureLoop(bodiesOf(warm), "fetch", CONCURRENCY, "/warm-fetch");
+    await measureLoop(bodiesOf(warm), "undici", CONCURRENCY, "/warm-undici");
+    await measureFloor(bodiesOf(warm), "/warm-floor");
     const warmOrdered = notifications("response", Math.min(500, ORDERED_EVENTS), `wo${hex()}`);
     await measureService("ordered", warmOrdered);
     await measureLoop(bodiesOf(warmOrdered), "http", PARTITIONS, "/warm-ordered");
@@ -306,17 +368,22 @@ export default async function run(): Promise<GroupResult> {
       const notes = notifications("batch", EVENTS, tag);
       const bodies = bodiesOf(notes);
       const loopRuns = async () => ({
-        http: await measureLoop(bodies, "http", CONCURRENCY, "/bench-loop"),
-        fetch: WITH_FETCH ? await measureLoop(bodies, "fetch", CONCURRENCY, "/bench-fetch") : null,
+        undici: await measureLoop(bodies, "undici", CONCURRENCY, "/bench-undici"),
+        http: await measureLoop(bodies, "http", CONCURRENCY, "/bench-http"),
+        floor: await measureFloor(bodies, "/bench-floor"),
       });
       const early = serviceFirst ? null : await loopRuns();
       const m = await measureService("bench", notes);
       const loops = early ?? (await loopRuns());
+      // the ceiling: the faster loop of this run
+      const ceiling = loops.undici.rate >= loops.http.rate ? loops.undici : loops.http;
       rows.service.push(m);
-      rows.ceiling.push(loops.http);
-      if (loops.fetch) rows.fetch.push(loops.fetch);
+      rows.ceiling.push(ceiling);
+      rows.http.push(loops.http);
+      rows.undici.push(loops.undici);
+      rows.floor.push(loops.floor);
       console.error(
-        `bench: delivery run ${i + 1}/${RUNS}: ${m.rate} events/s beside the loop's ${loops.http.rate} (ratio ${round(m.rate / loops.http.rate, 3)})${loops.fetch ? `; fetch loop ${loops.fetch.rate}` : ""}; CPU ${m.cpuUsPerEvent} vs ${loops.http.cpuUsPerEvent} µs/event`,
+        `bench: delivery run ${i + 1}/${RUNS}: ${m.rate} events/s beside the loop's ${ceiling.rate} (ratio ${round(m.rate / ceiling.rate, 3)}; undici ${loops.undici.rate}, http ${loops.http.rate}); floor ${loops.floor.rate}; CPU ${m.cpuUsPerEvent} vs ${ceiling.cpuUsPerEvent} (floor ${loops.floor.cpuUsPerEvent}) µs/event`,
       );
       const oNotes = notifications("response", ORDERED_EVENTS, `o${tag}`);
       const oEarly = serviceFirst
@@ -333,22 +400,31 @@ export default async function run(): Promise<GroupResult> {
   } finally {
     for (const p of procs.reverse()) await p.stop();
     await deleteStreams(jsm, topology);
+    await jsm.streams.delete(floorStream).catch(() => {});
     await nc.close();
     rmSync(dir, { recursive: true, force: true });
   }
   return report(rows, ordered);
 }
 
-function report(
-  rows: { service: Measured[]; ceiling: Measured[]; fetch: Measured[] },
-  ordered: { service: Measured[]; ceiling: Measured[] },
-): GroupResult {
+interface Rows {
+  service: Measured[];
+  /** the faster loop of each run */
+  ceiling: Measured[];
+  http: Measured[];
+  undici: Measured[];
+  floor: Measured[];
+}
+
+function report(rows: Rows, ordered: { service: Measured[]; ceiling: Measured[] }): GroupResult {
   const pair = (a: Measured[], b: Measured[]): Run[] =>
     a.map((m, i) => {
       const c = b[i]?.rate ?? null;
       return { value: m.rate, ceiling: c, ratio: c ? round(m.rate / c, 3) : null };
     });
   const cpu = (ms: Measured[]) => round(median(ms.map((m) => m.cpuUsPerEvent)), 0);
+  const rate = (ms: Measured[]) => round(median(ms.map((m) => m.rate)), 0);
+  const floorRatio = round(median(rows.floor.map((f, i) => f.rate / (rows.ceiling[i] as Measured).rate)), 3);
   const unordered = summarize(
     "events/s delivered (unordered destination, signed)",
     pair(rows.service, rows.ceiling),
@@ -356,7 +432,11 @@ function report(
       ceiling_spread_pct: spreadPct(rows.ceiling.map((m) => m.rate)),
       cpu_us_per_event: cpu(rows.service),
       ceiling_cpu_us_per_event: cpu(rows.ceiling),
-      ...(rows.fetch.length > 0 ? { fetch_loop: round(median(rows.fetch.map((m) => m.rate)), 0) } : {}),
+      undici_loop: rate(rows.undici),
+      http_loop: rate(rows.http),
+      floor: rate(rows.floor),
+      floor_ratio: floorRatio,
+      floor_cpu_us_per_event: cpu(rows.floor),
       in_flight: CONCURRENCY,
       events_per_run: EVENTS,
     },
@@ -373,15 +453,22 @@ function report(
       resources: RESOURCES,
     },
   );
-  const runRows = rows.service.map((m, i) => ({
-    run: i + 1,
-    "delivery events/s": m.rate,
-    "loop (http) events/s": rows.ceiling[i]?.rate ?? "",
-    ratio: rows.ceiling[i] ? round(m.rate / (rows.ceiling[i] as Measured).rate, 3) : "",
-    ...(rows.fetch.length > 0 ? { "loop (fetch) events/s": rows.fetch[i]?.rate ?? "" } : {}),
-    "delivery CPU µs/event": m.cpuUsPerEvent,
-    "loop CPU µs/event": rows.ceiling[i]?.cpuUsPerEvent ?? "",
-  }));
+  const runRows = rows.service.map((m, i) => {
+    const c = rows.ceiling[i] as Measured;
+    const f = rows.floor[i] as Measured;
+    return {
+      run: i + 1,
+      "delivery events/s": m.rate,
+      "loop (undici) events/s": rows.undici[i]?.rate ?? "",
+      "loop (http) events/s": rows.http[i]?.rate ?? "",
+      ratio: round(m.rate / c.rate, 3),
+      "floor events/s": f.rate,
+      "floor ratio": round(f.rate / c.rate, 3),
+      "delivery CPU µs/event": m.cpuUsPerEvent,
+      "loop CPU µs/event": c.cpuUsPerEvent,
+      "floor CPU µs/event": f.cpuUsPerEvent,
+    };
+  });
   const orderedRows = ordered.service.map((m, i) => ({
     run: i + 1,
     "ordered events/s": m.rate,
@@ -401,17 +488,21 @@ function report(
           {
             run: "median",
             "delivery events/s": unordered.value,
-            "loop (http) events/s": unordered.ceiling ?? "",
+            "loop (undici) events/s": unordered.undici_loop as number,
+            "loop (http) events/s": unordered.http_loop as number,
             ratio: unordered.ratio ?? "",
-            ...(rows.fetch.length > 0 ? { "loop (fetch) events/s": unordered.fetch_loop as number } : {}),
+            "floor events/s": unordered.floor as number,
+            "floor ratio": floorRatio,
             "delivery CPU µs/event": unordered.cpu_us_per_event as number,
             "loop CPU µs/event": unordered.ceiling_cpu_us_per_event as number,
+            "floor CPU µs/event": unordered.floor_cpu_us_per_event as number,
           },
         ],
         notes: [
           `Delivery: ${unordered.value} events/s (spread ${unordered.spread_pct} %) beside the loop's ${unordered.ceiling} (spread ${unordered.ceiling_spread_pct} %): ratio ${unordered.ratio} (median of the per-run ratios). ${EVENTS} notifications a run, published while the destination was paused, then resumed; rates are what the receiver saw between its first and last request.`,
-          `The destination: unordered, signed (Standard Webhooks), ${CONCURRENCY} requests in flight (DELIVERY_CONCURRENCY), each attempt recorded on WEBHOOK_DELIVERIES and acked. The loop (bench/servers/postLoop.ts) POSTs the same bodies, ${CONCURRENCY} at once, with Node's http client and a keep-alive agent, and does nothing else; the fetch column is the same loop with fetch (undici), for comparison.`,
-          "Both run compiled with the services' environment at LOG_LEVEL=info, pinned to the server core; the receiver (compiled) and this runner share the load core; nats-server floats. CPU µs/event: the measured process's user + system time (/proc) over the run, per event.",
+          `The destination: unordered, signed (Standard Webhooks), ${CONCURRENCY} requests in flight (DELIVERY_CONCURRENCY), each attempt recorded on WEBHOOK_DELIVERIES and acked. The loop (bench/servers/postLoop.ts) POSTs the same bodies, ${CONCURRENCY} at once, and does nothing else, once with undici's pool and once with Node's http client and a keep-alive agent; the ceiling of a run is the faster of the two.`,
+          `The floor (bench/servers/consumeFloor.ts): the same bodies published to a stream of its own, pulled from a durable (256 ahead), POSTed with undici's pool (${CONCURRENCY} in flight) and acked (a turn's acks in one write), nothing else: ${unordered.floor} events/s, ${floorRatio} of the ceiling (median of the per-run ratios). Pulling and acking each event through JetStream costs that much before anything the delivery service adds.`,
+          "All run compiled with the services' environment at LOG_LEVEL=info, pinned to the server core; the receiver (compiled) and this runner share the load core; nats-server floats. CPU µs/event: the measured process's user + system time (/proc) over the run, per event.",
         ],
       },
       {

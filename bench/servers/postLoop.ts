@@ -2,33 +2,36 @@
  * The delivery group's ceiling: a minimal loop that POSTs the same bodies the delivery
  * service sends, with the same number of requests in flight, to the same receiver, and
  * nothing else: no JetStream, no filter, no signature, no breaker, no retry, no record.
- * `client` picks Node's http client with a keep-alive agent (the ceiling) or fetch
- * (undici), for comparison. `POST /run` `{ url, file, concurrency, client }` reads the
+ * `client` picks undici's pool (`request`, the answer's body dumped) or Node's http client
+ * with a keep-alive agent; the bench takes the faster as the ceiling. `POST /run`
+ * `{ url, file, concurrency, client }` reads the
  * bodies (one JSON string per line of `file`), sends them all and answers
  * `{ ms, ok, failed }`. Compiled and run as the delivery service is (bench/lib/proc.ts,
  * startCompiled: esbuild bundle, the services' environment, LOG_LEVEL=info).
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import { Pool } from "undici";
 
 interface RunRequest {
   url: string;
   file: string;
   concurrency: number;
-  client: "http" | "fetch";
+  client: "http" | "undici";
 }
 
 function poster(target: URL, client: RunRequest["client"], concurrency: number) {
-  if (client === "fetch") {
+  if (client === "undici") {
+    const pool = new Pool(target.origin, { connections: concurrency });
     return async (body: string): Promise<boolean> => {
-      const res = await fetch(target, {
+      const res = await pool.request({
+        path: target.pathname,
         method: "POST",
         headers: { "content-type": "application/json" },
         body,
-        redirect: "manual",
       });
-      await res.arrayBuffer();
-      return res.ok;
+      await res.body.dump();
+      return res.statusCode >= 200 && res.statusCode < 300;
     };
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });

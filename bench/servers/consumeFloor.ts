@@ -1,0 +1,108 @@
+/**
+ * The delivery group's floor: what any delivery service built on this client pays at
+ * least — each message pulled from a JetStream durable (`consume`, 256 pulled ahead, as
+ * the delivery service pulls), its body POSTed with undici's pool (`concurrency` in
+ * flight), and acked, the acks of one event-loop turn in one write (as the delivery
+ * service settles). Nothing else: no filter, no signature, no trace, no breaker, no
+ * record. `POST /run` `{ stream, durable, url, count, concurrency }` takes `count`
+ * messages and answers `{ ms, ok, failed }`. Compiled and run as the delivery service is.
+ */
+import http from "node:http";
+import { type JsMsg, jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { Pool } from "undici";
+
+interface RunRequest {
+  stream: string;
+  durable: string;
+  url: string;
+  count: number;
+  concurrency: number;
+}
+
+const nc = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
+const js = jetstream(nc);
+
+async function runFloor(r: RunRequest): Promise<{ ms: number; ok: number; failed: number }> {
+  const target = new URL(r.url);
+  const pool = new Pool(target.origin, { connections: r.concurrency });
+  const settling: Array<() => void> = [];
+  let scheduled = false;
+  const settle = (fn: () => void) => {
+    settling.push(fn);
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      for (const f of settling.splice(0)) f();
+    });
+  };
+  let ok = 0;
+  let failed = 0;
+  let inFlight = 0;
+  let wake: (() => void) | null = null;
+  const post = async (msg: JsMsg) => {
+    try {
+      const res = await pool.request({
+        path: target.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: msg.data,
+      });
+      await res.body.dump();
+      const good = res.statusCode >= 200 && res.statusCode < 300;
+      if (good) ok++;
+      else failed++;
+      settle(() => (good ? msg.ack() : msg.nak()));
+    } catch {
+      failed++;
+      settle(() => msg.nak());
+    } finally {
+      inFlight--;
+      wake?.();
+    }
+  };
+  const waitBelow = (n: number) =>
+    new Promise<void>((resolve) => {
+      wake = () => {
+        if (inFlight < n) {
+          wake = null;
+          resolve();
+        }
+      };
+    });
+  const consumer = await js.consumers.get(r.stream, r.durable);
+  const iter = await consumer.consume({ max_messages: 256 });
+  const started = performance.now();
+  let taken = 0;
+  for await (const msg of iter) {
+    inFlight++;
+    void post(msg);
+    if (++taken >= r.count) break;
+    if (inFlight >= r.concurrency) await waitBelow(r.concurrency);
+  }
+  iter.stop();
+  if (inFlight > 0) await waitBelow(1);
+  const ms = performance.now() - started;
+  await pool.close();
+  return { ms, ok, failed };
+}
+
+const control = http.createServer((req, res) => {
+  let raw = "";
+  req.on("data", (c: Buffer) => {
+    raw += c.toString("utf8");
+  });
+  req.on("end", () => {
+    if (req.method !== "POST" || req.url !== "/run") {
+      res.writeHead(404).end();
+      return;
+    }
+    runFloor(JSON.parse(raw) as RunRequest).then(
+      (out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)),
+      (err: Error) => res.writeHead(500).end(err.message),
+    );
+  });
+});
+control.listen(Number(process.env.PORT), "127.0.0.1");
+process.on("SIGTERM", () => control.close(() => nc.close().then(() => process.exit(0))));
