@@ -7,10 +7,10 @@
  * record. `POST /run` `{ stream, durable, url, count, concurrency }` takes `count`
  * messages and answers `{ ms, ok, failed }`. Compiled and run as the delivery service is.
  */
-import http from "node:http";
 import { type JsMsg, jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Pool } from "undici";
+import { serveRuns } from "./runControl";
 
 interface RunRequest {
   stream: string;
@@ -88,21 +88,4 @@ async function runFloor(r: RunRequest): Promise<{ ms: number; ok: number; failed
   return { ms, ok, failed };
 }
 
-const control = http.createServer((req, res) => {
-  let raw = "";
-  req.on("data", (c: Buffer) => {
-    raw += c.toString("utf8");
-  });
-  req.on("end", () => {
-    if (req.method !== "POST" || req.url !== "/run") {
-      res.writeHead(404).end();
-      return;
-    }
-    runFloor(JSON.parse(raw) as RunRequest).then(
-      (out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)),
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
-  });
-});
-control.listen(Number(process.env.PORT), "127.0.0.1");
-process.on("SIGTERM", () => control.close(() => nc.close().then(() => process.exit(0))));
+serveRuns<RunRequest>(runFloor, () => nc.close());

@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { Pool } from "undici";
+import { serveRuns } from "./runControl";
 
 interface RunRequest {
   url: string;
@@ -78,21 +79,4 @@ async function runLoop(r: RunRequest): Promise<{ ms: number; ok: number; failed:
   return { ms: performance.now() - started, ok, failed };
 }
 
-const control = http.createServer((req, res) => {
-  let raw = "";
-  req.on("data", (c: Buffer) => {
-    raw += c.toString("utf8");
-  });
-  req.on("end", () => {
-    if (req.method !== "POST" || req.url !== "/run") {
-      res.writeHead(404).end();
-      return;
-    }
-    runLoop(JSON.parse(raw) as RunRequest).then(
-      (out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)),
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
-  });
-});
-control.listen(Number(process.env.PORT), "127.0.0.1");
-process.on("SIGTERM", () => control.close(() => process.exit(0)));
+serveRuns<RunRequest>(runLoop);
