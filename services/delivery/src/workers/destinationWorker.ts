@@ -20,7 +20,7 @@ import { matchesFilter } from "../routing/matchFilter";
 import { type DeliveryEvent, readEvent, readRedriven } from "../routing/readEvent";
 import { type AttemptResult, sendAttempt } from "../send/sendAttempt";
 import { decideRetry } from "./decideRetry";
-import { RateLimiter, Semaphore } from "./limits";
+import { Gate, RateLimiter } from "./limits";
 
 export interface DestinationWorkerDeps {
   js: JetStreamClient;
@@ -82,7 +82,6 @@ const utf8 = new TextEncoder();
 export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): Promise<void> } {
   const { destination: dest, logger, breaker, js, topology } = deps;
   const now = deps.now ?? Date.now;
-  const sem = new Semaphore(deps.concurrency);
   const limiter = dest.ratePerSec ? new RateLimiter(dest.ratePerSec) : null;
   // the redrive durable carries no partition
   const partitions = deps.durables.filter((d) => d.partition !== null).length;
@@ -160,31 +159,41 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
       );
   }
 
-  async function work(msg: JsMsg, partition: number | null, redriven: boolean): Promise<void> {
+  /**
+   * The event of a message if it is this destination's (its partition, its filter), null
+   * when it is not — then acked at once. An event of ours is worked on from here on: the
+   * in-progress ticker covers it while it waits for its turn.
+   */
+  function route(msg: JsMsg, partition: number | null, redriven: boolean): DeliveryEvent | null {
     const ev = redriven ? readRedriven(topology, msg, dest.source) : readEvent(topology, msg, dest.source);
     if (partition !== null && partitionOf(ev.resource() ?? ev.facts.eventId, partitions) !== partition) {
       msg.ack();
-      return;
+      return null;
     }
     // a redriven dead letter was routed here once, and an operator sent it back here
     if (!redriven && !matchesFilter(dest.filter, ev.facts, ev.json)) {
       msg.ack();
-      return;
+      return null;
     }
+    working.add(msg);
+    return ev;
+  }
+
+  interface Routed {
+    msg: JsMsg;
+    ev: DeliveryEvent;
+    redriven: boolean;
+  }
+
+  /** One attempt of a routed event, from the breaker to its settling. Never throws. */
+  async function deliver({ msg, ev, redriven }: Routed): Promise<void> {
     const attempt = msg.info.deliveryCount;
     const redrive = redriven ? `redrive-${msg.seq}:` : "";
-    working.add(msg);
     try {
       await breaker.admit(dest.name, () => msg.working());
       await limiter?.take();
-      await sem.acquire();
       const startedAt = now();
-      let r: AttemptResult;
-      try {
-        r = await sendAttempt(dest, ev, startedAt);
-      } finally {
-        sem.release();
-      }
+      const r: AttemptResult = await sendAttempt(dest, ev, startedAt);
       deps.recent.add(r.ok, r.latencyMs, r.error, startedAt);
       if (r.ok) {
         deps.metrics.attempt(dest.name, "delivered", r.latencyMs);
@@ -251,6 +260,12 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
     }
   }
 
+  // this instance's requests in flight to the destination: the events past them wait
+  // their turn in arrival order (each partition of an ordered one holds one at a time)
+  const turns = new Gate<Routed>(deps.concurrency, (routed) =>
+    deliver(routed).catch((err) => logger.error({ err }, "unexpected delivery error")),
+  );
+
   const loops: Loop[] = [];
   for (const d of deps.durables) {
     const inFlight = new InFlight(d.maxAckPending);
@@ -266,9 +281,16 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
         maxMessages: ordered ? 1 : Math.min(d.maxAckPending, 256),
         logger: logger.child({ consumer: d.durable }),
         onMessage(msg) {
-          const p = work(msg, d.partition, redriven).catch((err) =>
-            logger.error({ err }, "unexpected delivery error"),
-          );
+          let ev: DeliveryEvent | null;
+          try {
+            ev = route(msg, d.partition, redriven);
+          } catch (err) {
+            // left unacked: it comes back after the ack wait, as any message not settled
+            logger.error({ err, seq: msg.seq }, "unexpected delivery error");
+            return undefined;
+          }
+          if (!ev) return undefined;
+          const p = turns.push({ msg, ev, redriven });
           return ordered ? p : inFlight.add(p);
         },
         finishInFlight: () => inFlight.drain(),

@@ -1,21 +1,35 @@
-/** At most `size` holders at once; the rest wait in order. */
-export class Semaphore {
-  private held = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly size: number) {}
+/**
+ * Runs at most `size` tasks at once; the others wait in arrival order as plain entries of
+ * a queue, not each as an async call suspended on a lock with all its state (bench group
+ * `delivery`: with 256 messages held and 32 requests in flight, that state outlived the
+ * young generation's collections and was copied by each of them). `push` answers a promise
+ * that settles as the task does; `run` should not throw.
+ */
+export class Gate<T> {
+  private running = 0;
+  private readonly queue: Array<{ item: T; done: () => void }> = [];
 
-  async acquire(): Promise<void> {
-    if (this.held < this.size) {
-      this.held++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.queue.push(resolve));
+  constructor(
+    private readonly size: number,
+    private readonly run: (item: T) => Promise<void>,
+  ) {}
+
+  push(item: T): Promise<void> {
+    return new Promise<void>((done) => {
+      if (this.running < this.size) this.start(item, done);
+      else this.queue.push({ item, done });
+    });
   }
 
-  release(): void {
-    const next = this.queue.shift();
-    if (next) next();
-    else this.held--;
+  private start(item: T, done: () => void): void {
+    this.running++;
+    const next = () => {
+      this.running--;
+      done();
+      const waiting = this.queue.shift();
+      if (waiting) this.start(waiting.item, waiting.done);
+    };
+    this.run(item).then(next, next);
   }
 }
 
