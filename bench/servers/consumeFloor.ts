@@ -1,7 +1,7 @@
 /**
  * The delivery group's floor: what any delivery service built on this client pays at
  * least — each message pulled from a JetStream durable (`consume`, 256 pulled ahead, as
- * the delivery service pulls), its body POSTed with undici's pool (`concurrency` in
+ * the delivery service pulls), its body POSTed with undici's pool (`dispatch`, `concurrency` in
  * flight), and acked, the acks of one event-loop turn in one write (as the delivery
  * service settles). Nothing else: no filter, no signature, no trace, no breaker, no
  * record. `POST /run` `{ stream, durable, url, count, concurrency }` takes `count`
@@ -41,26 +41,35 @@ async function runFloor(r: RunRequest): Promise<{ ms: number; ok: number; failed
   let failed = 0;
   let inFlight = 0;
   let wake: (() => void) | null = null;
-  const post = async (msg: JsMsg) => {
-    try {
-      const res = await pool.request({
+  const post = (msg: JsMsg) => {
+    let status = 0;
+    const finished = (good: boolean) => {
+      if (good) ok++;
+      else failed++;
+      settle(() => (good ? msg.ack() : msg.nak()));
+      inFlight--;
+      wake?.();
+    };
+    pool.dispatch(
+      {
         path: target.pathname,
         method: "POST",
         headers: { "content-type": "application/json" },
         body: msg.data,
-      });
-      await res.body.dump();
-      const good = res.statusCode >= 200 && res.statusCode < 300;
-      if (good) ok++;
-      else failed++;
-      settle(() => (good ? msg.ack() : msg.nak()));
-    } catch {
-      failed++;
-      settle(() => msg.nak());
-    } finally {
-      inFlight--;
-      wake?.();
-    }
+      },
+      {
+        onRequestStart() {},
+        onResponseStart(_c, statusCode) {
+          status = statusCode;
+        },
+        onResponseEnd() {
+          finished(status >= 200 && status < 300);
+        },
+        onResponseError() {
+          finished(false);
+        },
+      },
+    );
   };
   const waitBelow = (n: number) =>
     new Promise<void>((resolve) => {
@@ -77,7 +86,7 @@ async function runFloor(r: RunRequest): Promise<{ ms: number; ok: number; failed
   let taken = 0;
   for await (const msg of iter) {
     inFlight++;
-    void post(msg);
+    post(msg);
     if (++taken >= r.count) break;
     if (inFlight >= r.concurrency) await waitBelow(r.concurrency);
   }

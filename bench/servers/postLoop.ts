@@ -2,7 +2,7 @@
  * The delivery group's ceiling: a minimal loop that POSTs the same bodies the delivery
  * service sends, with the same number of requests in flight, to the same receiver, and
  * nothing else: no JetStream, no filter, no signature, no breaker, no retry, no record.
- * `client` picks undici's pool (`request`, the answer's body dumped) or Node's http client
+ * `client` picks undici's pool (`dispatch`, the answer's body dropped) or Node's http client
  * with a keep-alive agent; the bench takes the faster as the ceiling. `POST /run`
  * `{ url, file, concurrency, client }` reads the
  * bodies (one JSON string per line of `file`), sends them all and answers
@@ -23,17 +23,28 @@ interface RunRequest {
 
 function poster(target: URL, client: RunRequest["client"], concurrency: number) {
   if (client === "undici") {
+    // the pool's dispatch with a handler: no response stream (10 % faster than `request`
+    // here), as the delivery service sends
     const pool = new Pool(target.origin, { connections: concurrency });
-    return async (body: string): Promise<boolean> => {
-      const res = await pool.request({
-        path: target.pathname,
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
+    return (body: string) =>
+      new Promise<boolean>((resolve) => {
+        let status = 0;
+        pool.dispatch(
+          { path: target.pathname, method: "POST", headers: { "content-type": "application/json" }, body },
+          {
+            onRequestStart() {},
+            onResponseStart(_c, statusCode) {
+              status = statusCode;
+            },
+            onResponseEnd() {
+              resolve(status >= 200 && status < 300);
+            },
+            onResponseError() {
+              resolve(false);
+            },
+          },
+        );
       });
-      await res.body.dump();
-      return res.statusCode >= 200 && res.statusCode < 300;
-    };
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   return (body: string) =>
