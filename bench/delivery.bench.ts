@@ -359,7 +359,7 @@ export default async function run(): Promise<GroupResult> {
     await measureFloor(bodiesOf(warm), "/warm-floor");
     const warmOrdered = notifications("response", Math.min(500, ORDERED_EVENTS), `wo${hex()}`);
     await measureService("ordered", warmOrdered);
-    await measureLoop(bodiesOf(warmOrdered), "http", PARTITIONS, "/warm-ordered");
+    await measureLoop(bodiesOf(warmOrdered), "undici", PARTITIONS, "/warm-ordered");
 
     for (let i = 0; i < RUNS; i++) {
       const tag = `r${i}${hex()}`;
@@ -388,9 +388,9 @@ export default async function run(): Promise<GroupResult> {
       const oNotes = notifications("response", ORDERED_EVENTS, `o${tag}`);
       const oEarly = serviceFirst
         ? null
-        : await measureLoop(bodiesOf(oNotes), "http", PARTITIONS, "/ordered-loop");
+        : await measureLoop(bodiesOf(oNotes), "undici", PARTITIONS, "/ordered-loop");
       const o = await measureService("ordered", oNotes);
-      const oLoop = oEarly ?? (await measureLoop(bodiesOf(oNotes), "http", PARTITIONS, "/ordered-loop"));
+      const oLoop = oEarly ?? (await measureLoop(bodiesOf(oNotes), "undici", PARTITIONS, "/ordered-loop"));
       ordered.service.push(o);
       ordered.ceiling.push(oLoop);
       console.error(
@@ -472,7 +472,7 @@ function report(rows: Rows, ordered: { service: Measured[]; ceiling: Measured[] 
   const orderedRows = ordered.service.map((m, i) => ({
     run: i + 1,
     "ordered events/s": m.rate,
-    [`loop (http, ${PARTITIONS} in flight) events/s`]: ordered.ceiling[i]?.rate ?? "",
+    [`loop (undici, ${PARTITIONS} in flight) events/s`]: ordered.ceiling[i]?.rate ?? "",
     ratio: ordered.ceiling[i] ? round(m.rate / (ordered.ceiling[i] as Measured).rate, 3) : "",
     "delivery CPU µs/event": m.cpuUsPerEvent,
   }));
@@ -500,8 +500,8 @@ function report(rows: Rows, ordered: { service: Measured[]; ceiling: Measured[] 
         ],
         notes: [
           `Delivery: ${unordered.value} events/s (spread ${unordered.spread_pct} %) beside the loop's ${unordered.ceiling} (spread ${unordered.ceiling_spread_pct} %): ratio ${unordered.ratio} (median of the per-run ratios). ${EVENTS} notifications a run, published while the destination was paused, then resumed; rates are what the receiver saw between its first and last request.`,
-          `The destination: unordered, signed (Standard Webhooks), ${CONCURRENCY} requests in flight (DELIVERY_CONCURRENCY), each attempt recorded on WEBHOOK_DELIVERIES and acked. The loop (bench/servers/postLoop.ts) POSTs the same bodies, ${CONCURRENCY} at once, and does nothing else, once with undici's pool and once with Node's http client and a keep-alive agent; the ceiling of a run is the faster of the two.`,
-          `The floor (bench/servers/consumeFloor.ts): the same bodies published to a stream of its own, pulled from a durable (256 ahead), POSTed with undici's pool (${CONCURRENCY} in flight) and acked (a turn's acks in one write), nothing else: ${unordered.floor} events/s, ${floorRatio} of the ceiling (median of the per-run ratios). Pulling and acking each event through JetStream costs that much before anything the delivery service adds.`,
+          `The destination: unordered, signed (Standard Webhooks), ${CONCURRENCY} requests in flight (DELIVERY_CONCURRENCY), each attempt recorded on WEBHOOK_DELIVERIES and acked. The loop (bench/servers/postLoop.ts) POSTs the same bodies, ${CONCURRENCY} at once, and does nothing else, once with undici's pool (its dispatch, as the delivery service sends) and once with Node's http client and a keep-alive agent; the ceiling of a run is the faster of the two.`,
+          `The floor (bench/servers/consumeFloor.ts): the same bodies published to a stream of its own, pulled from a durable (256 ahead), POSTed with undici's pool (${CONCURRENCY} in flight) and acked (a turn's acks in one write), nothing else: ${unordered.floor} events/s, ${floorRatio} of the ceiling (median of the per-run ratios). Pulling and acking each event through JetStream costs that much before anything the delivery service adds${floorRatio < 0.7 ? ": a ratio of 0.7 is beyond the floor itself" : ""}.`,
           "All run compiled with the services' environment at LOG_LEVEL=info, pinned to the server core; the receiver (compiled) and this runner share the load core; nats-server floats. CPU µs/event: the measured process's user + system time (/proc) over the run, per event.",
         ],
       },
@@ -513,13 +513,13 @@ function report(rows: Rows, ordered: { service: Measured[]; ceiling: Measured[] 
           {
             run: "median",
             "ordered events/s": inOrder.value,
-            [`loop (http, ${PARTITIONS} in flight) events/s`]: inOrder.ceiling ?? "",
+            [`loop (undici, ${PARTITIONS} in flight) events/s`]: inOrder.ceiling ?? "",
             ratio: inOrder.ratio ?? "",
             "delivery CPU µs/event": inOrder.cpu_us_per_event as number,
           },
         ],
         notes: [
-          `ordering "resource": ${ORDERED_EVENTS} notifications a run over ${RESOURCES} resources, hashed into ${PARTITIONS} partitions, each its own durable with max ack pending 1, so at most ${PARTITIONS} requests are in flight. Every partition's durable reads the whole stream and acks at once what is not its own: ${PARTITIONS} deliveries from the server per event. Beside it, the loop with ${PARTITIONS} requests in flight.`,
+          `ordering "resource": ${ORDERED_EVENTS} notifications a run over ${RESOURCES} resources, hashed into ${PARTITIONS} partitions, each its own durable with max ack pending 1, so at most ${PARTITIONS} requests are in flight. Every partition's durable reads the whole stream and acks at once what is not its own: ${PARTITIONS} deliveries from the server per event. Beside it, the undici loop with ${PARTITIONS} requests in flight.`,
         ],
       },
     ],
