@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { machineDescription } from "./lib/machine";
+import { regenerate } from "../scripts/generate/index";
+import { machineDescription, machineShort } from "./lib/machine";
 import { LOAD_CPU, machineLoad, pinSelfToLoadCore, SERVER_CPU } from "./lib/proc";
 import { type Measurement, RESULT_KEYS } from "./lib/stats";
 import type { BenchSection, GroupResult } from "./types";
@@ -87,9 +88,10 @@ for (const group of selected) {
     const when = new Date().toISOString();
     previousGroups.set(
       group,
-      `${out.sections.map(render).join("\n\n")}\n\n_Group \`${group}\` measured ${when} in ${Math.round((Date.now() - started) / 1000)} s._\n\n`,
+      `${out.sections.map(render).join("\n\n")}\n\n_Group \`${group}\` measured ${when} on ${machineShort()} in ${Math.round((Date.now() - started) / 1000)} s._\n\n`,
     );
-    for (const [k, v] of Object.entries(out.results)) results[k] = { ...v, measured_at: when };
+    for (const [k, v] of Object.entries(out.results))
+      results[k] = { ...v, measured_at: when, machine: machineShort() };
     for (const s of out.sections) console.error(`${s.title}\n${table(s.rows)}\n`);
   } catch (err) {
     failures.push(group);
@@ -125,7 +127,9 @@ ${[...previousGroups.entries()]
 `;
 writeFileSync(mdPath, doc);
 writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+// the figures docs/guarantees.md shows, from the results just written
+regenerate(join(here, ".."), ["docs/guarantees.md"]);
 console.error(
-  `bench: wrote BENCHMARKS.md and bench/results.json${failures.length ? `; FAILED: ${failures.join(", ")}` : ""}`,
+  `bench: wrote BENCHMARKS.md, bench/results.json and docs/guarantees.md's figures${failures.length ? `; FAILED: ${failures.join(", ")}` : ""}`,
 );
 process.exit(failures.length > 0 ? 1 : 0);

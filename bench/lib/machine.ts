@@ -17,6 +17,11 @@ export function toolVersion(cmd: string, args: string[]): string {
   }
 }
 
+/** "AMD EPYC, 2 cores": what a figure was measured on, kept beside it in bench/results.json. */
+export function machineShort(): string {
+  return `${os.cpus()[0]?.model ?? "unknown cpu"}, ${CORES} cores`;
+}
+
 /** "Intel Xeon …, 2 cores, 8 GiB, linux 6.1; Node v20…; nats-server v2.9.10; postgres (PostgreSQL) 15…" */
 export function machineDescription(opts: { wrk?: boolean } = {}): string {
   const cpu = os.cpus()[0]?.model ?? "unknown cpu";

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONSUMERS, makeTopology, SERVICE_NAMES, SERVICES } from "@hookstream/contracts";
 import { composeFile } from "./compose";
-import { durablesTable, servicesTable } from "./docs";
+import { benchFiguresTable, durablesTable, servicesTable } from "./docs";
 import { deploymentsYaml, hpaYaml, kedaYaml, migrateJobYaml, pdbYaml, servicesYaml } from "./k8s";
 import { accountsConf, natsValuesEnv } from "./nats";
 import { prometheusJobs } from "./prometheus";
@@ -39,12 +39,26 @@ function exposedPorts(): string {
  * Regions of hand-written files: the rest of each file is kept as written. (docker-compose.yml:
  * its generated services are marked blocks among the hand-written ones, composeFile.)
  */
-const REGIONS: { path: string; comment: "#" | "<!--"; name: string; body: () => string }[] = [
+const REGIONS: {
+  path: string;
+  comment: "#" | "<!--";
+  name: string;
+  body: (root: string) => string;
+  /** what writes the region, in its begin marker (default: npm run generate, from the catalog) */
+  source?: string;
+}[] = [
   { path: "deploy/nats/values.yaml", comment: "#", name: "nats passwords", body: natsValuesEnv },
   { path: "deploy/observability/prometheus.yml", comment: "#", name: "scrape jobs", body: prometheusJobs },
   { path: "Dockerfile", comment: "#", name: "ports", body: exposedPorts },
   { path: "docs/architecture.md", comment: "<!--", name: "durables", body: durablesTable },
   { path: "docs/architecture.md", comment: "<!--", name: "services", body: servicesTable },
+  {
+    path: "docs/guarantees.md",
+    comment: "<!--",
+    name: "bench figures",
+    body: benchFiguresTable,
+    source: "npm run bench, from bench/results.json; never edit these lines",
+  },
 ];
 
 /** Every generated file as the catalog gives it, regions filled into the files as they are under `root`. */
@@ -53,7 +67,10 @@ export function generatedFiles(root: string): GeneratedFile[] {
   const byPath = new Map<string, string>();
   for (const r of REGIONS) {
     const current = byPath.get(r.path) ?? readFileSync(join(root, r.path), "utf8");
-    byPath.set(r.path, replaceRegion(r.path, current, regionMarkers(r.comment, r.name), r.body()));
+    byPath.set(
+      r.path,
+      replaceRegion(r.path, current, regionMarkers(r.comment, r.name, r.source), r.body(root)),
+    );
   }
   const compose = composeFile(readFileSync(join(root, "docker-compose.yml"), "utf8"));
   return [
@@ -61,6 +78,18 @@ export function generatedFiles(root: string): GeneratedFile[] {
     ...[...byPath].map(([path, content]) => ({ path, content })),
     { path: "docker-compose.yml", content: compose },
   ];
+}
+
+/** Writes the generated files among `paths` that differ (`npm run bench`: the figures it feeds). */
+export function regenerate(root: string, paths: string[]): string[] {
+  const stale = new Set(staleFiles(root));
+  const written: string[] = [];
+  for (const f of generatedFiles(root)) {
+    if (!paths.includes(f.path) || !stale.has(f.path)) continue;
+    writeFileSync(join(root, f.path), f.content);
+    written.push(f.path);
+  }
+  return written;
 }
 
 /** The generated files whose committed text differs from what the catalog gives. */

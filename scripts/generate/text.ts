@@ -24,8 +24,12 @@ export interface RegionMarkers {
 }
 
 /** The markers of a generated region in a file whose comments start with `comment` (`#`, or `<!--` for Markdown). */
-export function regionMarkers(comment: "#" | "<!--", name: string): RegionMarkers {
-  const text = `generated: ${name} (npm run generate, from the catalog; edit the catalog, not these lines)`;
+export function regionMarkers(
+  comment: "#" | "<!--",
+  name: string,
+  source = "npm run generate, from the catalog; edit the catalog, not these lines",
+): RegionMarkers {
+  const text = `generated: ${name} (${source})`;
   return comment === "#"
     ? { begin: `# >>> ${text}`, end: `# <<< generated: ${name}` }
     : { begin: `<!-- >>> ${text} -->`, end: `<!-- <<< generated: ${name} -->` };
