@@ -106,17 +106,38 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
     settleScheduled = false;
     for (const fn of settling.splice(0)) fn();
   };
+  /** runs `fn` (acks, naks, records) with the others of this turn, in one write */
+  const atTurnEnd = (fn: () => void) => {
+    settling.push(fn);
+    if (!settleScheduled) {
+      settleScheduled = true;
+      setImmediate(settleAll);
+    }
+  };
   const settle = (fn: () => void) =>
-    new Promise<void>((resolve) => {
-      settling.push(() => {
+    new Promise<void>((resolve) =>
+      atTurnEnd(() => {
         fn();
         resolve();
-      });
-      if (!settleScheduled) {
-        settleScheduled = true;
-        setImmediate(settleAll);
-      }
-    });
+      }),
+    );
+
+  // An ordered destination's partitions each read every message of the stream: the first
+  // of them to read one works out its partition, and the others find it here by the
+  // message's stream sequence (and its stored time: a stream made anew counts from 1 again)
+  // instead of reading its headers and hashing its resource again.
+  const partitionOfSeq = new Map<number, { partition: number; storedAt: number }>();
+  const partitionOfMsg = (msg: JsMsg, ev: () => DeliveryEvent): number => {
+    const storedAt = msg.info.timestampNanos;
+    const known = partitionOfSeq.get(msg.seq);
+    if (known?.storedAt === storedAt) return known.partition;
+    const e = ev();
+    const partition = partitionOf(e.resource() ?? e.facts.eventId, partitions);
+    partitionOfSeq.set(msg.seq, { partition, storedAt });
+    // every partition reads a message within moments of the others: a short memory will do
+    if (partitionOfSeq.size > 4 * 1024) partitionOfSeq.delete(partitionOfSeq.keys().next().value as number);
+    return partition;
+  };
 
   /**
    * Publishes the attempt's record and returns at once: the caller settles the message in
@@ -165,18 +186,22 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
    * in-progress ticker covers it while it waits for its turn.
    */
   function route(msg: JsMsg, partition: number | null, redriven: boolean): DeliveryEvent | null {
-    const ev = redriven ? readRedriven(topology, msg, dest.source) : readEvent(topology, msg, dest.source);
-    if (partition !== null && partitionOf(ev.resource() ?? ev.facts.eventId, partitions) !== partition) {
-      msg.ack();
+    let read: DeliveryEvent | null = null;
+    const ev = () => {
+      read ??= redriven ? readRedriven(topology, msg, dest.source) : readEvent(topology, msg, dest.source);
+      return read;
+    };
+    if (partition !== null && partitionOfMsg(msg, ev) !== partition) {
+      atTurnEnd(() => msg.ack());
       return null;
     }
     // a redriven dead letter was routed here once, and an operator sent it back here
-    if (!redriven && !matchesFilter(dest.filter, ev.facts, ev.json)) {
-      msg.ack();
+    if (!redriven && !matchesFilter(dest.filter, ev().facts, ev().json)) {
+      atTurnEnd(() => msg.ack());
       return null;
     }
     working.add(msg);
-    return ev;
+    return ev();
   }
 
   interface Routed {
