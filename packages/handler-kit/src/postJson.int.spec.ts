@@ -126,6 +126,24 @@ describe("outbound POSTs (postJson, postOutbound)", () => {
     expect(served).toBe(24);
   });
 
+  it("sends the credentials of a URL that carries them as Basic authorization, and shows them nowhere", async () => {
+    const seen: Array<string | undefined> = [];
+    const url = await receiver((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(req.headers.authorization ? 500 : 200).end();
+    });
+    const withCredentials = url.replace("http://", "http://hook%40user:p%3Ass@");
+    const res = await postOutbound({
+      url: `${withCredentials}/x`,
+      body: "{}",
+      headers: {},
+      timeoutMs: 5_000,
+    });
+    expect(seen).toEqual([`Basic ${Buffer.from("hook@user:p:ss").toString("base64")}`]);
+    expect(res.ok).toBe(false);
+    expect(!res.ok && res.message).not.toMatch(/hook|p%3Ass|p:ss/);
+  });
+
   it("says so when no answer comes in time", async () => {
     const silent = await receiver(() => {
       /* never answers */

@@ -65,6 +65,8 @@ interface Target {
   url: URL;
   origin: string;
   path: string;
+  /** Basic credentials of a URL that carries them (`https://user:pass@host/…`), as node:http sent them */
+  authorization: string | null;
 }
 const targets = new Map<string, Target>();
 function targetOf(raw: string): Target {
@@ -72,7 +74,16 @@ function targetOf(raw: string): Target {
   if (!t) {
     const url = new URL(raw);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
-    t = { url, origin: url.origin, path: `${url.pathname}${url.search}` };
+    const credentials =
+      url.username || url.password
+        ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+        : null;
+    t = {
+      url,
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      authorization: credentials ? `Basic ${Buffer.from(credentials).toString("base64")}` : null,
+    };
     if (targets.size >= 1_000) targets.clear();
     targets.set(raw, t);
   }
@@ -214,7 +225,11 @@ export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
       message: string,
       body: Buffer = Buffer.alloc(0),
     ) => ({ ok: false, reason, status, message: `POST ${shown} ${message}`, body, traceId }) as const;
-    const headers = { ...req.headers, ...traceHeaders };
+    const headers = {
+      ...(target.authorization ? { authorization: target.authorization } : {}),
+      ...req.headers,
+      ...traceHeaders,
+    };
     const body = Buffer.from(req.body, "utf8");
     const max = req.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     const deadline = Date.now() + req.timeoutMs;

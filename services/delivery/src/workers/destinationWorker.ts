@@ -182,8 +182,9 @@ export function startDestinationWorker(deps: DestinationWorkerDeps): { stop(): P
 
   /**
    * The event of a message if it is this destination's (its partition, its filter), null
-   * when it is not — then acked at once. An event of ours is worked on from here on: the
-   * in-progress ticker covers it while it waits for its turn.
+   * when it is not — then acked with this turn's settling, not waiting for any request.
+   * An event of ours is worked on from here on: the in-progress ticker covers it while it
+   * waits for its turn.
    */
   function route(msg: JsMsg, partition: number | null, redriven: boolean): DeliveryEvent | null {
     let read: DeliveryEvent | null = null;
