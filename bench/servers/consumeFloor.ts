@@ -20,7 +20,11 @@ interface RunRequest {
   concurrency: number;
 }
 
-const nc = await connect({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") });
+// as the services connect (packages/messaging: no stack captured per request)
+const nc = await connect({
+  servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(","),
+  noAsyncTraces: true,
+});
 const js = jetstream(nc);
 
 async function runFloor(r: RunRequest): Promise<{ ms: number; ok: number; failed: number }> {
