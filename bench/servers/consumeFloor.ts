@@ -10,6 +10,7 @@
 import { type JsMsg, jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Pool } from "undici";
+import { dispatchPost } from "./dispatchPost";
 import { serveRuns } from "./runControl";
 
 interface RunRequest {
@@ -45,36 +46,14 @@ async function runFloor(r: RunRequest): Promise<{ ms: number; ok: number; failed
   let failed = 0;
   let inFlight = 0;
   let wake: (() => void) | null = null;
-  const post = (msg: JsMsg) => {
-    let status = 0;
-    const finished = (good: boolean) => {
+  const post = (msg: JsMsg) =>
+    dispatchPost(pool, target.pathname, msg.data, (good) => {
       if (good) ok++;
       else failed++;
       settle(() => (good ? msg.ack() : msg.nak()));
       inFlight--;
       wake?.();
-    };
-    pool.dispatch(
-      {
-        path: target.pathname,
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: msg.data,
-      },
-      {
-        onRequestStart() {},
-        onResponseStart(_c, statusCode) {
-          status = statusCode;
-        },
-        onResponseEnd() {
-          finished(status >= 200 && status < 300);
-        },
-        onResponseError() {
-          finished(false);
-        },
-      },
-    );
-  };
+    });
   const waitBelow = (n: number) =>
     new Promise<void>((resolve) => {
       wake = () => {

@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { Pool } from "undici";
+import { dispatchPost } from "./dispatchPost";
 import { serveRuns } from "./runControl";
 
 interface RunRequest {
@@ -27,24 +28,7 @@ function poster(target: URL, client: RunRequest["client"], concurrency: number) 
     // here), as the delivery service sends
     const pool = new Pool(target.origin, { connections: concurrency });
     return (body: string) =>
-      new Promise<boolean>((resolve) => {
-        let status = 0;
-        pool.dispatch(
-          { path: target.pathname, method: "POST", headers: { "content-type": "application/json" }, body },
-          {
-            onRequestStart() {},
-            onResponseStart(_c, statusCode) {
-              status = statusCode;
-            },
-            onResponseEnd() {
-              resolve(status >= 200 && status < 300);
-            },
-            onResponseError() {
-              resolve(false);
-            },
-          },
-        );
-      });
+      new Promise<boolean>((resolve) => dispatchPost(pool, target.pathname, body, resolve));
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   return (body: string) =>
