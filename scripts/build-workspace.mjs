@@ -13,8 +13,8 @@
  *
  * Plain JavaScript so that it runs before anything is built.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { build } from "esbuild";
 
 const cwd = process.cwd();
@@ -23,15 +23,17 @@ if (entryPoints.length === 0) {
   console.error(`build: no src/index.ts or src/main.ts in ${cwd}`);
   process.exit(1);
 }
-// our output is the .js files at the top of dist/ (entries and shared chunks); a
-// workspace may keep more there (the console's built UI in dist/ui)
+// Our output is the .js files at the top of dist/ (entries and shared chunks); a workspace
+// may keep more there (the console's built UI in dist/ui). The bundle is built in memory
+// and written file by file through a rename (which replaces a file at once), chunks before
+// entries, and only then are the files of the previous build removed: a process that
+// starts from dist/ while another build runs (`npm start` rebuilds every workspace) never
+// finds an entry missing.
 const dist = join(cwd, "dist");
-if (existsSync(dist)) {
-  for (const f of readdirSync(dist)) if (/\.js(\.map)?$/.test(f)) rmSync(join(dist, f), { force: true });
-}
-await build({
+const { outputFiles } = await build({
   entryPoints,
   outdir: "dist",
+  write: false,
   bundle: true,
   packages: "external",
   platform: "node",
@@ -46,3 +48,19 @@ await build({
   keepNames: true,
   logLevel: "warning",
 });
+// written aside in the workspace's .tmp/ (ignored, same file system), so dist/ only ever
+// holds whole files
+const aside = join(cwd, ".tmp", `build-${process.pid}`);
+mkdirSync(aside, { recursive: true });
+mkdirSync(dist, { recursive: true });
+const isEntry = (f) => entryPoints.some((e) => basename(f.path).startsWith(`${basename(e, ".ts")}.`));
+for (const f of [...outputFiles.filter((f) => !isEntry(f)), ...outputFiles.filter(isEntry)]) {
+  const tmp = join(aside, basename(f.path));
+  writeFileSync(tmp, f.contents);
+  renameSync(tmp, f.path);
+}
+rmSync(aside, { recursive: true, force: true });
+const fresh = new Set(outputFiles.map((f) => basename(f.path)));
+for (const f of readdirSync(dist)) {
+  if (/\.js(\.map)?$/.test(f) && !fresh.has(f)) rmSync(join(dist, f), { force: true });
+}
