@@ -188,9 +188,8 @@ function send(target: Target, headers: Record<string, string>, body: Buffer, dea
  *   following it would send the signed body wherever it points.
  * - At most `maxResponseBytes` of the answer are read: a receiver cannot hold memory
  *   or the attempt with an endless body.
- * - A kept-alive connection is looked at before it is used again (undici), so a request
- *   does not go out on one the receiver has closed; an attempt that fails all the same is
- *   a failed attempt, tried again by the caller's retry policy.
+ * - A kept-alive connection the receiver closed as the request went out is tried once
+ *   more on a new one (isStaleConnection), as browsers do.
  * - The URL shows only with its path masked, in the span and in every message.
  * Never throws: the result says how it went.
  */
@@ -235,7 +234,10 @@ export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
     const deadline = Date.now() + req.timeoutMs;
     let res: Answer;
     try {
-      res = await send(target, headers, body, deadline, max);
+      res = await send(target, headers, body, deadline, max).catch((err: unknown) => {
+        if (!isStaleConnection(err) || Date.now() >= deadline) throw err;
+        return send(target, headers, body, deadline, max);
+      });
     } catch (err) {
       return err instanceof AttemptTimeout
         ? failed("timeout", null, `got no answer within ${req.timeoutMs} ms`)
@@ -261,6 +263,19 @@ export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
   return req.traceOf
     ? withClientSpanOf(req.traceOf, name, attributes, call)
     : withClientSpan(name, attributes, (headers, span) => call(headers, span, undefined));
+}
+
+/**
+ * A kept-alive connection the receiver closed as the request went out on it: closed or
+ * reset before any answer, on a connection that had answered before (it had read bytes).
+ * undici looks at an idle connection before it reuses it, but a close that arrives just
+ * after the request was written still fails it; the request is then sent once more on a
+ * new connection, as browsers do (and as node:http's agent was used here before).
+ */
+function isStaleConnection(err: unknown): boolean {
+  const e = err as { code?: unknown; socket?: { bytesRead?: unknown } } | null;
+  if (e?.code === "ECONNRESET" || e?.code === "EPIPE") return true;
+  return e?.code === "UND_ERR_SOCKET" && typeof e.socket?.bytesRead === "number" && e.socket.bytesRead > 0;
 }
 
 /** Node's error code (ECONNREFUSED, ENOTFOUND, …) or its message; never the URL. */
