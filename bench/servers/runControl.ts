@@ -3,8 +3,8 @@ import http from "node:http";
 /**
  * The control endpoint of a bench server that runs a measurement on request: `POST /run`
  * with a JSON body calls `run` and answers its result as JSON (500 with the message when
- * it fails); anything else is 404. Listens on PORT (loopback); SIGTERM closes it, runs
- * `onStop` and exits.
+ * it fails); anything else is 404. Listens on PORT (loopback); SIGTERM closes it and its
+ * connections, runs `onStop` and exits.
  */
 export function serveRuns<T>(run: (request: T) => Promise<unknown>, onStop?: () => Promise<void>): void {
   const control = http.createServer((req, res) => {
@@ -24,9 +24,11 @@ export function serveRuns<T>(run: (request: T) => Promise<unknown>, onStop?: () 
     });
   });
   control.listen(Number(process.env.PORT), "127.0.0.1");
-  process.on("SIGTERM", () =>
+  process.on("SIGTERM", () => {
     control.close(() => {
       void (onStop?.() ?? Promise.resolve()).finally(() => process.exit(0));
-    }),
-  );
+    });
+    // the runner's kept-alive connection would otherwise hold close() open
+    control.closeAllConnections();
+  });
 }
