@@ -265,6 +265,11 @@ export default async function run(): Promise<GroupResult> {
 
     const reset = () => fetch(`${receiver.base}/reset`, { method: "POST" });
 
+    /** what the receiver saw on `path`, with the CPU time (ms) the measured process spent on `count` events */
+    const measured = async (path: string, cpu: number, count: number): Promise<Measured> => {
+      const seen = await receiverStats(receiver, path);
+      return { rate: rateOf(seen), count: seen.count, cpuUsPerEvent: round((cpu * 1000) / count, 0) };
+    };
     /** one run of a destination: publish while paused, resume, time the receiver, pause again once drained */
     const measureService = async (name: "bench" | "ordered", notes: Notification[]): Promise<Measured> => {
       const count = notes.length;
@@ -287,8 +292,32 @@ export default async function run(): Promise<GroupResult> {
       });
       const cpu = cpuMs(delivery.child.pid) - before;
       await admin(name, "pause");
-      const seen = await receiverStats(receiver, path);
-      return { rate: rateOf(seen), count: seen.count, cpuUsPerEvent: round((cpu * 1000) / count, 0) };
+      return measured(path, cpu, count);
+    };
+    /**
+     * One timed run of a bench server (`POST /run` on `port`): the receiver reset, the
+     * server's CPU time around it, the rate the receiver saw on `path`.
+     */
+    const timedRun = async (
+      server: Proc,
+      port: number,
+      request: Record<string, unknown>,
+      path: string,
+      count: number,
+      what: string,
+    ): Promise<Measured> => {
+      await reset();
+      settle();
+      const before = cpuMs(server.child.pid);
+      const res = await fetch(`http://127.0.0.1:${port}/run`, {
+        method: "POST",
+        body: JSON.stringify({ ...request, url: `${receiver.base}${path}` }),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      const out = (await res.json()) as { ms: number; ok: number; failed: number };
+      const cpu = cpuMs(server.child.pid) - before;
+      if (out.failed > 0) throw new Error(`bench: delivery: ${what} saw ${out.failed} failed POSTs`);
+      return measured(path, cpu, count);
     };
     /** the loop over the same bodies, to a path of its own */
     const measureLoop = async (
@@ -299,20 +328,14 @@ export default async function run(): Promise<GroupResult> {
     ) => {
       const file = join(dir, `${path.slice(1)}.jsonl`);
       writeFileSync(file, `${bodies.map((b) => JSON.stringify(b)).join("\n")}\n`);
-      await reset();
-      settle();
-      const before = cpuMs(loop.child.pid);
-      const res = await fetch(`http://127.0.0.1:${loopPort}/run`, {
-        method: "POST",
-        body: JSON.stringify({ url: `${receiver.base}${path}`, file, concurrency, client }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-      const out = (await res.json()) as { ms: number; ok: number; failed: number };
-      const cpu = cpuMs(loop.child.pid) - before;
-      if (out.failed > 0)
-        throw new Error(`bench: delivery: the ${client} loop saw ${out.failed} failed POSTs`);
-      const seen = await receiverStats(receiver, path);
-      return { rate: rateOf(seen), count: seen.count, cpuUsPerEvent: round((cpu * 1000) / bodies.length, 0) };
+      return timedRun(
+        loop,
+        loopPort,
+        { file, concurrency, client },
+        path,
+        bodies.length,
+        `the ${client} loop`,
+      );
     };
 
     /** the floor over the same bodies: published to a stream of its own, pulled from a new durable, POSTed, acked */
@@ -327,27 +350,13 @@ export default async function run(): Promise<GroupResult> {
       });
       for (let i = 0; i < bodies.length; i += 256)
         await Promise.all(bodies.slice(i, i + 256).map((b, k) => js.publish(`${floorSubject}.${i + k}`, b)));
-      await reset();
-      settle();
-      const before = cpuMs(floor.child.pid);
-      const res = await fetch(`http://127.0.0.1:${floorPort}/run`, {
-        method: "POST",
-        body: JSON.stringify({
-          stream: floorStream,
-          durable,
-          url: `${receiver.base}${path}`,
-          count: bodies.length,
-          concurrency: CONCURRENCY,
-        }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-      const out = (await res.json()) as { ms: number; ok: number; failed: number };
-      const cpu = cpuMs(floor.child.pid) - before;
-      await jsm.consumers.delete(floorStream, durable);
-      await jsm.streams.purge(floorStream);
-      if (out.failed > 0) throw new Error(`bench: delivery: the floor saw ${out.failed} failed POSTs`);
-      const seen = await receiverStats(receiver, path);
-      return { rate: rateOf(seen), count: seen.count, cpuUsPerEvent: round((cpu * 1000) / bodies.length, 0) };
+      try {
+        const request = { stream: floorStream, durable, count: bodies.length, concurrency: CONCURRENCY };
+        return await timedRun(floor, floorPort, request, path, bodies.length, "the floor");
+      } finally {
+        await jsm.consumers.delete(floorStream, durable);
+        await jsm.streams.purge(floorStream);
+      }
     };
 
     // warm-up: JIT, connections, the streams' first blocks (not recorded)
