@@ -4,10 +4,9 @@
  * docs/architecture.md). `npm run generate -- --check` writes nothing and exits 1
  * naming every file that differs (tests/generated.spec.ts does the same).
  */
-import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generatedFiles, staleFiles } from "./generate/index";
+import { regenerate, staleFiles } from "./generate/index";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -21,9 +20,8 @@ if (process.argv.includes("--check")) {
   }
   process.stdout.write("generated files match the catalog\n");
 } else {
-  const stale = new Set(staleFiles(ROOT));
-  for (const f of generatedFiles(ROOT)) if (stale.has(f.path)) writeFileSync(join(ROOT, f.path), f.content);
+  const written = regenerate(ROOT);
   process.stdout.write(
-    stale.size > 0 ? `wrote ${[...stale].join(", ")}\n` : "generated files were up to date\n",
+    written.length > 0 ? `wrote ${written.join(", ")}\n` : "generated files were up to date\n",
   );
 }

@@ -80,13 +80,14 @@ export function generatedFiles(root: string): GeneratedFile[] {
   ];
 }
 
-/** Writes the generated files among `paths` that differ (`npm run bench`: the figures it feeds). */
-export function regenerate(root: string, paths: string[]): string[] {
-  const stale = new Set(staleFiles(root));
+/** Writes the generated files that differ from the files under `root` (only those among `paths`, when given); answers their paths. */
+export function regenerate(root: string, paths?: string[]): string[] {
   const written: string[] = [];
   for (const f of generatedFiles(root)) {
-    if (!paths.includes(f.path) || !stale.has(f.path)) continue;
-    writeFileSync(join(root, f.path), f.content);
+    if (paths && !paths.includes(f.path)) continue;
+    const at = join(root, f.path);
+    if (existsSync(at) && readFileSync(at, "utf8") === f.content) continue;
+    writeFileSync(at, f.content);
     written.push(f.path);
   }
   return written;
