@@ -266,11 +266,12 @@ export function postOutbound(req: OutboundRequest): Promise<OutboundResult> {
 }
 
 /**
- * A kept-alive connection the receiver closed as the request went out on it: closed or
- * reset before any answer, on a connection that had answered before (it had read bytes).
- * undici looks at an idle connection before it reuses it, but a close that arrives just
- * after the request was written still fails it; the request is then sent once more on a
- * new connection, as browsers do (and as node:http's agent was used here before).
+ * A kept-alive connection the receiver closed as the request went out on it, before any
+ * answer. undici looks at an idle connection before it reuses it, but a close that arrives
+ * just after the request was written still fails it; the request is then sent once more on
+ * a new connection, as browsers do. A close (UND_ERR_SOCKET) counts only on a connection
+ * that had answered before (it had read bytes); a reset or broken pipe (ECONNRESET, EPIPE)
+ * reaches here as Node's bare error, without the connection's counts, so it counts always.
  */
 function isStaleConnection(err: unknown): boolean {
   const e = err as { code?: unknown; socket?: { bytesRead?: unknown } } | null;
